@@ -1,0 +1,64 @@
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from portfolio_rl.cli import app
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    return runner.invoke(app, list(args))
+
+
+def test_help_lists_commands():
+    result = invoke("--help")
+    assert result.exit_code == 0
+    assert "data" in result.output
+
+
+def test_data_list_and_show():
+    result = invoke("data", "list")
+    assert result.exit_code == 0, result.output
+    assert "sp500" in result.output and "factors" in result.output and "SP500" in result.output
+    result = invoke("data", "show", "sp500", "--start", "2010-01-01")
+    assert result.exit_code == 0, result.output
+    assert "AAPL" in result.output and "2010-01-04" in result.output and "ann. vol" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("data", "show", "nosuchset"), "error: unknown dataset 'nosuchset'"),
+        (("data", "show", "missing.csv"), "error: price file not found"),
+        (("data", "show", "sp500", "--start", "2030-01-01"), "error: only 0 price rows"),
+        (("data", "download", "../x", "--cache-dir", "CACHE"), "error: invalid ticker"),
+    ],
+)
+def test_bad_input_is_one_line_and_nonzero(args, message, tmp_path):
+    args = tuple(str(tmp_path) if a == "CACHE" else a for a in args)
+    result = invoke(*args)
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and lines[0].startswith(message), result.output
+    assert "Traceback" not in result.output
+
+
+def test_download_command_with_stand_in(tmp_path, monkeypatch):
+    from portfolio_rl import download as dl
+
+    def fake(ticker, start, end):
+        idx = pd.bdate_range(start, end - pd.Timedelta(days=1))
+        if ticker == "DEAD":
+            return pd.DataFrame()
+        return pd.DataFrame({"Close": range(1, len(idx) + 1)}, index=idx, dtype=float)
+
+    monkeypatch.setattr(dl, "_yf_download", fake)
+    out = tmp_path / "prices.parquet"
+    args = ["data", "download", "AAA", "BBB", "--start", "2021-01-01", "--end", "2021-02-01",
+            "--out", str(out), "--cache-dir", str(tmp_path / "c"), "--retries", "0"]
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    assert list(pd.read_parquet(out).columns) == ["AAA", "BBB"]
+    result = invoke(*[*args[:3], "DEAD", *args[3:]])
+    assert result.exit_code == 2 and "error: no data for DEAD" in result.output
