@@ -173,6 +173,46 @@ def data_download(
         print(prices.describe().T.to_string())
 
 
+# --------------------------------------------------------------------------- bench
+
+
+@app.command()
+@command
+def bench(
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    only: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated subset of benchmarks (default all)."),
+    ] = None,
+) -> None:
+    """Measure throughput: env steps/s, batched simulator, training, walk-forward solves."""
+    import json
+
+    from portfolio_rl.bench import BENCHES, run_benchmarks
+
+    names = [x.strip() for x in only.split(",")] if only else None
+    unknown = sorted(set(names or []) - set(BENCHES))
+    if unknown:
+        raise PortfolioRLError(f"unknown benchmark(s) {', '.join(unknown)}; choose from "
+                               f"{', '.join(BENCHES)}")
+    figures = run_benchmarks(names)
+    if json_out:
+        print(json.dumps(figures))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="portfolio-rl bench (medians)")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key, value in figures.items():
+        text = f"{value:,.0f}" if isinstance(value, float) and value > 100 else str(value)
+        if isinstance(value, float) and value <= 100:
+            text = f"{value:.3g}"
+        table.add_row(key, text)
+    Console().print(table)
+
+
 def main() -> None:
     """Entry point of the ``portfolio-rl`` script."""
     app()

@@ -1,0 +1,1 @@
+"""Market simulation: price paths, the gymnasium environment and the batched simulator."""

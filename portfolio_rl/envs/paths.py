@@ -1,0 +1,151 @@
+"""Market paths: historical replay, stationary block bootstrap and synthetic markets.
+
+A path is an array of daily simple returns of shape (n_days, n_assets) (or with a
+leading batch axis). Bootstrap draws resample whole cross-sectional rows, so the
+correlations between assets survive.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def stationary_bootstrap_indices(
+    n_obs: int,
+    length: int,
+    mean_block: float,
+    rng: np.random.Generator,
+    size: int | None = None,
+) -> np.ndarray:
+    """Row indices of stationary-bootstrap resamples (Politis & Romano 1994).
+
+    Blocks start at a uniform row and have geometric lengths with mean ``mean_block``;
+    a block that runs past the last row wraps around to the first.
+
+    Parameters
+    ----------
+    n_obs : int
+        Rows to draw from.
+    length : int
+        Rows per resample.
+    mean_block : float
+        Expected block length (>= 1); 1 is the i.i.d. bootstrap.
+    rng : numpy.random.Generator
+    size : int, optional
+        Number of resamples; None returns a single one.
+
+    Returns
+    -------
+    ndarray of int, shape (length,) or (size, length)
+
+    References
+    ----------
+    Politis, D. N. & Romano, J. P. (1994). The stationary bootstrap. JASA 89(428).
+    """
+    if mean_block < 1:
+        raise ValueError("mean_block must be >= 1")
+    shape = (1 if size is None else size, length)
+    new_block = rng.random(shape) < 1.0 / mean_block
+    new_block[:, 0] = True
+    starts = rng.integers(0, n_obs, size=shape)
+    # position of the latest block start at or before each step
+    pos = np.where(new_block, np.arange(length), 0)
+    pos = np.maximum.accumulate(pos, axis=1)
+    block_start = np.take_along_axis(starts, pos, axis=1)
+    idx = (block_start + np.arange(length) - pos) % n_obs
+    return idx[0] if size is None else idx
+
+
+def bootstrap_returns(
+    returns: np.ndarray,
+    length: int,
+    mean_block: float,
+    rng: np.random.Generator,
+    size: int | None = None,
+) -> np.ndarray:
+    """Stationary-bootstrap paths of whole return rows.
+
+    Parameters
+    ----------
+    returns : ndarray of shape (n_obs, n_assets)
+    length, mean_block, rng, size
+        See :func:`stationary_bootstrap_indices`.
+
+    Returns
+    -------
+    ndarray of shape (length, n_assets) or (size, length, n_assets)
+    """
+    return returns[stationary_bootstrap_indices(len(returns), length, mean_block, rng, size)]
+
+
+def gbm_returns(
+    mu: np.ndarray,
+    cov: np.ndarray,
+    n_days: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Daily simple returns of a geometric Brownian motion market.
+
+    Parameters
+    ----------
+    mu : ndarray of shape (n_assets,)
+        Annual drifts (arithmetic).
+    cov : ndarray of shape (n_assets, n_assets)
+        Annual covariance of log returns.
+    n_days : int
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    ndarray of shape (n_days, n_assets)
+        ``exp(x) - 1`` with ``x ~ N((mu - diag(cov)/2)/252, cov/252)``.
+    """
+    mu, cov = np.asarray(mu, float), np.asarray(cov, float)
+    drift = (mu - 0.5 * np.diag(cov)) / 252
+    x = rng.multivariate_normal(drift, cov / 252, size=n_days, method="cholesky")
+    return np.expm1(x)
+
+
+def regime_returns(
+    mus: np.ndarray,
+    vol: float,
+    n_days: int,
+    switch_prob: float,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Returns of a market whose drifts switch between persistent regimes (Markov chain).
+
+    Parameters
+    ----------
+    mus : ndarray of shape (n_regimes, n_assets)
+        Annual drift of each asset in each regime.
+    vol : float
+        Annual volatility of every asset (independent assets).
+    n_days : int
+    switch_prob : float
+        Daily probability of leaving the current regime (to a uniformly drawn other one).
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    returns : ndarray of shape (n_days, n_assets)
+    regimes : ndarray of int, shape (n_days,)
+    """
+    mus = np.asarray(mus, float)
+    n_regimes, n_assets = mus.shape
+    regimes = np.empty(n_days, dtype=int)
+    state = int(rng.integers(n_regimes))
+    switches = rng.random(n_days) < switch_prob
+    jumps = rng.integers(1, max(n_regimes, 2), size=n_days)
+    for t in range(n_days):
+        if switches[t]:
+            state = (state + jumps[t]) % n_regimes
+        regimes[t] = state
+    drift = (mus[regimes] - 0.5 * vol**2) / 252
+    x = drift + vol / np.sqrt(252) * rng.standard_normal((n_days, n_assets))
+    return np.expm1(x), regimes
+
+
+def returns_to_prices(returns: np.ndarray, start: float = 100.0) -> np.ndarray:
+    """Prices from simple returns, ``P[0] = start * (1 + r[0])``; shape (..., T, n)."""
+    return start * np.cumprod(1.0 + returns, axis=-2)

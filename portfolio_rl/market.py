@@ -1,0 +1,110 @@
+"""The one cost model and wealth dynamics, for numpy arrays and torch tensors alike.
+
+Timing convention (see README): ``P[t]`` is the close of day t and ``r[t] = P[t]/P[t-1] - 1``.
+A decision at the close of t sees ``P[..t]``; the target weights are bought at that close,
+paying ``cost = cost_bps/1e4 * sum_i |w_target_i - w_drifted_i|`` (plus the optional
+square-law impact ``impact_bps/1e4 * sum_i (w_target_i - w_drifted_i)^2``) as a fraction of
+that day's wealth, and then earn ``r[t+1]`` onward, drifting with prices until the next
+rebalance. With a cash column (the last one, ``cash=True``), trades in cash are free.
+
+Every function works on the trailing axis and broadcasts over leading ones, so the
+gymnasium env, the batched torch simulator and the backtest engine share one formula.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+Array = Any  # np.ndarray or torch.Tensor
+
+
+def _is_torch(x: Array) -> bool:
+    return type(x).__module__.startswith("torch")
+
+
+def rebalance(
+    w_target: Array,
+    w_drifted: Array,
+    cost_bps: float,
+    impact_bps: float = 0.0,
+    cash: bool = False,
+) -> tuple[Array, Array]:
+    """Turnover and cost of a rebalance: the one cost model.
+
+    ``turnover = sum|dw|`` and ``cost = cost_bps/1e4 * sum|dw| + impact_bps/1e4 * sum dw^2``
+    as a fraction of wealth, over the risky assets, where ``dw = w_target - w_drifted``: a
+    proportional (commission plus half-spread) cost and an optional square-law impact term.
+
+    Parameters
+    ----------
+    w_target, w_drifted : array of shape (..., n_assets)
+    cost_bps, impact_bps : float
+    cash : bool
+        The last column is cash and trades in it are free.
+
+    Returns
+    -------
+    turnover, cost : arrays of shape (...)
+    """
+    trade = w_target - w_drifted
+    if cash:
+        trade = trade[..., :-1]
+    two_way = abs(trade).sum(-1)
+    cost = cost_bps / 1e4 * two_way
+    if impact_bps:
+        cost = cost + impact_bps / 1e4 * (trade * trade).sum(-1)
+    return two_way, cost
+
+
+def hold(weights: Array, returns: Array) -> tuple[Array, Array]:
+    """Hold ``weights`` (set at a close) through the following days' ``returns``.
+
+    Parameters
+    ----------
+    weights : array of shape (..., n_assets)
+        Weights just after the rebalance.
+    returns : array of shape (..., h, n_assets)
+        Simple returns of the next h days.
+
+    Returns
+    -------
+    value : array of shape (..., h)
+        Portfolio value on each day relative to the rebalance close (1.0 there).
+    drifted : array of shape (..., n_assets)
+        Weights at the close of the last day, after drifting with prices.
+    """
+    if _is_torch(returns):
+        import torch
+
+        growth = torch.cumprod(1.0 + returns, dim=-2)
+    else:
+        growth = np.cumprod(1.0 + returns, axis=-2)
+    value = (growth * weights[..., None, :]).sum(-1)
+    drifted = weights * growth[..., -1, :] / value[..., -1:]
+    return value, drifted
+
+
+def add_cash(returns: np.ndarray, annual_rate: float = 0.0) -> np.ndarray:
+    """Append a cash column earning ``annual_rate`` (compounded over 252 days a year).
+
+    Parameters
+    ----------
+    returns : ndarray of shape (..., n_days, n_assets)
+
+    Returns
+    -------
+    ndarray of shape (..., n_days, n_assets + 1)
+    """
+    daily = (1.0 + annual_rate) ** (1 / 252) - 1.0
+    cash = np.full((*returns.shape[:-1], 1), daily)
+    return np.concatenate([returns, cash], axis=-1)
+
+
+def simple_returns(prices: np.ndarray) -> np.ndarray:
+    """``r[t] = P[t]/P[t-1] - 1`` with ``r[0] = 0``, same shape as ``prices`` (..., T, n)."""
+    prices = np.asarray(prices, dtype=np.float64)
+    out = np.zeros_like(prices)
+    out[..., 1:, :] = prices[..., 1:, :] / prices[..., :-1, :] - 1.0
+    return out

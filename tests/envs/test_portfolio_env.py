@@ -1,0 +1,116 @@
+import gymnasium as gym
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from gymnasium.utils.env_checker import check_env
+
+import portfolio_rl  # noqa: F401  (registers the env)
+from portfolio_rl.envs.portfolio_env import PortfolioEnv
+from portfolio_rl.envs.simulator import simulate
+from portfolio_rl.market import simple_returns
+
+
+@pytest.fixture(scope="module")
+def sp500_env():
+    return PortfolioEnv(start="2000-01-01", rebalance_days=21, episode_days=252)
+
+
+def test_make_with_no_arguments():
+    env = gym.make("portfolio_rl/Portfolio-v0")
+    obs, info = env.reset(seed=0)
+    assert obs.shape == (20, 8) and obs.dtype == np.float32
+    assert isinstance(info["date"], pd.Timestamp)
+
+
+@pytest.mark.parametrize("path", ["historical", "bootstrap"])
+def test_check_env(path):
+    env = PortfolioEnv(start="2005-01-01", end="2010-12-31", path=path)
+    check_env(env, skip_render_check=True)
+
+
+@pytest.mark.parametrize("reward", ["log_return", "mean_variance", "differential_sharpe"])
+def test_rewards_finite_and_episode_truncates(reward):
+    env = PortfolioEnv(start="2005-01-01", end="2010-12-31", reward=reward, episode_days=63)
+    env.reset(seed=1)
+    steps, truncated = 0, False
+    while not truncated:
+        _, r, terminated, truncated, _ = env.step(env.action_space.sample())
+        assert np.isfinite(r) and not terminated
+        steps += 1
+    assert steps == 3
+
+
+def test_start_date_option(sp500_env):
+    _, info = sp500_env.reset(options={"start_date": "2010-06-05"})
+    assert info["date"] == pd.Timestamp("2010-06-07")  # next trading day
+    with pytest.raises(ValueError, match="start_date must lie"):
+        sp500_env.reset(options={"start_date": "1990-01-01"})
+
+
+def test_same_seed_same_episode():
+    env = PortfolioEnv(start="2005-01-01", path="bootstrap")
+    a = [env.reset(seed=7)[0]] + [env.step(np.ones(20))[0] for _ in range(3)]
+    b = [env.reset(seed=7)[0]] + [env.step(np.ones(20))[0] for _ in range(3)]
+    for x, y in zip(a, b, strict=True):
+        assert np.array_equal(x, y)
+
+
+def test_zero_cost_holding_drifted_weights_is_buy_and_hold(toy_prices):
+    env = PortfolioEnv(toy_prices, cost_bps=0, rebalance_days=5, episode_days=100,
+                       action_transform="simplex")
+    w0 = np.array([0.2, 0.3, 0.5])
+    _, info = env.reset(options={"start_date": toy_prices.index[260]})
+    t0 = toy_prices.index.get_loc(info["date"])
+    _, _, _, _, info = env.step(w0)
+    for _ in range(19):
+        _, _, _, _, info = env.step(info["weights"])
+    t1 = toy_prices.index.get_loc(info["date"])
+    p = toy_prices.to_numpy()
+    assert info["wealth"] == pytest.approx((w0 * p[t1] / p[t0]).sum(), rel=1e-12)
+
+
+def test_env_and_simulator_give_the_same_wealth_path(toy_prices):
+    h, k = 5, 20
+    env = PortfolioEnv(toy_prices, cost_bps=25, impact_bps=30, rebalance_days=h,
+                       episode_days=h * k, action_transform="simplex")
+    rng = np.random.default_rng(0)
+    targets = rng.dirichlet(np.ones(3), size=k)
+    _, info = env.reset(options={"start_date": toy_prices.index[270]})
+    t0 = toy_prices.index.get_loc(info["date"])
+    env_wealth = []
+    for w in targets:
+        _, _, _, _, info = env.step(w)
+        env_wealth.append(info["wealth"])
+    r = simple_returns(toy_prices.to_numpy())[t0 + 1 : t0 + 1 + h * k]
+    res = simulate(torch.tensor(targets)[None, None], torch.tensor(r)[None], 25, impact_bps=30)
+    sim_wealth = np.exp(np.cumsum(res.step_log_returns[0, 0].numpy()))
+    np.testing.assert_allclose(env_wealth, sim_wealth, rtol=0, atol=1e-10)
+
+
+def test_observations_before_d_do_not_see_later_prices():
+    from portfolio_rl.datasets import load_prices
+
+    prices = load_prices("sp500", start="2000-01-01", end="2008-12-31")
+    d = pd.Timestamp("2004-06-30")
+    changed = prices.copy()
+    later = changed.index > d
+    changed.loc[later] *= np.random.default_rng(0).uniform(0.5, 2, size=(later.sum(), 20))
+    actions = np.random.default_rng(1).normal(size=(40, 20))
+    runs = []
+    for frame in (prices, changed):
+        env = PortfolioEnv(frame, rebalance_days=10, episode_days=400)
+        obs, info = env.reset(options={"start_date": "2003-06-02"})
+        seen = [(info["date"], obs)]
+        for a in actions:
+            obs, _, _, _, info = env.step(a)
+            seen.append((info["date"], obs))
+        runs.append(seen)
+    checked = 0
+    for (date_a, obs_a), (date_b, obs_b) in zip(*runs, strict=True):
+        assert date_a == date_b
+        if date_a <= d:
+            assert np.array_equal(obs_a, obs_b)
+            checked += 1
+    assert 10 < checked < 41
+    assert not np.array_equal(runs[0][-1][1], runs[1][-1][1])  # the change was visible later
