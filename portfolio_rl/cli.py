@@ -133,8 +133,13 @@ def data_show(
         table.add_column(col, justify="left" if col == "asset" else "right")
     for asset, row in summary.iterrows():
         table.add_row(
-            str(asset), str(row["first"]), str(row["last"]), str(row["rows"]),
-            str(row["missing"]), f"{row['ann_return']:.2%}", f"{row['ann_vol']:.2%}",
+            str(asset),
+            str(row["first"]),
+            str(row["last"]),
+            str(row["rows"]),
+            str(row["missing"]),
+            f"{row['ann_return']:.2%}",
+            f"{row['ann_vol']:.2%}",
         )
     Console().print(table)
 
@@ -162,8 +167,13 @@ def data_download(
     from portfolio_rl.download import download_prices, write_prices
 
     raw = download_prices(
-        tickers, start, end, cache=cache_dir, drop_missing=drop_missing,
-        retries=retries, progress=sys.stderr.isatty(),
+        tickers,
+        start,
+        end,
+        cache=cache_dir,
+        drop_missing=drop_missing,
+        retries=retries,
+        progress=sys.stderr.isatty(),
     )
     prices = validate_prices(raw)
     if out is not None:
@@ -171,6 +181,132 @@ def data_download(
         print(f"wrote {prices.shape[1]} assets x {len(prices)} rows to {out}")
     else:
         print(prices.describe().T.to_string())
+
+
+# --------------------------------------------------------------------------- backtest
+
+
+def _progress_bar(description: str):
+    """A rich progress bar on stderr (hidden when stderr is not a terminal)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    return Progress(
+        f"[bold]{description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
+
+
+def print_metrics(metrics, title: str) -> None:
+    """Readable table of the main measures."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    cols = [
+        ("strategy", None),
+        ("CAGR", "cagr"),
+        ("vol", "ann_vol"),
+        ("Sharpe", "sharpe"),
+        ("Sortino", "sortino"),
+        ("max DD", "max_drawdown"),
+        ("CVaR95", "cvar_95"),
+        ("turnover", "turnover"),
+        ("fails", "solver_failures"),
+    ]
+    for label, _ in cols:
+        if label == "strategy":
+            table.add_column(label, no_wrap=True)
+        else:
+            table.add_column(label, justify="right", no_wrap=True)
+    pct = {"cagr", "ann_vol", "max_drawdown", "cvar_95"}
+    for name, row in metrics.sort_values("sharpe", ascending=False).iterrows():
+        cells = [str(name)]
+        for _, key in cols[1:]:
+            if key not in row:
+                cells.append("-")
+                continue
+            v = row[key]
+            cells.append(
+                f"{v:.2%}"
+                if key in pct
+                else f"{int(v)}"
+                if key == "solver_failures"
+                else f"{v:.2f}"
+            )
+        table.add_row(*cells)
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=max(console.width, 120))
+    console.print(table)
+
+
+@app.command()
+@command
+def backtest(
+    config: Annotated[
+        Path | None,
+        typer.Option(help="Experiment YAML (e.g. backtests/sp500.yaml); flags override it."),
+    ] = None,
+    prices: Annotated[
+        str | None,
+        typer.Option(help="Price source: bundled name (sp500, factors) or CSV/parquet file."),
+    ] = None,
+    strategies: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated strategies (default: every baseline and the benchmark)."
+        ),
+    ] = None,
+    policy: Annotated[
+        list[Path] | None,
+        typer.Option(help="Trained run directory (from `portfolio-rl train`); repeatable."),
+    ] = None,
+    start: Annotated[str | None, typer.Option(help="First decision date, YYYY-MM-DD.")] = None,
+    end: Annotated[str | None, typer.Option(help="Last date of the backtest, YYYY-MM-DD.")] = None,
+    window: Annotated[
+        int | None, typer.Option(min=2, help="Days of returns each strategy sees (default 252).")
+    ] = None,
+    expanding: Annotated[
+        bool, typer.Option(help="Hand strategies all history since the data start.")
+    ] = False,
+    rebalance_days: Annotated[
+        int | None, typer.Option(min=1, help="Trading days between rebalances (default 21).")
+    ] = None,
+    cost_bps: Annotated[
+        float | None,
+        typer.Option(min=0, help="Cost per unit of turnover, basis points (default 10)."),
+    ] = None,
+    rf: Annotated[float, typer.Option(help="Annual risk-free rate for Sharpe/Sortino.")] = 0.0,
+    out: Annotated[
+        Path | None, typer.Option(help="Run directory (default backtests/runs/<time>-backtest).")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Write into an existing non-empty --out.")] = False,
+) -> None:
+    """Walk-forward backtest of baselines (and trained policies) with costs; writes a run dir."""
+    from portfolio_rl.pipeline import run_backtest_command
+
+    run_backtest_command(
+        config=config,
+        prices=prices,
+        strategies=strategies,
+        policies=policy or [],
+        start=start,
+        end=end,
+        window=window,
+        expanding=expanding,
+        rebalance_days=rebalance_days,
+        cost_bps=cost_bps,
+        rf=rf,
+        out=out,
+        force=force,
+    )
 
 
 # --------------------------------------------------------------------------- bench
@@ -193,8 +329,9 @@ def bench(
     names = [x.strip() for x in only.split(",")] if only else None
     unknown = sorted(set(names or []) - set(BENCHES))
     if unknown:
-        raise PortfolioRLError(f"unknown benchmark(s) {', '.join(unknown)}; choose from "
-                               f"{', '.join(BENCHES)}")
+        raise PortfolioRLError(
+            f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHES)}"
+        )
     figures = run_benchmarks(names)
     if json_out:
         print(json.dumps(figures))

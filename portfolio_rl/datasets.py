@@ -84,8 +84,9 @@ def load_prices(
         Validated adjusted closes.
     """
     frame = _read_source(source)
-    prices = validate_prices(frame)
-    return _slice_dates(prices, start, end, min_rows)
+    prices = _slice_dates(validate_prices(frame, warn_stale=False), start, end, min_rows)
+    _warn_stale(prices)
+    return prices
 
 
 def load_benchmark(source: str | Path | pd.DataFrame) -> pd.Series | None:
@@ -127,8 +128,10 @@ def _read_source(source: str | Path | pd.DataFrame) -> pd.DataFrame:
     path = Path(source)
     if not path.suffix:
         names = ", ".join(BUNDLED)
-        raise DataError(f"unknown dataset {str(source)!r}: bundled datasets are {names}, "
-                        "or give a .csv/.parquet file")
+        raise DataError(
+            f"unknown dataset {str(source)!r}: bundled datasets are {names}, "
+            "or give a .csv/.parquet file"
+        )
     if not path.is_file():
         raise DataError(f"price file not found: {path}")
     return _read_file(path)
@@ -167,7 +170,7 @@ def _date_index(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def validate_prices(frame: pd.DataFrame) -> pd.DataFrame:
+def validate_prices(frame: pd.DataFrame, warn_stale: bool = True) -> pd.DataFrame:
     """Check a raw price frame and apply the documented repairs.
 
     Errors: no date column, unparseable or duplicated dates, non-numeric, zero or
@@ -180,6 +183,8 @@ def validate_prices(frame: pd.DataFrame) -> pd.DataFrame:
     ----------
     frame : DataFrame
         Raw prices with a date column or index and one column per asset.
+    warn_stale : bool
+        Check for stale series here (``load_prices`` checks after its date bounds).
 
     Returns
     -------
@@ -235,7 +240,8 @@ def validate_prices(frame: pd.DataFrame) -> pd.DataFrame:
         )
         frame = frame.loc[first_valid:]
     _fill_gaps(frame)
-    _warn_stale(frame)
+    if warn_stale:
+        _warn_stale(frame)
     return frame
 
 

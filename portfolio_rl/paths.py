@@ -90,3 +90,25 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically."""
     atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def new_run_dir(out: str | Path | None, kind: str, force: bool = False) -> Path:
+    """The folder a run writes to: ``out``, or ``runs_dir()/<timestamp>-<kind>``.
+
+    An existing non-empty folder is an error unless ``force`` (never overwrite a run).
+    """
+    import time
+
+    if out is None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        path = child_path(runs_dir(), f"{stamp}-{kind}", what="run name")
+        n = 1
+        while path.exists():
+            n += 1
+            path = child_path(runs_dir(), f"{stamp}-{kind}-{n}", what="run name")
+    else:
+        path = Path(out)
+    if path.exists() and (not path.is_dir() or any(path.iterdir())) and not force:
+        raise PortfolioRLError(f"{path} already exists; choose another --out or pass --force")
+    path.mkdir(parents=True, exist_ok=True)
+    return path

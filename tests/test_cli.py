@@ -55,10 +55,57 @@ def test_download_command_with_stand_in(tmp_path, monkeypatch):
 
     monkeypatch.setattr(dl, "_yf_download", fake)
     out = tmp_path / "prices.parquet"
-    args = ["data", "download", "AAA", "BBB", "--start", "2021-01-01", "--end", "2021-02-01",
-            "--out", str(out), "--cache-dir", str(tmp_path / "c"), "--retries", "0"]
+    args = [
+        "data",
+        "download",
+        "AAA",
+        "BBB",
+        "--start",
+        "2021-01-01",
+        "--end",
+        "2021-02-01",
+        "--out",
+        str(out),
+        "--cache-dir",
+        str(tmp_path / "c"),
+        "--retries",
+        "0",
+    ]
     result = invoke(*args)
     assert result.exit_code == 0, result.output
     assert list(pd.read_parquet(out).columns) == ["AAA", "BBB"]
     result = invoke(*[*args[:3], "DEAD", *args[3:]])
     assert result.exit_code == 2 and "error: no data for DEAD" in result.output
+
+
+def test_backtest_command_writes_the_run_directory(tmp_path):
+    out = tmp_path / "run"
+    args = ["backtest", "--prices", "factors", "--strategies", "equal_weight,min_variance",
+            "--start", "2019-01-01", "--rebalance-days", "63", "--out", str(out)]
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    for name in ("returns.csv", "metrics.csv", "stats.csv", "config.json",
+                 "weights/equal_weight.csv", "weights/min_variance.csv"):
+        assert (out / name).is_file(), name
+    metrics = pd.read_csv(out / "metrics.csv", index_col=0)
+    assert set(metrics.index) == {"equal_weight", "min_variance"}
+    assert {"cagr", "ann_vol", "sharpe", "sortino", "max_drawdown", "calmar", "cvar_95",
+            "turnover"} <= set(metrics.columns)
+    assert "equal_weight" in result.output and "Sharpe" in result.output
+    again = invoke(*args)
+    assert again.exit_code == 2 and "already exists" in again.output
+    assert invoke(*args, "--force").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--strategies", "magic"], "error: unknown strategy magic"),
+        (["--config", "missing.yaml"], "error: config file not found"),
+        (["--start", "2030-01-01"], "error: not enough data"),
+    ],
+)
+def test_backtest_bad_input(tmp_path, extra, message):
+    result = invoke("backtest", "--prices", "factors", "--out", str(tmp_path / "r"), *extra)
+    assert result.exit_code == 2
+    assert message in result.output and "Traceback" not in result.output

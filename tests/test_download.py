@@ -35,9 +35,7 @@ class FakeYahoo:
 
 def run(fake, tickers=("AAA",), start="2021-01-01", end="2021-03-01", **kw):
     sleeps = []
-    frame = download_prices(
-        tickers, start, end, downloader=fake, sleep=sleeps.append, **kw
-    )
+    frame = download_prices(tickers, start, end, downloader=fake, sleep=sleeps.append, **kw)
     return frame, sleeps
 
 

@@ -84,7 +84,7 @@ def simulate(
     next_cost = torch.cat([costs[:, :, 1:], costs.new_zeros(b, g, 1)], dim=2)
     factor = torch.cat([factor[..., :-1], (factor[..., -1] * (1 - next_cost))[..., None]], dim=-1)
     daily = factor.reshape(b, g, k * h)
-    wealth0 = (1 - costs[:, :, :1])
+    wealth0 = 1 - costs[:, :, :1]
     wealth = torch.cat([wealth0, wealth0 * torch.cumprod(daily, dim=-1)], dim=-1)
     return SimResult(
         wealth=wealth,

@@ -57,8 +57,9 @@ def test_same_seed_same_episode():
 
 
 def test_zero_cost_holding_drifted_weights_is_buy_and_hold(toy_prices):
-    env = PortfolioEnv(toy_prices, cost_bps=0, rebalance_days=5, episode_days=100,
-                       action_transform="simplex")
+    env = PortfolioEnv(
+        toy_prices, cost_bps=0, rebalance_days=5, episode_days=100, action_transform="simplex"
+    )
     w0 = np.array([0.2, 0.3, 0.5])
     _, info = env.reset(options={"start_date": toy_prices.index[260]})
     t0 = toy_prices.index.get_loc(info["date"])
@@ -72,8 +73,14 @@ def test_zero_cost_holding_drifted_weights_is_buy_and_hold(toy_prices):
 
 def test_env_and_simulator_give_the_same_wealth_path(toy_prices):
     h, k = 5, 20
-    env = PortfolioEnv(toy_prices, cost_bps=25, impact_bps=30, rebalance_days=h,
-                       episode_days=h * k, action_transform="simplex")
+    env = PortfolioEnv(
+        toy_prices,
+        cost_bps=25,
+        impact_bps=30,
+        rebalance_days=h,
+        episode_days=h * k,
+        action_transform="simplex",
+    )
     rng = np.random.default_rng(0)
     targets = rng.dirichlet(np.ones(3), size=k)
     _, info = env.reset(options={"start_date": toy_prices.index[270]})

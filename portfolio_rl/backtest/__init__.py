@@ -1,0 +1,1 @@
+"""Walk-forward backtest engine, performance measures and statistics."""

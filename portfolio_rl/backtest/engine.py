@@ -1,0 +1,189 @@
+"""Walk-forward engine: every strategy, one pass over the data, the shared cost model.
+
+Timing (README): at each rebalance close t a strategy gets ``prices[t-window..t]`` (a
+rolling window of ``window`` returns, or everything since the data start when
+``expanding``) and its drifted weights; it returns target weights, which pay
+:func:`portfolio_rl.market.rebalance` costs at that close and earn ``r[t+1]`` onward, drifting
+until the next rebalance. Daily net returns start at the first decision close (its return is
+minus the cost of buying the first portfolio from cash).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from portfolio_rl.errors import DataError
+from portfolio_rl.market import hold, rebalance
+
+
+@dataclass(frozen=True)
+class BacktestConfig:
+    """Walk-forward settings.
+
+    Attributes
+    ----------
+    start, end : str, optional
+        First decision date (on or after) and last date of the evaluated period.
+    window : int
+        Daily returns handed to a strategy at each rebalance (rolling), at least 2.
+    expanding : bool
+        Hand every return since the data start instead of a rolling window.
+    rebalance_days : int
+        Trading days between rebalances.
+    cost_bps, impact_bps : float
+        The cost model.
+    """
+
+    start: str | None = None
+    end: str | None = None
+    window: int = 252
+    expanding: bool = False
+    rebalance_days: int = 21
+    cost_bps: float = 10.0
+    impact_bps: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.window < 2:
+            raise ValueError("window must be at least 2")
+        if self.rebalance_days < 1:
+            raise ValueError("rebalance_days must be at least 1")
+        if self.cost_bps < 0 or self.impact_bps < 0:
+            raise ValueError("costs must be non-negative")
+
+
+@dataclass
+class BacktestResult:
+    """Everything a run directory holds about the backtest itself."""
+
+    returns: pd.DataFrame
+    """(date x strategy) daily simple returns net of costs."""
+    weights: dict[str, pd.DataFrame]
+    """strategy -> (decision date x asset) target weights."""
+    turnover: pd.DataFrame
+    """(decision date x strategy) two-way turnover of each rebalance."""
+    costs: pd.DataFrame
+    """(decision date x strategy) cost of each rebalance (fraction of wealth)."""
+    failures: pd.DataFrame
+    """one row per failed decision: date, strategy, status (previous weights kept)."""
+    config: BacktestConfig = field(default_factory=BacktestConfig)
+
+
+def _valid(w: np.ndarray, n: int) -> bool:
+    return w.shape == (n,) and bool(np.all(np.isfinite(w))) and abs(w.sum() - 1.0) < 1e-6
+
+
+def run_backtest(
+    prices: pd.DataFrame,
+    strategies: Sequence[Any],
+    config: BacktestConfig,
+    benchmark: pd.Series | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> BacktestResult:
+    """Walk forward over ``prices`` with every strategy.
+
+    Parameters
+    ----------
+    prices : DataFrame of shape (n_dates, n_assets)
+        Validated prices, including the history before ``config.start`` that windows need.
+    strategies : sequence of Strategy
+        Objects with ``name`` and ``decide(prices_window, prev_weights) -> weights``.
+    config : BacktestConfig
+    benchmark : Series, optional
+        Index level on the same dates; adds the ``benchmark`` column (buy-and-hold).
+    progress : callable, optional
+        ``progress(done, total)`` after each rebalance date.
+
+    Returns
+    -------
+    BacktestResult
+    """
+    dates = prices.index
+    values = prices.to_numpy(dtype=float)
+    rets = np.zeros_like(values)
+    rets[1:] = values[1:] / values[:-1] - 1.0
+    first = int(dates.searchsorted(pd.Timestamp(config.start))) if config.start else 0
+    first = max(first, config.window)
+    last = (
+        len(dates) - 1
+        if config.end is None
+        else int(dates.searchsorted(pd.Timestamp(config.end), side="right") - 1)
+    )
+    if last - first < config.rebalance_days:
+        raise DataError(
+            f"not enough data for a backtest: need {config.window} days of history before the "
+            f"first decision and at least {config.rebalance_days} days after it"
+        )
+    decisions = list(range(first, last, config.rebalance_days))
+    n_assets, n_days = values.shape[1], last - first + 1
+    names = [s.name for s in strategies]
+    if len(set(names)) != len(names):
+        raise ValueError(f"duplicate strategy names: {names}")
+
+    held = {s.name: np.zeros(n_assets) for s in strategies}
+    target = {s.name: np.full(n_assets, 1.0 / n_assets) for s in strategies}
+    wealth = {s.name: np.empty(n_days) for s in strategies}
+    level = dict.fromkeys(names, 1.0)
+    weights = {s.name: np.empty((len(decisions), n_assets)) for s in strategies}
+    trades = {s.name: np.empty(len(decisions)) for s in strategies}
+    costs = {s.name: np.empty(len(decisions)) for s in strategies}
+    failures: list[tuple[pd.Timestamp, str, str]] = []
+
+    for k, t in enumerate(decisions):
+        lo = 0 if config.expanding else t - config.window
+        window = prices.iloc[lo : t + 1]
+        stop = decisions[k + 1] if k + 1 < len(decisions) else last
+        for strat in strategies:
+            name = strat.name
+            before = getattr(strat, "failures", 0)
+            try:
+                w = np.asarray(strat.decide(window, held[name].copy()), dtype=float)
+                status = getattr(strat, "status", "invalid weights")
+                ok = _valid(w, n_assets) and getattr(strat, "failures", 0) == before
+            except Exception as exc:  # a strategy's failure is recorded, never fatal
+                w, ok, status = target[name], False, f"{type(exc).__name__}: {exc}"
+            if not ok:
+                failures.append((dates[t], name, status if status != "optimal" else "invalid"))
+                w = target[name]
+            target[name] = w
+            trade, cost = rebalance(w, held[name], config.cost_bps, config.impact_bps)
+            weights[name][k], trades[name][k], costs[name][k] = w, trade, cost
+            level[name] *= 1.0 - cost
+            wealth[name][t - first] = level[name]
+            value, held[name] = hold(w, rets[t + 1 : stop + 1])
+            wealth[name][t + 1 - first : stop + 1 - first] = level[name] * value
+            level[name] *= value[-1]
+        if progress is not None:
+            progress(k + 1, len(decisions))
+
+    period = dates[first : last + 1]
+    out = pd.DataFrame({n: _to_returns(wealth[n]) for n in names}, index=period)
+    if benchmark is not None:
+        bench = benchmark.reindex(period).ffill().to_numpy(dtype=float)
+        _, cost0 = rebalance(np.ones(1), np.zeros(1), config.cost_bps, config.impact_bps)
+        out["benchmark"] = _to_returns((1.0 - cost0) * bench / bench[0])
+    decision_dates = dates[decisions]
+    return BacktestResult(
+        returns=out,
+        weights={
+            n: pd.DataFrame(weights[n], index=decision_dates, columns=prices.columns) for n in names
+        },
+        turnover=pd.DataFrame(trades, index=decision_dates),
+        costs=pd.DataFrame(costs, index=decision_dates),
+        failures=pd.DataFrame(failures, columns=["date", "strategy", "status"]),
+        config=config,
+    )
+
+
+def _to_returns(wealth: np.ndarray) -> np.ndarray:
+    """Daily returns from a wealth path that starts from 1.0 before the first close."""
+    return np.diff(np.concatenate([[1.0], wealth])) / np.concatenate([[1.0], wealth[:-1]])
+
+
+def config_dict(config: BacktestConfig) -> dict[str, Any]:
+    """The config as plain JSON-able values."""
+    return asdict(config)

@@ -1,0 +1,117 @@
+"""Build strategies by name, run the walk-forward, and write the run directory."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from portfolio_rl.backtest.engine import BacktestConfig, BacktestResult, run_backtest
+from portfolio_rl.backtest.metrics import compute_metrics
+from portfolio_rl.backtest.stats import compute_stats
+from portfolio_rl.backtest.strategies import BaselineStrategy
+from portfolio_rl.baselines import BASELINES, ROBUST, make_baseline
+from portfolio_rl.errors import ConfigError
+from portfolio_rl.paths import atomic_write, atomic_write_text, child_path
+
+DEFAULT_STRATEGIES = tuple(BASELINES)
+
+
+def build_baselines(
+    names: Sequence[str],
+    params: dict[str, dict[str, Any]] | None = None,
+    config: BacktestConfig | None = None,
+) -> list[BaselineStrategy]:
+    """Baseline strategies by command-line name (``benchmark`` is handled by the engine).
+
+    Convex models get the backtest's cost rate and holding period for their cost term
+    unless their parameters say otherwise.
+    """
+    params = params or {}
+    unknown = sorted(set(names) - set(BASELINES))
+    if unknown:
+        raise ConfigError(
+            f"unknown strategy {', '.join(unknown)}; choose from {', '.join(BASELINES)}"
+        )
+    out = []
+    for name in names:
+        if name == "benchmark":
+            continue
+        p = dict(params.get(name, {}))
+        cls = BASELINES[name][0]
+        if config is not None and hasattr(cls, "_build") and name != "risk_parity":
+            p.setdefault("cost_bps", config.cost_bps)
+            p.setdefault("holding_days", config.rebalance_days)
+        try:
+            model = make_baseline(name, **p)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"bad parameters for {name}: {exc}") from None
+        out.append(BaselineStrategy(name, model))
+    return out
+
+
+def best_robust(metrics: pd.DataFrame) -> str | None:
+    """The robust baseline with the highest Sharpe ratio in ``metrics``, if any."""
+    robust = [n for n in ROBUST if n in metrics.index]
+    return str(metrics.loc[robust, "sharpe"].idxmax()) if robust else None
+
+
+def evaluate(
+    result: BacktestResult, rf: float = 0.0, n_boot: int = 1000, seed: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Metrics and statistics of a backtest result."""
+    metrics = compute_metrics(result.returns, result.turnover, result.costs, rf=rf)
+    fails = result.failures.groupby("strategy").size() if len(result.failures) else pd.Series()
+    metrics["solver_failures"] = [int(fails.get(n, 0)) for n in metrics.index]
+    reference = "equal_weight" if "equal_weight" in result.returns else None
+    stats = compute_stats(
+        result.returns,
+        reference=reference,
+        best_robust=best_robust(metrics),
+        n_boot=n_boot,
+        seed=seed,
+    )
+    return metrics, stats
+
+
+def run(
+    prices: pd.DataFrame,
+    strategies: Sequence[Any],
+    config: BacktestConfig,
+    benchmark: pd.Series | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> BacktestResult:
+    """Run the walk-forward (thin wrapper kept for symmetry with ``write_run``)."""
+    return run_backtest(prices, strategies, config, benchmark=benchmark, progress=progress)
+
+
+def write_run(
+    out: Path,
+    result: BacktestResult,
+    metrics: pd.DataFrame,
+    stats: pd.DataFrame,
+    config: dict[str, Any],
+) -> None:
+    """Write the run directory of DESIGN.md, each file atomically.
+
+    ``returns.csv``, ``weights/<strategy>.csv``, ``turnover.csv``, ``costs.csv``,
+    ``failures.csv``, ``metrics.csv``, ``stats.csv``, ``config.json``.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+
+    def csv(frame: pd.DataFrame, path: Path, index: bool = True) -> None:
+        atomic_write(path, lambda tmp: frame.to_csv(tmp, index=index, float_format="%.17g"))
+
+    csv(result.returns.rename_axis("date"), out / "returns.csv")
+    weights_dir = out / "weights"
+    for name, frame in result.weights.items():
+        csv(frame.rename_axis("date"), child_path(weights_dir, name, ".csv", what="strategy"))
+    csv(result.turnover.rename_axis("date"), out / "turnover.csv")
+    csv(result.costs.rename_axis("date"), out / "costs.csv")
+    csv(result.failures, out / "failures.csv", index=False)
+    csv(metrics.rename_axis("strategy"), out / "metrics.csv")
+    csv(stats.rename_axis("strategy"), out / "stats.csv")
+    atomic_write_text(out / "config.json", json.dumps(config, indent=2, default=str) + "\n")

@@ -1,0 +1,169 @@
+"""Statistics of a backtest: bootstrap confidence intervals, Sharpe tests, deflated Sharpe."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from portfolio_rl.backtest.metrics import PERIODS
+from portfolio_rl.envs.paths import stationary_bootstrap_indices
+
+EULER_GAMMA = 0.5772156649015329
+
+
+def bootstrap_ci(
+    returns: pd.DataFrame,
+    n_boot: int = 1000,
+    mean_block: float = 21.0,
+    level: float = 0.95,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Stationary-bootstrap percentile intervals of the annualised Sharpe ratio and CAGR.
+
+    The same resampled day indices are used for every strategy, so their intervals are
+    comparable.
+
+    Parameters
+    ----------
+    returns : DataFrame of shape (n_days, n_strategies)
+    n_boot : int
+        Resamples.
+    mean_block : float
+        Mean block length in days (Politis & Romano 1994).
+    level : float
+    seed : int
+
+    Returns
+    -------
+    DataFrame indexed by strategy with ``sharpe_lo, sharpe_hi, cagr_lo, cagr_hi``.
+    """
+    rng = np.random.default_rng(seed)
+    x = returns.to_numpy(dtype=float)
+    idx = stationary_bootstrap_indices(len(x), len(x), mean_block, rng, size=n_boot)
+    sample = x[idx]  # (n_boot, n_days, n_strategies)
+    sd = sample.std(axis=1, ddof=1)
+    sr = np.where(sd > 0, sample.mean(axis=1) / np.where(sd > 0, sd, 1) * np.sqrt(PERIODS), np.nan)
+    growth = np.exp(np.log1p(sample).sum(axis=1) * PERIODS / len(x)) - 1.0
+    a = (1 - level) / 2 * 100
+    out = pd.DataFrame(index=returns.columns)
+    out["sharpe_lo"], out["sharpe_hi"] = np.nanpercentile(sr, [a, 100 - a], axis=0)
+    out["cagr_lo"], out["cagr_hi"] = np.percentile(growth, [a, 100 - a], axis=0)
+    return out
+
+
+def sharpe_difference_test(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Jobson-Korkie test of equal Sharpe ratios with Memmel's correction.
+
+    ``z = (SR_a - SR_b) / sqrt(theta / T)`` with per-period ratios and
+    ``theta = 2 (1 - rho) + (SR_a^2 + SR_b^2 - 2 SR_a SR_b rho^2) / 2``.
+
+    Parameters
+    ----------
+    a, b : ndarray of shape (n_days,)
+        Daily returns of two strategies over the same days.
+
+    Returns
+    -------
+    (annualised Sharpe difference, two-sided p-value)
+
+    References
+    ----------
+    Jobson, J. D. & Korkie, B. M. (1981). Performance hypothesis testing with the Sharpe and
+    Treynor measures. Journal of Finance 36(4). Memmel, C. (2003). Performance hypothesis
+    testing with the Sharpe ratio. Finance Letters 1.
+    """
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    n = len(a)
+    sa, sb = a.mean() / a.std(ddof=1), b.mean() / b.std(ddof=1)
+    rho = np.corrcoef(a, b)[0, 1]
+    theta = 2 * (1 - rho) + 0.5 * (sa**2 + sb**2 - 2 * sa * sb * rho**2)
+    diff = (sa - sb) * np.sqrt(PERIODS)
+    if theta <= 0:
+        return float(diff), 1.0
+    z = (sa - sb) / np.sqrt(theta / n)
+    return float(diff), float(2 * stats.norm.sf(abs(z)))
+
+
+def probabilistic_sharpe(returns: np.ndarray, benchmark_sr: float = 0.0) -> float:
+    """Probability that the true Sharpe ratio exceeds ``benchmark_sr`` (per period).
+
+    ``PSR = Phi((SR - SR*) sqrt(T - 1) / sqrt(1 - g3 SR + (g4 - 1)/4 SR^2))`` with skewness
+    ``g3`` and (non-excess) kurtosis ``g4`` of the returns.
+
+    References
+    ----------
+    Bailey, D. H. & López de Prado, M. (2012). The Sharpe ratio efficient frontier.
+    Journal of Risk 15(2).
+    """
+    r = np.asarray(returns, float)
+    sr = r.mean() / r.std(ddof=1)
+    g3 = stats.skew(r)
+    g4 = stats.kurtosis(r, fisher=False)
+    denom = 1 - g3 * sr + (g4 - 1) / 4 * sr**2
+    return float(stats.norm.cdf((sr - benchmark_sr) * np.sqrt(len(r) - 1) / np.sqrt(denom)))
+
+
+def deflated_sharpe(returns: np.ndarray, trial_srs: np.ndarray) -> float:
+    """Deflated Sharpe ratio: PSR against the expected maximum Sharpe of N trials.
+
+    ``SR* = sqrt(V) ((1 - gamma) Phi^-1(1 - 1/N) + gamma Phi^-1(1 - 1/(N e)))``, with V the
+    variance of the per-period Sharpe ratios of the N strategies tried.
+
+    References
+    ----------
+    Bailey, D. H. & López de Prado, M. (2014). The deflated Sharpe ratio: correcting for
+    selection bias, backtest overfitting and non-normality. Journal of Portfolio Management
+    40(5).
+    """
+    trial_srs = np.asarray(trial_srs, float)
+    n = len(trial_srs)
+    if n < 2:
+        return probabilistic_sharpe(returns)
+    var = np.var(trial_srs, ddof=1)
+    sr_star = np.sqrt(var) * (
+        (1 - EULER_GAMMA) * stats.norm.ppf(1 - 1 / n)
+        + EULER_GAMMA * stats.norm.ppf(1 - 1 / (n * np.e))
+    )
+    return probabilistic_sharpe(returns, sr_star)
+
+
+def compute_stats(
+    returns: pd.DataFrame,
+    reference: str | None = "equal_weight",
+    best_robust: str | None = None,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """The statistics table of a run.
+
+    Parameters
+    ----------
+    returns : DataFrame of shape (n_days, n_strategies)
+    reference : str, optional
+        Strategy every other is tested against (1/N).
+    best_robust : str, optional
+        The best robust baseline, also tested against.
+    n_boot, seed
+        Bootstrap settings.
+
+    Returns
+    -------
+    DataFrame indexed by strategy: bootstrap intervals, Sharpe differences and p-values
+    against the reference and the best robust baseline, PSR (vs 0) and DSR (given all the
+    strategies in the table as the trials).
+    """
+    r = returns.dropna()
+    out = bootstrap_ci(r, n_boot=n_boot, seed=seed)
+    per_period = r.mean() / r.std(ddof=1)
+    for label, other in (("ew", reference), ("best_robust", best_robust)):
+        if other is None or other not in r:
+            continue
+        tests = [sharpe_difference_test(r[c].to_numpy(), r[other].to_numpy()) for c in r]
+        out[f"sr_diff_vs_{label}"] = [t[0] for t in tests]
+        out[f"p_vs_{label}"] = [t[1] for t in tests]
+    out["psr"] = [probabilistic_sharpe(r[c].to_numpy()) for c in r]
+    out["dsr"] = [deflated_sharpe(r[c].to_numpy(), per_period.to_numpy()) for c in r]
+    if best_robust is not None:
+        out.attrs["best_robust"] = best_robust
+    return out

@@ -1,0 +1,63 @@
+"""Robust-optimization and naive baselines, as estimators with ``fit(returns, prev_weights)``.
+
+``BASELINES`` maps the strategy names of the command line to their classes and default
+parameters; :func:`make_baseline` builds one with overrides.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from portfolio_rl.baselines.base import BaseModel, ConvexModel
+from portfolio_rl.baselines.cvar import DROCVaR, MinCVaR
+from portfolio_rl.baselines.mean_risk import (
+    MaxSharpe,
+    MeanVariance,
+    MinVariance,
+    RobustMeanVariance,
+)
+from portfolio_rl.baselines.naive import Benchmark, EqualWeight, InverseVolatility
+from portfolio_rl.baselines.risk_parity import RiskParity
+
+BASELINES: dict[str, tuple[type[BaseModel], dict[str, Any]]] = {
+    "equal_weight": (EqualWeight, {}),
+    "inverse_vol": (InverseVolatility, {}),
+    "benchmark": (Benchmark, {}),
+    "min_variance": (MinVariance, {}),
+    "mean_variance": (MeanVariance, {}),
+    "max_sharpe": (MaxSharpe, {}),
+    "robust_mv_box": (RobustMeanVariance, {"uncertainty": "box"}),
+    "robust_mv_ellipsoid": (RobustMeanVariance, {"uncertainty": "ellipsoid"}),
+    "min_cvar": (MinCVaR, {}),
+    "dro_cvar": (DROCVaR, {}),
+    "risk_parity": (RiskParity, {}),
+}
+#: The robust-optimization baselines among which the "best robust baseline" is chosen.
+ROBUST = ("robust_mv_box", "robust_mv_ellipsoid", "dro_cvar", "min_cvar")
+
+
+def make_baseline(name: str, **params: Any) -> BaseModel:
+    """Build the baseline ``name`` with its defaults updated by ``params``."""
+    if name not in BASELINES:
+        raise KeyError(name)
+    cls, defaults = BASELINES[name]
+    return cls(**(defaults | params))
+
+
+__all__ = [
+    "BASELINES",
+    "ROBUST",
+    "BaseModel",
+    "Benchmark",
+    "ConvexModel",
+    "DROCVaR",
+    "EqualWeight",
+    "InverseVolatility",
+    "MaxSharpe",
+    "MeanVariance",
+    "MinCVaR",
+    "MinVariance",
+    "RiskParity",
+    "RobustMeanVariance",
+    "make_baseline",
+]

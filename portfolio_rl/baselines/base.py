@@ -1,0 +1,199 @@
+"""Estimator base classes: ``Model(**params).fit(returns_window, prev_weights) -> self``.
+
+Convex models write their cvxpy problem once per window shape with ``cp.Parameter``s
+(disciplined parametrized programming), so each rebalance only sets parameter values and
+re-solves. A failed or inaccurate solve keeps the previous weights (or equal weights when
+there are none), counts the failure in ``n_failures_`` and never returns NaN.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: Trading days a year; the convex models work in annualised units (objective x 252),
+#: which leaves their solution unchanged and keeps solver tolerances meaningful.
+PERIODS = 252
+
+
+class BaseModel:
+    """Allocation estimator.
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_assets,)
+        Target weights of the last ``fit``.
+    n_failures_ : int
+        Number of fits whose solve failed and kept the previous weights.
+    last_status_ : str
+        Solver status of the last fit (``optimal`` or the reason of a failure).
+    """
+
+    name = "base"
+
+    def __init__(self) -> None:
+        self.n_failures_ = 0
+        self.last_status_ = "optimal"
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor parameters (for the run's resolved config)."""
+        return {
+            k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")
+        }
+
+    def fit(self, returns: Any, prev_weights: np.ndarray | None = None) -> BaseModel:
+        """Fit on a window of daily simple returns ending at the decision date.
+
+        Parameters
+        ----------
+        returns : array-like of shape (n_observations, n_assets)
+        prev_weights : ndarray of shape (n_assets,), optional
+            Weights currently held (drifted), used by cost and turnover terms.
+
+        Returns
+        -------
+        self
+        """
+        x = np.asarray(returns, dtype=float)
+        if isinstance(returns, pd.DataFrame):
+            self.assets_ = list(returns.columns)
+        w = self._weights(x, None if prev_weights is None else np.asarray(prev_weights, float))
+        self.weights_ = w
+        return self
+
+    def _weights(self, x: np.ndarray, prev: np.ndarray | None) -> np.ndarray:
+        raise NotImplementedError
+
+
+class ConvexModel(BaseModel):
+    """A cvxpy model with budget, long-only/bounds, turnover cap and cost term.
+
+    Parameters
+    ----------
+    covariance : {"sample", "ledoit_wolf"}
+    min_weight, max_weight : float
+        Bounds on every weight (long-only when ``min_weight >= 0``).
+    max_turnover : float, optional
+        Cap on the two-way turnover ``sum|w - prev_weights|`` (ignored without prev weights).
+    cost_bps : float
+        Cost term ``cost_bps/1e4 * sum|w - prev_weights| * 252/holding_days`` in the
+        annualised objective (amortised over the holding period).
+    holding_days : int
+        Days until the next rebalance, for the amortisation above.
+    solver, fallback_solver : str
+        cvxpy solver names.
+    """
+
+    def __init__(
+        self,
+        covariance: str = "sample",
+        min_weight: float = 0.0,
+        max_weight: float = 1.0,
+        max_turnover: float | None = None,
+        cost_bps: float = 0.0,
+        holding_days: int = 21,
+        solver: str = "CLARABEL",
+        fallback_solver: str = "SCS",
+    ) -> None:
+        super().__init__()
+        if not min_weight <= max_weight:
+            raise ValueError("min_weight must not exceed max_weight")
+        self.covariance = covariance
+        self.min_weight, self.max_weight = min_weight, max_weight
+        self.max_turnover = max_turnover
+        self.cost_bps, self.holding_days = cost_bps, holding_days
+        self.solver, self.fallback_solver = solver, fallback_solver
+        self._problems: dict[tuple[int, int], tuple[Any, dict[str, Any], Any]] = {}
+
+    # -- subclasses -------------------------------------------------------------------
+    def _build(self, n_obs: int, n_assets: int) -> tuple[Any, Any, dict[str, Any], Any]:
+        """Return (w expression of the weights, objective to minimise, params, constraints)."""
+        raise NotImplementedError
+
+    def _set(self, params: dict[str, Any], x: np.ndarray) -> None:
+        """Set the data parameters from the returns window."""
+        raise NotImplementedError
+
+    # -- shared machinery -------------------------------------------------------------
+    def _common(
+        self, w: Any, n_assets: int, scale: Any = None
+    ) -> tuple[list[Any], Any, dict[str, Any]]:
+        """Bounds, turnover cap and cost term on ``w``.
+
+        With ``scale`` (a variable), the constraints are written for ``w = y / scale`` in the
+        homogenised variable ``y`` (max Sharpe).
+        """
+        import cvxpy as cp
+
+        prev = cp.Parameter(n_assets, name="prev")
+        cap = cp.Parameter(nonneg=True, name="turnover_cap")
+        cost = cp.Parameter(nonneg=True, name="cost")
+        held = prev if scale is None else prev * scale
+        s = 1.0 if scale is None else scale
+        # |w - prev| through an auxiliary variable keeps the problem DPP: a parameter may
+        # multiply a variable, not an expression that already holds a parameter.
+        trade = cp.Variable(n_assets, nonneg=True, name="trade")
+        cons = [
+            trade >= w - held,
+            trade >= held - w,
+            w >= self.min_weight * s,
+            w <= self.max_weight * s,
+            cp.sum(trade) <= cap * s,
+        ]
+        trade = cp.sum(trade)
+        return cons, cost * trade, {"prev": prev, "cap": cap, "cost": cost}
+
+    def _problem(self, n_obs: int, n_assets: int) -> tuple[Any, dict[str, Any], Any]:
+        key = (n_obs, n_assets)
+        if key not in self._problems:
+            self._problems[key] = self._build(n_obs, n_assets)
+        return self._problems[key]
+
+    def _weights(self, x: np.ndarray, prev: np.ndarray | None) -> np.ndarray:
+        n_obs, n_assets = x.shape
+        problem, params, weights_of = self._problem(n_obs, n_assets)
+        held = prev if prev is not None and prev.sum() > 0 else None
+        params["prev"].value = held if held is not None else np.zeros(n_assets)
+        params["cap"].value = (
+            2.0 if held is None or self.max_turnover is None else self.max_turnover
+        )
+        params["cost"].value = (
+            0.0 if held is None else self.cost_bps / 1e4 * PERIODS / self.holding_days
+        )
+        fallback = getattr(self, "weights_", None)
+        if fallback is None or len(fallback) != n_assets:
+            fallback = np.full(n_assets, 1.0 / n_assets)
+        try:
+            self._set(params, x)
+        except (np.linalg.LinAlgError, ValueError) as exc:
+            return self._fail(fallback, f"estimation failed: {exc}")
+        status = "not solved"
+        for solver in (self.solver, self.fallback_solver):
+            try:
+                problem.solve(solver=solver)
+                status = problem.status
+            except Exception as exc:  # cvxpy.SolverError and solver-specific errors
+                status = f"{solver}: {type(exc).__name__}"
+                continue
+            if status == "optimal":
+                w = weights_of()
+                if w is not None and np.all(np.isfinite(w)):
+                    self.last_status_ = "optimal"
+                    return _clean(w, self.min_weight)
+                status = "optimal but no finite weights"
+        return self._fail(fallback, status)
+
+    def _fail(self, fallback: np.ndarray, status: str) -> np.ndarray:
+        self.n_failures_ += 1
+        self.last_status_ = status
+        return fallback.copy()
+
+
+def _clean(w: np.ndarray, min_weight: float) -> np.ndarray:
+    """Remove solver noise: clip at the lower bound (long-only: 0) and renormalise."""
+    w = np.asarray(w, dtype=float).ravel()
+    if min_weight >= 0:
+        w = np.clip(w, 0.0, None)
+    return w / w.sum()

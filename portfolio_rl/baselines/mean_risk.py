@@ -1,0 +1,199 @@
+"""Mean-risk models: minimum variance, mean-variance, max Sharpe, robust mean-variance.
+
+All are written in annualised units (mean x 252, covariance x 252), which leaves their
+solutions unchanged, with ``w' Sigma w = ||F w||^2`` for a factor ``F`` of ``Sigma`` so the
+problems are DPP with ``F`` a parameter.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from portfolio_rl.baselines.base import PERIODS, ConvexModel
+from portfolio_rl.baselines.covariance import estimate_covariance, psd_factor
+
+
+class _MeanRisk(ConvexModel):
+    """Shared data parameters: annualised mean ``mu`` and covariance factor ``F``."""
+
+    def _data_params(self, n_assets: int) -> dict[str, Any]:
+        import cvxpy as cp
+
+        return {
+            "mu": cp.Parameter(n_assets, name="mu"),
+            "F": cp.Parameter((n_assets, n_assets), name="F"),
+        }
+
+    def _set(self, params: dict[str, Any], x: np.ndarray) -> None:
+        cov = estimate_covariance(x, self.covariance) * PERIODS
+        params["mu"].value = x.mean(axis=0) * PERIODS
+        params["F"].value = psd_factor(cov)
+        self._set_extra(params, x, cov)
+
+    def _set_extra(self, params: dict[str, Any], x: np.ndarray, cov: np.ndarray) -> None:
+        pass
+
+
+class MinVariance(_MeanRisk):
+    """Minimum variance: ``min w' Sigma w`` subject to the common constraints.
+
+    References
+    ----------
+    Markowitz, H. (1952). Portfolio selection. Journal of Finance 7(1).
+    """
+
+    name = "min_variance"
+
+    def _build(self, n_obs: int, n_assets: int) -> tuple[Any, dict[str, Any], Any]:
+        import cvxpy as cp
+
+        w = cp.Variable(n_assets)
+        params = self._data_params(n_assets)
+        cons, cost, common = self._common(w, n_assets)
+        objective = cp.sum_squares(params["F"] @ w) + cost
+        problem = cp.Problem(cp.Minimize(objective), [cp.sum(w) == 1, *cons])
+        return problem, params | common, lambda: w.value
+
+
+class MeanVariance(_MeanRisk):
+    """Mean-variance utility: ``max mu'w - risk_aversion * w' Sigma w``.
+
+    Parameters
+    ----------
+    risk_aversion : float
+        ``lambda`` in annualised units (the same number as in daily units).
+    **kwargs
+        Common constraints, see :class:`~portfolio_rl.baselines.base.ConvexModel`.
+    """
+
+    name = "mean_variance"
+
+    def __init__(self, risk_aversion: float = 5.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.risk_aversion = risk_aversion
+
+    def _penalty(self, w: Any, params: dict[str, Any]) -> Any:
+        return 0.0
+
+    def _build(self, n_obs: int, n_assets: int) -> tuple[Any, dict[str, Any], Any]:
+        import cvxpy as cp
+
+        w = cp.Variable(n_assets)
+        params = self._data_params(n_assets)
+        cons, cost, common = self._common(w, n_assets)
+        utility = (
+            params["mu"] @ w
+            - self._penalty(w, params)
+            - self.risk_aversion * cp.sum_squares(params["F"] @ w)
+        )
+        extra = getattr(self, "_extra_constraints", [])
+        problem = cp.Problem(cp.Maximize(utility - cost), [cp.sum(w) == 1, *cons, *extra])
+        return problem, params | common, lambda: w.value
+
+
+class RobustMeanVariance(MeanVariance):
+    """Mean-variance with the worst case of ``mu`` over an uncertainty set.
+
+    Ellipsoid: ``max mu'w - kappa * ||(Sigma/T)^(1/2) w||_2 - lambda * w' Sigma w`` with
+    ``kappa = sqrt(chi2.ppf(confidence_level, n_assets))`` (Goldfarb & Iyengar 2003; the set
+    of skfolio's ``EmpiricalMuUncertaintySet(diagonal=False)``).
+    Box: ``max mu'w - delta'|w| - lambda * w' Sigma w`` with
+    ``delta_i = z_{(1+c)/2} * sigma_i / sqrt(T)``, the two-sided confidence half-width of
+    each sample mean (Tütüncü & Koenig 2004).
+
+    Parameters
+    ----------
+    uncertainty : {"ellipsoid", "box"}
+    confidence_level : float
+    kappa : float, optional
+        Ellipsoid radius; default from the chi-square quantile.
+    risk_aversion : float
+    **kwargs
+        Common constraints, see :class:`~portfolio_rl.baselines.base.ConvexModel`.
+
+    References
+    ----------
+    Goldfarb, D. & Iyengar, G. (2003). Robust portfolio selection problems. Mathematics of
+    Operations Research 28(1). Tütüncü, R. H. & Koenig, M. (2004). Robust asset allocation.
+    Annals of Operations Research 132.
+    """
+
+    def __init__(
+        self,
+        uncertainty: str = "ellipsoid",
+        confidence_level: float = 0.95,
+        kappa: float | None = None,
+        risk_aversion: float = 5.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(risk_aversion=risk_aversion, **kwargs)
+        if uncertainty not in ("ellipsoid", "box"):
+            raise ValueError("uncertainty must be 'ellipsoid' or 'box'")
+        if not 0 < confidence_level < 1:
+            raise ValueError("confidence_level must lie in (0, 1)")
+        self.uncertainty = uncertainty
+        self.confidence_level = confidence_level
+        self.kappa = kappa
+        self.name = f"robust_mv_{uncertainty}"
+
+    def _penalty(self, w: Any, params: dict[str, Any]) -> Any:
+        import cvxpy as cp
+
+        if self.uncertainty == "ellipsoid":
+            # radius * ||F w|| via an epigraph variable, so the problem stays DPP
+            params["radius"] = cp.Parameter(nonneg=True, name="radius")
+            spread = cp.Variable(nonneg=True, name="spread")
+            self._extra_constraints = [cp.norm(params["F"] @ w, 2) <= spread]
+            return params["radius"] * spread
+        params["delta"] = cp.Parameter(w.shape[0], nonneg=True, name="delta")
+        return params["delta"] @ cp.abs(w)
+
+    def _set_extra(self, params: dict[str, Any], x: np.ndarray, cov: np.ndarray) -> None:
+        n_obs, n_assets = x.shape
+        if self.uncertainty == "ellipsoid":
+            kappa = self.kappa
+            if kappa is None:
+                kappa = float(np.sqrt(stats.chi2.ppf(self.confidence_level, df=n_assets)))
+            # daily kappa * ||(S_d/T)^(1/2) w||, times 252, in terms of the annual S = 252 S_d
+            params["radius"].value = kappa * np.sqrt(PERIODS / n_obs)
+        else:
+            z = stats.norm.ppf(0.5 + self.confidence_level / 2)
+            params["delta"].value = z * np.sqrt(np.diag(cov) * PERIODS / n_obs)
+
+
+class MaxSharpe(_MeanRisk):
+    """Maximum Sharpe ratio through the change of variables of Cornuejols & Tütüncü.
+
+    ``min y' Sigma y`` s.t. ``mu'y = 1``, ``sum(y) = k``, ``k >= 0``, bounds and turnover
+    scaled by ``k``; then ``w = y / k``. Infeasible when no portfolio has a positive mean
+    (the fit then keeps the previous weights and counts a failure). The cost term is not
+    homogeneous and is not used by this model.
+
+    References
+    ----------
+    Cornuejols, G. & Tütüncü, R. (2007). Optimization Methods in Finance, §8.2.
+    """
+
+    name = "max_sharpe"
+
+    def _build(self, n_obs: int, n_assets: int) -> tuple[Any, dict[str, Any], Any]:
+        import cvxpy as cp
+
+        y = cp.Variable(n_assets)
+        k = cp.Variable(nonneg=True)
+        params = self._data_params(n_assets)
+        cons, _, common = self._common(y, n_assets, scale=k)
+        problem = cp.Problem(
+            cp.Minimize(cp.sum_squares(params["F"] @ y)),
+            [params["mu"] @ y == 1, cp.sum(y) == k, *cons],
+        )
+
+        def weights() -> np.ndarray | None:
+            if y.value is None or k.value is None or k.value <= 1e-12:
+                return None
+            return y.value / k.value
+
+        return problem, params | common, weights

@@ -1,0 +1,54 @@
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as st
+
+from portfolio_rl.backtest import stats
+
+
+def test_jobson_korkie_memmel_by_hand():
+    rng = np.random.default_rng(0)
+    a = rng.normal(0.0008, 0.01, 1000)
+    b = 0.5 * a + rng.normal(0.0002, 0.008, 1000)
+    sa, sb = a.mean() / a.std(ddof=1), b.mean() / b.std(ddof=1)
+    rho = np.corrcoef(a, b)[0, 1]
+    theta = 2 * (1 - rho) + 0.5 * (sa**2 + sb**2 - 2 * sa * sb * rho**2)
+    z = (sa - sb) / np.sqrt(theta / 1000)
+    diff, p = stats.sharpe_difference_test(a, b)
+    assert diff == pytest.approx((sa - sb) * np.sqrt(252))
+    assert p == pytest.approx(2 * st.norm.sf(abs(z)))
+    assert stats.sharpe_difference_test(a, a)[1] == pytest.approx(1.0)
+
+
+def test_sharpe_test_has_the_right_size():
+    # under the null (same Sharpe) about 5% of p-values fall below 0.05
+    rng = np.random.default_rng(1)
+    pvals = [
+        stats.sharpe_difference_test(rng.normal(5e-4, 0.01, 500), rng.normal(5e-4, 0.01, 500))[1]
+        for _ in range(400)
+    ]
+    assert 0.02 < np.mean(np.array(pvals) < 0.05) < 0.09
+
+
+def test_psr_and_dsr():
+    rng = np.random.default_rng(2)
+    r = rng.normal(0.001, 0.01, 2000)
+    sr = r.mean() / r.std(ddof=1)
+    g3, g4 = st.skew(r), st.kurtosis(r, fisher=False)
+    expected = st.norm.cdf(sr * np.sqrt(1999) / np.sqrt(1 - g3 * sr + (g4 - 1) / 4 * sr**2))
+    assert stats.probabilistic_sharpe(r) == pytest.approx(expected)
+    trials = rng.normal(0.03, 0.02, 20)
+    assert stats.deflated_sharpe(r, trials) < stats.probabilistic_sharpe(r)
+
+
+def test_bootstrap_ci_covers_point_estimates():
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(rng.normal(4e-4, 0.01, size=(1000, 2)), columns=["x", "y"])
+    ci = stats.bootstrap_ci(frame, n_boot=500)
+    for c in frame:
+        r = frame[c].to_numpy()
+        sr = r.mean() / r.std(ddof=1) * np.sqrt(252)
+        assert ci.loc[c, "sharpe_lo"] < sr < ci.loc[c, "sharpe_hi"]
+        assert ci.loc[c, "sharpe_hi"] - ci.loc[c, "sharpe_lo"] > 0.5  # 4 years: wide
+    again = stats.bootstrap_ci(frame, n_boot=500)
+    pd.testing.assert_frame_equal(ci, again)

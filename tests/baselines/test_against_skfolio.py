@@ -1,0 +1,48 @@
+"""Our cvxpy models against skfolio's MeanRisk on the same windows (test-only dependency)."""
+
+import numpy as np
+import pytest
+
+from portfolio_rl.baselines import make_baseline
+from portfolio_rl.datasets import load_prices
+
+skfolio = pytest.importorskip("skfolio")
+from skfolio import RiskMeasure  # noqa: E402
+from skfolio.optimization import MeanRisk, ObjectiveFunction  # noqa: E402
+from skfolio.uncertainty_set import EmpiricalMuUncertaintySet  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def windows():
+    returns = load_prices("sp500", start="2008-01-01", end="2014-12-31").pct_change().iloc[1:]
+    return [returns.iloc[i : i + 252] for i in (0, 300, 600, 900, 1200)]
+
+
+def test_min_variance_matches_skfolio(windows):
+    for x in windows:
+        ref = MeanRisk(risk_measure=RiskMeasure.VARIANCE).fit(x).weights_
+        ours = make_baseline("min_variance").fit(x).weights_
+        np.testing.assert_allclose(ours, ref, atol=1e-3)
+
+
+@pytest.mark.parametrize("confidence", [0.9, 0.95])
+def test_robust_ellipsoid_matches_skfolio(windows, confidence):
+    for x in windows:
+        ref = (
+            MeanRisk(
+                risk_measure=RiskMeasure.VARIANCE,
+                objective_function=ObjectiveFunction.MAXIMIZE_UTILITY,
+                risk_aversion=5.0,
+                mu_uncertainty_set_estimator=EmpiricalMuUncertaintySet(
+                    confidence_level=confidence, diagonal=False
+                ),
+            )
+            .fit(x)
+            .weights_
+        )
+        ours = (
+            make_baseline("robust_mv_ellipsoid", confidence_level=confidence, risk_aversion=5.0)
+            .fit(x)
+            .weights_
+        )
+        np.testing.assert_allclose(ours, ref, atol=1e-3)
