@@ -183,6 +183,54 @@ def data_download(
         print(prices.describe().T.to_string())
 
 
+# --------------------------------------------------------------------------- train
+
+
+@app.command()
+@command
+def train(
+    config: Annotated[
+        Path | None,
+        typer.Option(help="Experiment YAML (data, splits, rl.train settings); flags override it."),
+    ] = None,
+    prices: Annotated[
+        str | None, typer.Option(help="Price source: bundled name or CSV/parquet file.")
+    ] = None,
+    algo: Annotated[
+        str, typer.Option(help="grpo (the method), ppo or reinforce (baselines).")
+    ] = "grpo",
+    train_end: Annotated[
+        str | None, typer.Option(help="Last date of the training range (default 2012-12-31).")
+    ] = None,
+    val_end: Annotated[
+        str | None, typer.Option(help="Last date of the validation range (default 2014-12-31).")
+    ] = None,
+    iterations: Annotated[
+        int | None, typer.Option(min=1, help="Policy-update iterations (default 60).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same run.")] = 0,
+    device: Annotated[str, typer.Option(help="auto (CUDA if present), cpu or cuda.")] = "auto",
+    resume: Annotated[
+        Path | None, typer.Option(help="Continue the training run in this directory.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Run directory (default backtests/runs/<time>-train-...).")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Write into an existing non-empty --out.")] = False,
+) -> None:
+    """Train an allocation policy with GRPO (or PPO/REINFORCE) on the training range."""
+    from portfolio_rl.pipeline import run_train_command
+
+    if algo not in ("grpo", "ppo", "reinforce"):
+        raise PortfolioRLError(f"unknown --algo {algo!r}: choose grpo, ppo or reinforce")
+    if device not in ("auto", "cpu", "cuda"):
+        raise PortfolioRLError(f"unknown --device {device!r}: choose auto, cpu or cuda")
+    run_train_command(
+        config=config, prices=prices, algo=algo, train_end=train_end, val_end=val_end,
+        iterations=iterations, seed=seed, device=device, resume=resume, out=out, force=force,
+    )
+
+
 # --------------------------------------------------------------------------- backtest
 
 

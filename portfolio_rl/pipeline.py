@@ -148,3 +148,78 @@ def run_backtest_command(
         f"{bt.rebalance_days}-day rebalance, {bt.cost_bps:g} bps",
     )
     print(f"run directory: {run_dir}")
+
+
+def train_config_for(exp: ExperimentConfig, algo: str, seed: int, **overrides: Any) -> Any:
+    """The TrainConfig of an experiment: its data, splits, costs and ``rl.train`` settings."""
+    from portfolio_rl.agents.config import TrainConfig
+    from portfolio_rl.config import from_mapping
+
+    base = {
+        "algo": algo,
+        "seed": seed,
+        "prices": exp.data.prices,
+        "data_start": exp.data.start or "1900-01-01",
+        "train_end": exp.splits.train_end,
+        "val_end": exp.splits.val_end,
+        "rebalance_days": exp.backtest.rebalance_days,
+        "cost_bps": exp.backtest.cost_bps,
+    }
+    settings = base | dict(exp.rl.train) | {k: v for k, v in overrides.items() if v is not None}
+    return from_mapping(TrainConfig, settings, where="rl.train")
+
+
+def run_train_command(
+    *,
+    config: Path | None,
+    prices: str | None,
+    algo: str,
+    train_end: str | None,
+    val_end: str | None,
+    iterations: int | None,
+    seed: int,
+    device: str,
+    resume: Path | None,
+    out: Path | None,
+    force: bool,
+) -> None:
+    """``portfolio-rl train``."""
+    import json
+
+    from portfolio_rl.agents.checkpoint import trainer
+    from portfolio_rl.agents.config import TrainConfig
+    from portfolio_rl.config import from_mapping
+    from portfolio_rl.paths import new_run_dir
+
+    if resume is not None:
+        cfg_path = Path(resume) / "config.json"
+        if not cfg_path.is_file():
+            raise ConfigError(f"nothing to resume in {resume}: config.json not found")
+        train_cfg = from_mapping(TrainConfig, json.loads(cfg_path.read_text()), "config.json")
+        if iterations is not None:
+            train_cfg = replace(train_cfg, iterations=iterations)
+        folder = Path(resume)
+        exp = replace(load_experiment(config), data=replace(load_experiment(config).data,
+                                                            prices=train_cfg.prices))
+    else:
+        exp = load_experiment(config)
+        if prices is not None:
+            exp = replace(exp, data=replace(exp.data, prices=prices, tickers=None))
+        if train_end or val_end:
+            from portfolio_rl.config import SplitConfig
+
+            splits = {"train_end": train_end or exp.splits.train_end,
+                      "val_end": val_end or exp.splits.val_end}
+            exp = replace(exp, splits=from_mapping(SplitConfig, splits, "splits"))
+        train_cfg = train_config_for(exp, algo, seed, iterations=iterations, device=device)
+        folder = new_run_dir(out, f"train-{algo}-s{seed}", force=force)
+    price_frame, _ = load_data(exp.data)
+    result = trainer(train_cfg.algo)(
+        train_cfg, price_frame, folder, resume=resume is not None, progress=sys.stderr.isatty()
+    )
+    print(
+        f"{train_cfg.algo} seed {train_cfg.seed}: best validation Sharpe {result.best_score:.3f} "
+        f"at iteration {result.best_iteration + 1}/{result.iterations_run} ({result.stopped}), "
+        f"{result.wall_s:.1f} s"
+    )
+    print(f"run directory: {folder}  (use with: portfolio-rl backtest --policy {folder})")

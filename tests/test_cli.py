@@ -109,3 +109,33 @@ def test_backtest_bad_input(tmp_path, extra, message):
     result = invoke("backtest", "--prices", "factors", "--out", str(tmp_path / "r"), *extra)
     assert result.exit_code == 2
     assert message in result.output and "Traceback" not in result.output
+
+
+def test_train_then_backtest_policy(tmp_path):
+    out = tmp_path / "tr"
+    result = invoke("train", "--iterations", "2", "--seed", "3", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "best validation Sharpe" in result.output
+    for name in ("policy.pt", "policy.json", "config.json", "train_log.csv", "last.pt"):
+        assert (out / name).is_file(), name
+    bt = tmp_path / "bt"
+    result = invoke("backtest", "--config", "backtests/sp500.yaml", "--policy", str(out),
+                    "--strategies", "equal_weight", "--out", str(bt))
+    assert result.exit_code == 0, result.output
+    assert "grpo" in pd.read_csv(bt / "metrics.csv", index_col=0).index
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "--algo", "dqn"], "error: unknown --algo 'dqn'"),
+        (["train", "--train-end", "2016-01-01", "--val-end", "2015-01-01"], "train_end must be"),
+        (["train", "--resume", "/nonexistent"], "error: nothing to resume"),
+        (["backtest", "--policy", "/nonexistent", "--strategies", "equal_weight"],
+         "is not a trained run"),
+    ],
+)
+def test_train_bad_input(args, message, tmp_path):
+    result = invoke(*args, "--out", str(tmp_path / "o"))
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output

@@ -1,0 +1,74 @@
+"""Trained policies as backtest strategies: ``state_dict`` + JSON, loaded with weights_only."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from portfolio_rl.agents.policy import SimplexPolicy
+from portfolio_rl.errors import PortfolioRLError
+from portfolio_rl.features import LOOKBACK, asset_features, observation
+
+TRAINERS = {
+    "grpo": "portfolio_rl.agents.grpo",
+    "ppo": "portfolio_rl.agents.ppo",
+    "reinforce": "portfolio_rl.agents.reinforce",
+}
+
+
+def trainer(algo: str) -> Any:
+    """The ``train`` function of an algorithm."""
+    import importlib
+
+    return importlib.import_module(TRAINERS[algo]).train
+
+
+def load_policy(folder: str | Path) -> tuple[SimplexPolicy, dict[str, Any]]:
+    """The best policy of a training run folder and its metadata."""
+    folder = Path(folder)
+    meta_path, weights_path = folder / "policy.json", folder / "policy.pt"
+    if not meta_path.is_file() or not weights_path.is_file():
+        raise PortfolioRLError(f"{folder} is not a trained run (policy.pt and policy.json missing)")
+    try:
+        meta = json.loads(meta_path.read_text())
+        policy = SimplexPolicy(meta["obs_features"], meta["hidden"], meta["distribution"])
+        state = torch.load(weights_path, weights_only=True, map_location="cpu")
+        policy.load_state_dict(state)
+    except (KeyError, ValueError, RuntimeError, OSError, pickle.UnpicklingError) as exc:
+        reason = str(exc).splitlines()[0]
+        raise PortfolioRLError(f"cannot load the policy in {folder}: {reason}") from None
+    policy.eval()
+    return policy, meta
+
+
+class PolicyStrategy:
+    """A trained policy in the walk-forward engine: the deterministic (mean) allocation.
+
+    At each rebalance it computes the features of the price window (the same function as
+    in training) and observes its drifted weights, exactly as in the environment.
+    """
+
+    def __init__(self, name: str, policy: SimplexPolicy, meta: dict[str, Any]) -> None:
+        self.name, self.policy, self.meta = name, policy, meta
+
+    @torch.no_grad()
+    def decide(self, prices: pd.DataFrame, prev_weights: np.ndarray) -> np.ndarray:
+        """Mean allocation of the policy at the last date of ``prices``."""
+        if len(prices) < LOOKBACK + 1:
+            raise PortfolioRLError(f"a policy needs a window of at least {LOOKBACK} returns")
+        feats = asset_features(prices.to_numpy()[-(LOOKBACK + 1) :])[-1]
+        obs = torch.from_numpy(observation(feats, prev_weights))
+        w = self.policy.mean_weights(self.policy(obs)).double().numpy()
+        return w / w.sum()
+
+
+def load_policy_strategy(folder: str | Path, name: str | None = None) -> PolicyStrategy:
+    """Load a training run folder as a strategy named after its algorithm (or ``name``)."""
+    policy, meta = load_policy(folder)
+    return PolicyStrategy(name or meta["algo"], policy, meta)

@@ -1,0 +1,170 @@
+"""Training configuration shared by GRPO, PPO and REINFORCE (one frozen dataclass)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from portfolio_rl.agents.policy import DISTRIBUTIONS
+
+REWARD_FUNCTIONS = ("log_growth", "sharpe", "drawdown_penalty", "turnover_penalty")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a training run needs; saved as JSON beside its checkpoints.
+
+    Attributes
+    ----------
+    algo : {"grpo", "ppo", "reinforce"}
+    prices : str
+        Price source (bundled name or file) when no frame is passed to ``train``.
+    data_start : str
+        First price date loaded (features need 252 days before the first start).
+    train_end, val_end : str
+        Training starts and their trajectories stay on or before ``train_end``; validation
+        runs from the day after it to ``val_end``. Nothing later is read.
+    seed : int
+        Seeds numpy and torch; one seed gives a bit-identical run on the same machine.
+    device : {"auto", "cpu", "cuda"}
+    iterations : int
+        Policy-update iterations (each samples a fresh batch).
+    batch_starts : int
+        B: start states per iteration.
+    group_size : int
+        G: trajectories per start (GRPO); PPO and REINFORCE sample B*G starts instead.
+    steps : int
+        K: rebalancing actions per trajectory.
+    rebalance_days : int
+        h: trading days between actions.
+    cost_bps : float
+        The cost model's rate, as in the backtest.
+    path : {"historical", "bootstrap"}
+        Group members share the realised future, or one stationary-bootstrap draw per start.
+    block_length : float
+        Mean block length of the bootstrap.
+    rewards : dict
+        Weights of the outcome reward functions: ``log_growth`` (net log growth),
+        ``sharpe`` (annualised Sharpe of the trajectory's daily returns),
+        ``drawdown_penalty`` (minus its max drawdown), ``turnover_penalty`` (minus the sum
+        of turnover).
+    process_supervision : bool
+        GRPO: per-step rewards (step log growth minus the turnover penalty) normalised over
+        the group; the advantage of step t sums the normalised rewards from t on.
+    scale_rewards : {"group", "batch", "none"}
+        Divide by the group std, the batch std, or nothing (Dr. GRPO).
+    std_floor : float
+        Floor on the std that divides advantages.
+    dynamic_sampling : bool
+        Drop groups whose rewards have zero spread (DAPO).
+    epsilon_low, epsilon_high : float
+        Clip range ``[1 - epsilon_low, 1 + epsilon_high]`` of the ratio.
+    beta : float
+        KL coefficient against the reference policy.
+    kl_estimator : {"k3", "exact"}
+    loss_aggregation : {"trajectory", "step"}
+        Mean over each trajectory's steps then over trajectories (GRPO), or over all steps.
+    mu : int
+        Gradient steps on each sampled batch.
+    ref_update_every : int
+        Reset the reference policy to the current one every N iterations (0: never).
+    lr, lr_schedule, max_grad_norm
+        Adam learning rate, ``constant | linear | cosine`` decay, gradient clipping.
+    hidden, distribution, init_log_std
+        Policy architecture (:class:`portfolio_rl.agents.policy.SimplexPolicy`).
+    eval_every, patience
+        Validation every N iterations; stop after ``patience`` evaluations without gain.
+    max_kl : float
+        A KL above this (or a NaN) stops training as diverged.
+    gamma, gae_lambda, vf_coef
+        PPO only: discount, GAE lambda, value-loss weight.
+    checkpoint_every : int
+        Save the resumable state every N iterations.
+    """
+
+    algo: str = "grpo"
+    prices: str = "sp500"
+    data_start: str = "2000-01-01"
+    train_end: str = "2012-12-31"
+    val_end: str = "2014-12-31"
+    seed: int = 0
+    device: str = "auto"
+    iterations: int = 60
+    batch_starts: int = 16
+    group_size: int = 16
+    steps: int = 6
+    rebalance_days: int = 21
+    cost_bps: float = 10.0
+    path: str = "historical"
+    block_length: float = 20.0
+    rewards: dict[str, float] = field(default_factory=lambda: {"log_growth": 1.0})
+    process_supervision: bool = False
+    scale_rewards: str = "group"
+    std_floor: float = 1e-4
+    dynamic_sampling: bool = False
+    epsilon_low: float = 0.2
+    epsilon_high: float = 0.28
+    beta: float = 0.04
+    kl_estimator: str = "k3"
+    loss_aggregation: str = "trajectory"
+    mu: int = 2
+    ref_update_every: int = 20
+    lr: float = 3e-3
+    lr_schedule: str = "cosine"
+    max_grad_norm: float = 1.0
+    hidden: int = 32
+    distribution: str = "logistic_normal"
+    init_log_std: float = -0.5
+    eval_every: int = 5
+    patience: int = 6
+    max_kl: float = 50.0
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    vf_coef: float = 0.5
+    checkpoint_every: int = 10
+
+    def __post_init__(self) -> None:
+        choices = {
+            "algo": ("grpo", "ppo", "reinforce"),
+            "device": ("auto", "cpu", "cuda"),
+            "path": ("historical", "bootstrap"),
+            "scale_rewards": ("group", "batch", "none"),
+            "kl_estimator": ("k3", "exact"),
+            "loss_aggregation": ("trajectory", "step"),
+            "lr_schedule": ("constant", "linear", "cosine"),
+            "distribution": DISTRIBUTIONS,
+        }
+        for key, allowed in choices.items():
+            if getattr(self, key) not in allowed:
+                raise ValueError(
+                    f"{key} must be one of {list(allowed)}, got {getattr(self, key)!r}"
+                )
+        positive = (
+            "iterations",
+            "batch_starts",
+            "steps",
+            "rebalance_days",
+            "mu",
+            "hidden",
+            "eval_every",
+            "patience",
+            "checkpoint_every",
+        )
+        for key in positive:
+            if getattr(self, key) < 1:
+                raise ValueError(f"{key} must be at least 1")
+        if self.group_size < 2:
+            raise ValueError("group_size must be at least 2 (a group needs a spread)")
+        unknown = set(self.rewards) - set(REWARD_FUNCTIONS)
+        if unknown or not self.rewards:
+            raise ValueError(f"rewards must name some of {list(REWARD_FUNCTIONS)}")
+        if min(self.epsilon_low, self.epsilon_high, self.beta, self.lr, self.std_floor) < 0:
+            raise ValueError("epsilons, beta, lr and std_floor must be non-negative")
+        if pd.Timestamp(self.train_end) >= pd.Timestamp(self.val_end):
+            raise ValueError("train_end must be before val_end")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        return asdict(self)

@@ -1,0 +1,282 @@
+"""Group Relative Policy Optimization for portfolio allocation.
+
+Faithful to DeepSeekMath (Shao et al. 2024, Eq. 3-4, Algorithm 1), mapped onto allocation:
+
+* prompt = a start state (decision close t, features of prices up to t, holding cash);
+  completion = a trajectory of K rebalancing actions over the next K*h trading days;
+  token = one action.
+* group = G trajectories sampled from pi_old from the same start on the same market path
+  (the realised future, or one shared bootstrap draw), so reward differences inside a group
+  come from the actions alone; the group statistics replace the critic.
+* outcome supervision: ``A_i = (R_i - mean(R_group)) / max(std(R_group), floor)`` for every
+  step of trajectory i (``scale_rewards``: ``group``, ``batch`` std, or ``none`` = Dr. GRPO,
+  Liu et al. 2025); process supervision: per-step rewards normalised over the group, the
+  advantage of step t the sum of normalised rewards from t on (paper §4.1.3).
+* objective per step: ``min(rho A, clip(rho, 1 - eps_low, 1 + eps_high) A) - beta KL`` with
+  ``rho = pi_theta / pi_old`` and the unbiased k3 estimator
+  ``KL = pi_ref/pi_theta - log(pi_ref/pi_theta) - 1`` (paper Eq. 4) or the exact KL;
+  averaged per trajectory then over the group (``trajectory``) or over all steps (``step``,
+  DAPO's token-level; Yu et al. 2025). With equal-length trajectories, as here, the two
+  coincide; the option matters once trajectories are truncated.
+* ``mu`` gradient steps per sampled batch (with ``mu = 1`` the ratio is 1 and nothing is
+  clipped, by construction); the reference policy is reset to the current one every
+  ``ref_update_every`` iterations (iterative GRPO, Algorithm 1); optional dynamic sampling
+  drops groups with zero reward spread (DAPO).
+
+The file reads top to bottom: helpers with hand-checkable maths, then ``train``.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from portfolio_rl.agents.common import (
+    MarketData,
+    Progress,
+    RunState,
+    TrainResult,
+    check_finite,
+    lr_at,
+    make_policy,
+    outcome_rewards,
+    resolve_device,
+    rollout,
+    sample_paths,
+    sample_starts,
+    seed_everything,
+    step_rewards,
+)
+from portfolio_rl.agents.config import TrainConfig
+
+
+def group_advantages(
+    rewards: torch.Tensor, scale: str = "group", std_floor: float = 1e-4
+) -> torch.Tensor:
+    """Group-relative advantages of outcome rewards.
+
+    Parameters
+    ----------
+    rewards : Tensor of shape (B, G)
+        One outcome reward per trajectory, G trajectories per group.
+    scale : {"group", "batch", "none"}
+        Divide the group-centred rewards by the group std (ddof=1), the std of the whole
+        batch, or nothing (Dr. GRPO).
+    std_floor : float
+        The std is floored at this value, so a near-constant group cannot blow up.
+
+    Returns
+    -------
+    Tensor of shape (B, G)
+    """
+    centred = rewards - rewards.mean(dim=1, keepdim=True)
+    if scale == "none":
+        return centred
+    std = rewards.std(dim=1, keepdim=True) if scale == "group" else rewards.std()
+    return centred / torch.clamp(std, min=std_floor)
+
+
+def process_advantages(rewards: torch.Tensor, std_floor: float = 1e-4) -> torch.Tensor:
+    """Process-supervision advantages (paper §4.1.3).
+
+    Per-step rewards are normalised with the mean and std of all step rewards in the
+    group; the advantage of step t is the sum of normalised rewards of steps t..K-1.
+
+    Parameters
+    ----------
+    rewards : Tensor of shape (B, G, K)
+
+    Returns
+    -------
+    Tensor of shape (B, G, K)
+    """
+    flat = rewards.flatten(1)
+    mean = flat.mean(dim=1)[:, None, None]
+    std = torch.clamp(flat.std(dim=1), min=std_floor)[:, None, None]
+    normalised = (rewards - mean) / std
+    return normalised.flip(-1).cumsum(-1).flip(-1)
+
+
+def k3_kl(logp: torch.Tensor, logp_ref: torch.Tensor) -> torch.Tensor:
+    """Unbiased, non-negative KL estimator ``r - log r - 1`` with ``r = pi_ref / pi_theta``."""
+    log_ratio = logp_ref - logp
+    return torch.exp(log_ratio) - log_ratio - 1
+
+
+def clipped_surrogate(
+    logp: torch.Tensor,
+    logp_old: torch.Tensor,
+    advantages: torch.Tensor,
+    epsilon_low: float,
+    epsilon_high: float,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``min(rho A, clip(rho, 1 - eps_low, 1 + eps_high) A)`` per step, and clip indicators.
+
+    Returns
+    -------
+    surrogate : Tensor, same shape as ``logp``
+    clipped_low, clipped_high : bool Tensors
+        Steps whose ratio sits below ``1 - eps_low`` with ``A < 0`` / above ``1 + eps_high``
+        with ``A > 0`` (where the clip takes the gradient away).
+    """
+    ratio = torch.exp(logp - logp_old)
+    clipped = torch.clamp(ratio, 1 - epsilon_low, 1 + epsilon_high)
+    surrogate = torch.minimum(ratio * advantages, clipped * advantages)
+    low = (ratio < 1 - epsilon_low) & (advantages < 0)
+    high = (ratio > 1 + epsilon_high) & (advantages > 0)
+    return surrogate, low, high
+
+
+def aggregate(per_step: torch.Tensor, mode: str) -> torch.Tensor:
+    """Mean over each trajectory's steps then over trajectories, or over all steps."""
+    if mode == "trajectory":
+        return per_step.mean(dim=-1).mean()
+    return per_step.sum() / per_step.numel()
+
+
+def train(
+    config: TrainConfig,
+    prices: pd.DataFrame,
+    folder: Path,
+    resume: bool = False,
+    progress: bool = False,
+) -> TrainResult:
+    """Train a GRPO allocation policy; the best policy on validation lands in ``folder``.
+
+    Parameters
+    ----------
+    config : TrainConfig
+    prices : DataFrame of shape (n_dates, n_assets)
+        Validated prices; rows after ``config.val_end`` are never read.
+    folder : Path
+        Run folder (see :class:`portfolio_rl.agents.common.RunState`).
+    resume : bool
+        Continue from ``folder/last.pt``; the result equals an uninterrupted run.
+    progress : bool
+        Show a progress bar with the key figures.
+
+    Returns
+    -------
+    TrainResult
+    """
+    # 1. setup: one seeding block, data up to val_end, policy, reference, optimiser
+    rng = seed_everything(config.seed)
+    device = resolve_device(config.device)
+    data = MarketData.build(prices, config, device)
+    policy = make_policy(config, device)
+    reference = copy.deepcopy(policy).requires_grad_(False)
+    optimizer = torch.optim.Adam(policy.parameters(), lr=config.lr)
+    state = RunState(folder, config, data)
+    modules = {"policy": policy, "reference": reference, "optimizer": optimizer}
+    if resume:
+        state.resume(modules, rng)
+    bar = Progress(progress, config.iterations, state.start_iteration)
+
+    stopped, iteration = "iterations", state.start_iteration - 1
+    for iteration in range(state.start_iteration, config.iterations):
+        lr = lr_at(config, iteration)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+
+        # 2. rollout: G trajectories per start from pi_old on one shared path per start
+        starts = sample_starts(data, config.batch_starts, rng)
+        paths = sample_paths(data, config, starts, rng)
+        batch = rollout(policy, paths, config.group_size, config.rebalance_days, config.cost_bps)
+
+        # 3. rewards and group-relative advantages (no critic)
+        rewards = outcome_rewards(batch.sim, config.rewards)  # (B, G)
+        group_std = rewards.std(dim=1)
+        if config.process_supervision:
+            adv = process_advantages(step_rewards(batch.sim, config.rewards), config.std_floor)
+        else:
+            adv = group_advantages(rewards, config.scale_rewards, config.std_floor)
+            adv = adv[..., None].expand_as(batch.logp)
+        keep = (
+            group_std > 1e-8
+            if config.dynamic_sampling
+            else torch.ones_like(group_std, dtype=torch.bool)
+        )
+        with torch.no_grad():
+            ref_out = reference(batch.obs[keep])
+            logp_ref = reference.log_prob(ref_out, batch.actions[keep])
+
+        # 4. mu gradient steps on the clipped surrogate with the KL penalty
+        stats = {
+            "loss": 0.0,
+            "kl": 0.0,
+            "clip_low": 0.0,
+            "clip_high": 0.0,
+            "entropy": 0.0,
+            "grad_norm": 0.0,
+        }
+        if keep.any():
+            obs, actions, logp_old, a = (
+                batch.obs[keep],
+                batch.actions[keep],
+                batch.logp[keep],
+                adv[keep],
+            )
+            for _ in range(config.mu):
+                out = policy(obs)
+                logp = policy.log_prob(out, actions)
+                surrogate, low, high = clipped_surrogate(
+                    logp, logp_old, a, config.epsilon_low, config.epsilon_high
+                )
+                if config.kl_estimator == "exact":
+                    kl = policy.kl(out, _detach(ref_out))
+                else:
+                    kl = k3_kl(logp, logp_ref)
+                loss = aggregate(-(surrogate - config.beta * kl), config.loss_aggregation)
+                check_finite(iteration, loss, kl.mean().item(), config.max_kl)
+                optimizer.zero_grad()
+                loss.backward()
+                grad_norm = torch.nn.utils.clip_grad_norm_(
+                    policy.parameters(), config.max_grad_norm
+                )
+                optimizer.step()
+                stats["loss"] += loss.item() / config.mu
+                stats["kl"] += kl.mean().item() / config.mu
+                stats["clip_low"] += low.float().mean().item() / config.mu
+                stats["clip_high"] += high.float().mean().item() / config.mu
+                stats["entropy"] += policy.entropy(out).mean().item() / config.mu
+                stats["grad_norm"] += grad_norm.item() / config.mu
+
+        # 5. iterative GRPO: the reference follows the policy every N iterations
+        if config.ref_update_every and (iteration + 1) % config.ref_update_every == 0:
+            reference.load_state_dict(policy.state_dict())
+
+        # 6. logging, validation, early stopping, checkpoints
+        row = {
+            "iteration": iteration,
+            "reward_mean": rewards.mean().item(),
+            "reward_std": rewards.std().item(),
+            "frac_reward_zero_std": (group_std <= 1e-8).float().mean().item(),
+            "kl": stats["kl"],
+            "clip_ratio_low": stats["clip_low"],
+            "clip_ratio_high": stats["clip_high"],
+            "entropy": stats["entropy"],
+            "grad_norm": stats["grad_norm"],
+            "loss": stats["loss"],
+            "lr": lr,
+            "val_score": float("nan"),
+        }
+        early_stop = False
+        if (iteration + 1) % config.eval_every == 0 or iteration + 1 == config.iterations:
+            row["val_score"], early_stop = state.validate(iteration, policy)
+        state.log(row)
+        bar.update(row, state.best_score)
+        if (iteration + 1) % config.checkpoint_every == 0 or early_stop:
+            state.checkpoint(iteration, modules, rng)
+        if early_stop:
+            stopped = "early stopping on validation"
+            break
+    bar.close()
+    state.checkpoint(iteration, modules, rng)
+    return state.result(iteration + 1, stopped)
+
+
+def _detach(out):
+    return type(out)(*(t.detach() for t in out))

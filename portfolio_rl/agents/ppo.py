@@ -1,0 +1,156 @@
+"""PPO baseline: the same policy class, environment and sample budget, plus a value network.
+
+This is what much writing calls "GRPO" (a policy, a learned value baseline, GAE, a clipped
+trust region); here it is the comparison. Per iteration it samples B*G independent starts
+(one trajectory each: the same number of trajectories as GRPO), computes per-step rewards
+(step log growth, minus the turnover penalty; trajectory-level terms on the last step),
+GAE advantages (Schulman et al. 2016) from the value network, and takes ``mu`` steps on
+the clipped surrogate plus ``vf_coef`` times the value loss (Schulman et al. 2017).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from portfolio_rl.agents.common import (
+    MarketData,
+    Progress,
+    RunState,
+    TrainResult,
+    check_finite,
+    lr_at,
+    make_policy,
+    resolve_device,
+    rollout,
+    sample_paths,
+    sample_starts,
+    seed_everything,
+    step_rewards,
+)
+from portfolio_rl.agents.config import TrainConfig
+from portfolio_rl.agents.grpo import clipped_surrogate
+from portfolio_rl.agents.policy import ValueNetwork
+from portfolio_rl.features import OBS_FEATURES
+
+
+def gae(rewards: torch.Tensor, values: torch.Tensor, gamma: float, lam: float) -> torch.Tensor:
+    """Generalised advantage estimates over the last axis; the episode ends after step K.
+
+    ``delta_k = r_k + gamma V_{k+1} - V_k`` (``V_K = 0``) and
+    ``A_k = sum_j (gamma lam)^j delta_{k+j}``.
+
+    Parameters
+    ----------
+    rewards, values : Tensor of shape (..., K)
+
+    Returns
+    -------
+    Tensor of shape (..., K)
+    """
+    next_values = torch.cat([values[..., 1:], torch.zeros_like(values[..., :1])], dim=-1)
+    deltas = rewards + gamma * next_values - values
+    adv = torch.zeros_like(deltas)
+    running = torch.zeros_like(deltas[..., 0])
+    for k in range(deltas.shape[-1] - 1, -1, -1):
+        running = deltas[..., k] + gamma * lam * running
+        adv[..., k] = running
+    return adv
+
+
+def train(
+    config: TrainConfig,
+    prices: pd.DataFrame,
+    folder: Path,
+    resume: bool = False,
+    progress: bool = False,
+) -> TrainResult:
+    """Train the PPO baseline (same interface as :func:`portfolio_rl.agents.grpo.train`)."""
+    rng = seed_everything(config.seed)
+    device = resolve_device(config.device)
+    data = MarketData.build(prices, config, device)
+    policy = make_policy(config, device)
+    value = ValueNetwork(OBS_FEATURES, config.hidden).to(device)
+    optimizer = torch.optim.Adam([*policy.parameters(), *value.parameters()], lr=config.lr)
+    state = RunState(folder, config, data)
+    modules = {"policy": policy, "value": value, "optimizer": optimizer}
+    if resume:
+        state.resume(modules, rng)
+    bar = Progress(progress, config.iterations, state.start_iteration)
+    n_traj = config.batch_starts * config.group_size
+
+    stopped, iteration = "iterations", state.start_iteration - 1
+    for iteration in range(state.start_iteration, config.iterations):
+        lr = lr_at(config, iteration)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        starts = sample_starts(data, n_traj, rng)
+        batch = rollout(
+            policy,
+            sample_paths(data, config, starts, rng),
+            1,
+            config.rebalance_days,
+            config.cost_bps,
+        )
+        rewards = step_rewards(batch.sim, config.rewards)  # (N, 1, K)
+        with torch.no_grad():
+            adv = gae(rewards, value(batch.obs), config.gamma, config.gae_lambda)
+            returns = adv + value(batch.obs)
+            adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+        stats = dict.fromkeys(("loss", "kl", "clip_low", "clip_high", "entropy", "grad_norm"), 0.0)
+        for _ in range(config.mu):
+            out = policy(batch.obs)
+            logp = policy.log_prob(out, batch.actions)
+            surrogate, low, high = clipped_surrogate(
+                logp, batch.logp, adv, config.epsilon_low, config.epsilon_high
+            )
+            value_loss = (value(batch.obs) - returns).pow(2).mean()
+            loss = -surrogate.mean() + config.vf_coef * value_loss
+            approx_kl = (batch.logp - logp).mean().item()
+            check_finite(iteration, loss, abs(approx_kl), config.max_kl)
+            optimizer.zero_grad()
+            loss.backward()
+            grad_norm = torch.nn.utils.clip_grad_norm_(
+                [*policy.parameters(), *value.parameters()], config.max_grad_norm
+            )
+            optimizer.step()
+            for key, v in (
+                ("loss", loss.item()),
+                ("kl", approx_kl),
+                ("clip_low", low.float().mean().item()),
+                ("clip_high", high.float().mean().item()),
+                ("entropy", policy.entropy(out).mean().item()),
+                ("grad_norm", grad_norm.item()),
+            ):
+                stats[key] += v / config.mu
+        outcome = batch.sim.step_log_returns.sum(-1)
+        row = {
+            "iteration": iteration,
+            "reward_mean": outcome.mean().item(),
+            "reward_std": outcome.std().item(),
+            "frac_reward_zero_std": float("nan"),
+            "kl": stats["kl"],
+            "clip_ratio_low": stats["clip_low"],
+            "clip_ratio_high": stats["clip_high"],
+            "entropy": stats["entropy"],
+            "grad_norm": stats["grad_norm"],
+            "loss": stats["loss"],
+            "value_loss": value_loss.item(),
+            "lr": lr,
+            "val_score": float("nan"),
+        }
+        early_stop = False
+        if (iteration + 1) % config.eval_every == 0 or iteration + 1 == config.iterations:
+            row["val_score"], early_stop = state.validate(iteration, policy)
+        state.log(row)
+        bar.update(row, state.best_score)
+        if (iteration + 1) % config.checkpoint_every == 0 or early_stop:
+            state.checkpoint(iteration, modules, rng)
+        if early_stop:
+            stopped = "early stopping on validation"
+            break
+    bar.close()
+    state.checkpoint(iteration, modules, rng)
+    return state.result(iteration + 1, stopped)

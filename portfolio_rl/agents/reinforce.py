@@ -1,0 +1,102 @@
+"""REINFORCE baseline with a mean baseline (Williams 1992), same policy and sample budget.
+
+Per iteration: B*G independent starts, one trajectory each; the outcome reward of each
+trajectory minus the batch mean multiplies the log-probability of every one of its
+actions; one gradient step per batch (on-policy, so no ratio and no clipping).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from portfolio_rl.agents.common import (
+    MarketData,
+    Progress,
+    RunState,
+    TrainResult,
+    check_finite,
+    lr_at,
+    make_policy,
+    outcome_rewards,
+    resolve_device,
+    rollout,
+    sample_paths,
+    sample_starts,
+    seed_everything,
+)
+from portfolio_rl.agents.config import TrainConfig
+
+
+def train(
+    config: TrainConfig,
+    prices: pd.DataFrame,
+    folder: Path,
+    resume: bool = False,
+    progress: bool = False,
+) -> TrainResult:
+    """Train the REINFORCE baseline (same interface as :func:`portfolio_rl.agents.grpo.train`)."""
+    rng = seed_everything(config.seed)
+    device = resolve_device(config.device)
+    data = MarketData.build(prices, config, device)
+    policy = make_policy(config, device)
+    optimizer = torch.optim.Adam(policy.parameters(), lr=config.lr)
+    state = RunState(folder, config, data)
+    modules = {"policy": policy, "optimizer": optimizer}
+    if resume:
+        state.resume(modules, rng)
+    bar = Progress(progress, config.iterations, state.start_iteration)
+    n_traj = config.batch_starts * config.group_size
+
+    stopped, iteration = "iterations", state.start_iteration - 1
+    for iteration in range(state.start_iteration, config.iterations):
+        lr = lr_at(config, iteration)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        starts = sample_starts(data, n_traj, rng)
+        batch = rollout(
+            policy,
+            sample_paths(data, config, starts, rng),
+            1,
+            config.rebalance_days,
+            config.cost_bps,
+        )
+        rewards = outcome_rewards(batch.sim, config.rewards)  # (N, 1)
+        adv = (rewards - rewards.mean())[..., None].expand_as(batch.logp)
+        out = policy(batch.obs)
+        logp = policy.log_prob(out, batch.actions)
+        loss = -(adv * logp).mean()
+        check_finite(iteration, loss, 0.0, config.max_kl)
+        optimizer.zero_grad()
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(policy.parameters(), config.max_grad_norm)
+        optimizer.step()
+        row = {
+            "iteration": iteration,
+            "reward_mean": rewards.mean().item(),
+            "reward_std": rewards.std().item(),
+            "frac_reward_zero_std": float("nan"),
+            "kl": float("nan"),
+            "clip_ratio_low": 0.0,
+            "clip_ratio_high": 0.0,
+            "entropy": policy.entropy(out).mean().item(),
+            "grad_norm": grad_norm.item(),
+            "loss": loss.item(),
+            "lr": lr,
+            "val_score": float("nan"),
+        }
+        early_stop = False
+        if (iteration + 1) % config.eval_every == 0 or iteration + 1 == config.iterations:
+            row["val_score"], early_stop = state.validate(iteration, policy)
+        state.log(row)
+        bar.update(row, state.best_score)
+        if (iteration + 1) % config.checkpoint_every == 0 or early_stop:
+            state.checkpoint(iteration, modules, rng)
+        if early_stop:
+            stopped = "early stopping on validation"
+            break
+    bar.close()
+    state.checkpoint(iteration, modules, rng)
+    return state.result(iteration + 1, stopped)

@@ -1,0 +1,154 @@
+"""Training runs: learning on synthetic markets with a known answer, seeds, resume, safety."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from portfolio_rl.agents.checkpoint import load_policy, load_policy_strategy, trainer
+from portfolio_rl.agents.common import RunState
+from portfolio_rl.agents.config import TrainConfig
+from portfolio_rl.backtest.engine import BacktestConfig, run_backtest
+from portfolio_rl.backtest.runner import build_baselines
+from portfolio_rl.envs.paths import gbm_returns, regime_returns, returns_to_prices
+from portfolio_rl.errors import PortfolioRLError, TrainingDiverged
+
+DATES = pd.bdate_range("2000-01-03", periods=3000, name="Date")
+SPLITS = {"train_end": str(DATES[1999].date()), "val_end": str(DATES[2399].date())}
+TEST_START = str(DATES[2400].date())
+
+
+def frame(returns, names):
+    return pd.DataFrame(returns_to_prices(returns), index=DATES[: len(returns)], columns=names)
+
+
+def small(**kw):
+    base = dict(data_start="1990-01-01", iterations=30, batch_starts=16, group_size=8,
+                steps=4, rebalance_days=21, eval_every=5, patience=100, **SPLITS)
+    return TrainConfig(**{**base, **kw})
+
+
+def oos_run(folder, prices, rebalance_days, extra=()):
+    config = BacktestConfig(start=TEST_START, rebalance_days=rebalance_days, cost_bps=10)
+    strategies = [load_policy_strategy(folder), *extra]
+    return run_backtest(prices, strategies, config)
+
+
+def test_grpo_learns_the_dominant_asset(tmp_path):
+    rng = np.random.default_rng(0)
+    cov = np.diag([0.04, 0.04, 0.04])
+    prices = frame(gbm_returns(np.array([0.60, 0.0, 0.0]), cov, 3000, rng), ["WIN", "B", "C"])
+    result = trainer("grpo")(small(lr=1e-2), prices, tmp_path)
+    assert result.best_score > 0
+    weights = oos_run(tmp_path, prices, 21).weights["grpo"]
+    assert weights["WIN"].mean() > 0.6, weights.mean()
+
+
+def test_grpo_beats_every_constant_mix_in_a_regime_market(tmp_path):
+    rng = np.random.default_rng(1)
+    mus = np.array([[1.0, -1.0], [-1.0, 1.0]])
+    returns, _ = regime_returns(mus, vol=0.15, n_days=3000, switch_prob=1 / 120, rng=rng)
+    prices = frame(returns, ["X", "Y"])
+    cfg = small(lr=1e-2, rebalance_days=5, steps=8, iterations=40)
+    trainer("grpo")(cfg, prices, tmp_path)
+
+    class Constant:
+        def __init__(self, w):
+            self.name, self.w = f"const_{w:.1f}", np.array([w, 1 - w])
+
+        def decide(self, prices, prev):
+            return self.w
+
+    mixes = [Constant(w) for w in np.linspace(0, 1, 11)]
+    run = oos_run(tmp_path, prices, 5, mixes)
+    growth = np.log1p(run.returns).sum()
+    best_constant = growth.drop("grpo").max()
+    assert growth["grpo"] > best_constant + 0.1, growth.sort_values()
+
+
+@pytest.fixture(scope="module")
+def sp500():
+    from portfolio_rl.datasets import load_prices
+
+    return load_prices("sp500", start="2000-01-01", end="2014-12-31")
+
+
+@pytest.mark.parametrize("algo", ["grpo", "ppo", "reinforce"])
+def test_same_seed_bit_identical_weights(tmp_path, sp500, algo):
+    cfg = TrainConfig(algo=algo, iterations=6, batch_starts=4, group_size=4, eval_every=3)
+    a = trainer(algo)(cfg, sp500, tmp_path / "a")
+    b = trainer(algo)(cfg, sp500, tmp_path / "b")
+    pa, _ = load_policy(tmp_path / "a")
+    pb, _ = load_policy(tmp_path / "b")
+    for (k, v), (_, w) in zip(pa.state_dict().items(), pb.state_dict().items(), strict=True):
+        assert torch.equal(v, w), k
+    pd.testing.assert_frame_equal(a.log, b.log)
+    c = trainer(algo)(TrainConfig(**{**cfg.to_dict(), "seed": 1}), sp500, tmp_path / "c")
+    assert not a.log["reward_mean"].equals(c.log["reward_mean"])
+
+
+@pytest.mark.parametrize("algo", ["grpo", "ppo"])
+def test_resumed_run_equals_uninterrupted(tmp_path, sp500, monkeypatch, algo):
+    cfg = TrainConfig(algo=algo, iterations=12, batch_starts=4, group_size=4, eval_every=3,
+                      checkpoint_every=5, patience=100)
+    full = trainer(algo)(cfg, sp500, tmp_path / "full")
+
+    original = RunState.log
+
+    def crash_after_seven(self, row):
+        original(self, row)
+        if row["iteration"] == 7:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(RunState, "log", crash_after_seven)
+    with pytest.raises(KeyboardInterrupt):
+        trainer(algo)(cfg, sp500, tmp_path / "cut")
+    monkeypatch.setattr(RunState, "log", original)
+    resumed = trainer(algo)(cfg, sp500, tmp_path / "cut", resume=True)
+    pd.testing.assert_frame_equal(full.log, resumed.log)
+    a = torch.load(tmp_path / "full" / "last.pt", weights_only=True)
+    b = torch.load(tmp_path / "cut" / "last.pt", weights_only=True)
+    for k, v in a["policy"].items():
+        assert torch.equal(v, b["policy"][k]), k
+
+
+def test_divergence_stops_with_a_message(tmp_path, sp500):
+    cfg = TrainConfig(iterations=3, batch_starts=4, group_size=4, max_kl=1e-12, beta=0.0)
+    with pytest.raises(TrainingDiverged, match="KL to the reference"):
+        trainer("grpo")(cfg, sp500, tmp_path)
+
+
+def test_checkpoints_never_unpickle_code(tmp_path, sp500):
+    trainer("grpo")(TrainConfig(iterations=2, batch_starts=2, group_size=2, eval_every=1),
+                    sp500, tmp_path)
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    torch.save({"x": Evil()}, tmp_path / "policy.pt")
+    with pytest.raises(PortfolioRLError, match="cannot load the policy"):
+        load_policy(tmp_path)
+
+
+def test_training_never_reads_after_val_end(tmp_path, sp500):
+    cfg = TrainConfig(iterations=3, batch_starts=4, group_size=4, eval_every=3)
+    changed = sp500.copy()
+    later = changed.index > pd.Timestamp(cfg.val_end)
+    extended = pd.concat([changed, changed.iloc[-50:].set_axis(
+        pd.bdate_range("2015-01-01", periods=50))])
+    a = trainer("grpo")(cfg, sp500, tmp_path / "a")
+    b = trainer("grpo")(cfg, extended * np.r_[np.ones(len(sp500)), np.full(50, 3.0)][:, None],
+                        tmp_path / "b")
+    assert not later.any()
+    pd.testing.assert_frame_equal(a.log, b.log)
+
+
+def test_policy_strategy_runs_in_the_backtest(tmp_path, sp500):
+    trainer("grpo")(TrainConfig(iterations=2, batch_starts=2, group_size=2, eval_every=1),
+                    sp500, tmp_path)
+    config = BacktestConfig(start="2013-01-01", rebalance_days=21)
+    res = run_backtest(sp500, [load_policy_strategy(tmp_path),
+                               *build_baselines(["equal_weight"])], config)
+    assert res.failures.empty
+    assert np.isfinite(res.returns["grpo"]).all()
