@@ -226,8 +226,17 @@ def train(
     if device not in ("auto", "cpu", "cuda"):
         raise PortfolioRLError(f"unknown --device {device!r}: choose auto, cpu or cuda")
     run_train_command(
-        config=config, prices=prices, algo=algo, train_end=train_end, val_end=val_end,
-        iterations=iterations, seed=seed, device=device, resume=resume, out=out, force=force,
+        config=config,
+        prices=prices,
+        algo=algo,
+        train_end=train_end,
+        val_end=val_end,
+        iterations=iterations,
+        seed=seed,
+        device=device,
+        resume=resume,
+        out=out,
+        force=force,
     )
 
 
@@ -353,6 +362,73 @@ def backtest(
         cost_bps=cost_bps,
         rf=rf,
         out=out,
+        force=force,
+    )
+
+
+# --------------------------------------------------------------------------- report and run
+
+
+@app.command()
+@command
+def report(
+    run_dir: Annotated[
+        Path, typer.Argument(help="A run directory written by `run` or `backtest`.")
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="PDF path (default reports/<run name>.pdf)."),
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing PDF.")] = False,
+) -> None:
+    """Write the multi-page PDF report of a run directory."""
+    from portfolio_rl.paths import child_path, reports_dir
+    from portfolio_rl.report.pdf import make_report
+
+    if not (run_dir / "metrics.csv").is_file():
+        raise PortfolioRLError(f"{run_dir} is not a run directory (metrics.csv missing)")
+    pdf = output or child_path(reports_dir(), run_dir.resolve().name, ".pdf", what="report name")
+    make_report(run_dir, pdf, force=force)
+    print(f"report: {pdf}")
+
+
+@app.command("run")
+@command
+def run_all(
+    config: Annotated[
+        Path | None,
+        typer.Option(help="Experiment YAML (default backtests/sp500.yaml: bundled data, offline)."),
+    ] = None,
+    tickers: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated tickers to download with yfinance instead."),
+    ] = None,
+    start: Annotated[str | None, typer.Option(help="First price date, YYYY-MM-DD.")] = None,
+    end: Annotated[str | None, typer.Option(help="Last price date, YYYY-MM-DD.")] = None,
+    quick: Annotated[
+        bool, typer.Option(help="A smaller run for a first look: 2 seeds, 20 iterations.")
+    ] = False,
+    out: Annotated[
+        Path | None, typer.Option(help="Run directory (default backtests/runs/<time>-run).")
+    ] = None,
+    pdf: Annotated[
+        Path | None, typer.Option(help="Report path (default reports/<run name>.pdf).")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Overwrite an existing run directory or PDF.")
+    ] = False,
+) -> None:
+    """Everything: data, GRPO + PPO + REINFORCE over seeds, backtest vs baselines, PDF report."""
+    from portfolio_rl.pipeline import run_pipeline
+
+    run_pipeline(
+        config=config,
+        tickers=tickers,
+        start=start,
+        end=end,
+        quick=quick,
+        out=out,
+        pdf=pdf,
         force=force,
     )
 

@@ -199,8 +199,10 @@ def run_train_command(
         if iterations is not None:
             train_cfg = replace(train_cfg, iterations=iterations)
         folder = Path(resume)
-        exp = replace(load_experiment(config), data=replace(load_experiment(config).data,
-                                                            prices=train_cfg.prices))
+        exp = replace(
+            load_experiment(config),
+            data=replace(load_experiment(config).data, prices=train_cfg.prices),
+        )
     else:
         exp = load_experiment(config)
         if prices is not None:
@@ -208,8 +210,10 @@ def run_train_command(
         if train_end or val_end:
             from portfolio_rl.config import SplitConfig
 
-            splits = {"train_end": train_end or exp.splits.train_end,
-                      "val_end": val_end or exp.splits.val_end}
+            splits = {
+                "train_end": train_end or exp.splits.train_end,
+                "val_end": val_end or exp.splits.val_end,
+            }
             exp = replace(exp, splits=from_mapping(SplitConfig, splits, "splits"))
         train_cfg = train_config_for(exp, algo, seed, iterations=iterations, device=device)
         folder = new_run_dir(out, f"train-{algo}-s{seed}", force=force)
@@ -223,3 +227,193 @@ def run_train_command(
         f"{result.wall_s:.1f} s"
     )
     print(f"run directory: {folder}  (use with: portfolio-rl backtest --policy {folder})")
+
+
+def seed_summary(metrics: pd.DataFrame, policy_names: dict[str, tuple[str, int]]) -> pd.DataFrame:
+    """Per-seed test figures of the trained policies and their spread per algorithm.
+
+    Returns one row per policy (``algo``, ``seed``, Sharpe, CAGR, max drawdown) followed by
+    one ``<algo> (mean)`` row per algorithm with the mean, the sample std over seeds and a
+    95% t-interval of the mean Sharpe.
+    """
+    from scipy import stats
+
+    rows = []
+    for name, (algo, seed) in policy_names.items():
+        m = metrics.loc[name]
+        rows.append(
+            {
+                "strategy": name,
+                "algo": algo,
+                "seed": seed,
+                "sharpe": m["sharpe"],
+                "cagr": m["cagr"],
+                "max_drawdown": m["max_drawdown"],
+            }
+        )
+    frame = pd.DataFrame(rows)
+    summary = []
+    for algo, group in frame.groupby("algo", sort=False):
+        sr = group["sharpe"].to_numpy()
+        half = (
+            stats.t.ppf(0.975, len(sr) - 1) * sr.std(ddof=1) / len(sr) ** 0.5
+            if len(sr) > 1
+            else float("nan")
+        )
+        summary.append(
+            {
+                "strategy": f"{algo} (mean)",
+                "algo": algo,
+                "seed": -1,
+                "sharpe": sr.mean(),
+                "sharpe_std": sr.std(ddof=1) if len(sr) > 1 else float("nan"),
+                "sharpe_lo": sr.mean() - half,
+                "sharpe_hi": sr.mean() + half,
+                "cagr": group["cagr"].mean(),
+                "max_drawdown": group["max_drawdown"].mean(),
+            }
+        )
+    return pd.concat([frame, pd.DataFrame(summary)], ignore_index=True)
+
+
+def auto_splits(prices: pd.DataFrame) -> Any:
+    """Train / validation / test as the first 60% / next 20% / last 20% of the dates."""
+    from portfolio_rl.config import SplitConfig
+
+    dates = prices.index
+    return SplitConfig(
+        train_end=str(dates[int(len(dates) * 0.6)].date()),
+        val_end=str(dates[int(len(dates) * 0.8)].date()),
+    )
+
+
+QUICK = {"seeds": (0, 1), "iterations": 20, "n_boot": 200}
+
+
+def run_pipeline(
+    *,
+    config: Path | None,
+    tickers: str | None,
+    start: str | None,
+    end: str | None,
+    quick: bool,
+    out: Path | None,
+    pdf: Path | None,
+    force: bool,
+) -> tuple[Path, Path]:
+    """``portfolio-rl run``: data -> train (algos x seeds) -> backtest -> stats -> PDF.
+
+    Returns the run directory and the PDF path.
+    """
+    import time
+
+    from portfolio_rl.agents.checkpoint import trainer
+    from portfolio_rl.cli import print_metrics
+    from portfolio_rl.config import DataConfig, RLConfig, default_config_path
+    from portfolio_rl.paths import atomic_write, child_path, new_run_dir, reports_dir
+
+    started = time.perf_counter()
+    exp = load_experiment(config or default_config_path())
+    if tickers:
+        names = tuple(t.strip() for t in tickers.split(",") if t.strip())
+        exp = replace(
+            exp,
+            data=DataConfig(prices="yfinance", tickers=names, start=start or "2010-01-01", end=end),
+        )
+    elif start or end:
+        exp = replace(exp, data=replace(exp.data, start=start, end=end))
+    if quick:
+        exp = replace(
+            exp,
+            n_boot=QUICK["n_boot"],
+            rl=RLConfig(
+                algos=exp.rl.algos,
+                seeds=QUICK["seeds"],
+                train=dict(exp.rl.train) | {"iterations": QUICK["iterations"]},
+            ),
+        )
+    source = ", ".join(exp.data.tickers) if exp.data.tickers else exp.data.prices
+    _say(f"[1/4] loading data ({source})")
+    prices, bench = load_data(exp.data, min_rows=600)
+    if tickers:
+        exp = replace(exp, splits=auto_splits(prices))
+    exp = replace(exp, backtest=replace(exp.backtest, start=test_start(exp)))
+    run_dir = new_run_dir(out, "run", force=force)
+    pdf = pdf or child_path(reports_dir(), run_dir.name, ".pdf", what="report name")
+    if pdf.exists() and not force:
+        raise ConfigError(f"{pdf} already exists; pass --force to overwrite it")
+
+    jobs = [(algo, seed) for algo in exp.rl.algos for seed in exp.rl.seeds]
+    folders, policy_names = [], {}
+    for i, (algo, seed) in enumerate(jobs, 1):
+        _say(f"[2/4] training {algo} seed {seed} ({i}/{len(jobs)})")
+        folder = run_dir / "policies" / f"{algo}-s{seed}"
+        cfg = train_config_for(exp, algo, seed)
+        res = trainer(algo)(cfg, prices, folder, progress=sys.stderr.isatty())
+        _say(
+            f"      best validation Sharpe {res.best_score:.2f} after {res.iterations_run} "
+            f"iterations, {res.wall_s:.1f} s"
+        )
+        folders.append(folder)
+        policy_names[f"{algo}_s{seed}"] = (algo, seed)
+
+    _say(f"[3/4] walk-forward backtest from {exp.backtest.start} with every baseline")
+    from portfolio_rl.agents.checkpoint import load_policy_strategy
+    from portfolio_rl.backtest.runner import (
+        DEFAULT_STRATEGIES,
+        build_baselines,
+        evaluate,
+        run,
+        write_run,
+    )
+
+    names = list(exp.strategies or DEFAULT_STRATEGIES)
+    strategies: list[Any] = build_baselines(names, exp.strategy_params, exp.backtest)
+    strategies += [
+        load_policy_strategy(f, name) for f, name in zip(folders, policy_names, strict=True)
+    ]
+    from portfolio_rl.cli import _progress_bar
+
+    with _progress_bar("backtest") as bar:
+        task = bar.add_task("backtest", total=None)
+        result = run(
+            prices,
+            strategies,
+            exp.backtest,
+            benchmark=bench if "benchmark" in names else None,
+            progress=lambda d, t: bar.update(task, completed=d, total=t),
+        )
+    metrics, stats = evaluate(result, rf=exp.rf, n_boot=exp.n_boot)
+    seeds = seed_summary(metrics, policy_names)
+    elapsed = time.perf_counter() - started
+    resolved = exp.to_dict() | {
+        "policies": {
+            n: str(f.relative_to(run_dir)) for n, f in zip(policy_names, folders, strict=True)
+        },
+        "data_range": [str(prices.index[0].date()), str(prices.index[-1].date())],
+        "assets": list(prices.columns),
+        "quick": quick,
+        "train_and_backtest_s": round(elapsed, 1),
+    }
+    write_run(run_dir, result, metrics, stats, resolved)
+    atomic_write(run_dir / "seeds.csv", lambda tmp: seeds.to_csv(tmp, index=False))
+
+    _say(f"[4/4] writing the report to {pdf}")
+    from portfolio_rl.report.pdf import make_report
+
+    make_report(run_dir, pdf, force=force)
+    print_metrics(
+        metrics,
+        title=f"test period {exp.backtest.start} .. "
+        f"{prices.index[-1].date()}: net of {exp.backtest.cost_bps:g} bps costs",
+    )
+    from portfolio_rl.report.verdict import verdict
+
+    print(verdict(metrics, stats, seeds))
+    print(f"run directory: {run_dir}")
+    print(f"report: {pdf}")
+    return run_dir, pdf
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)

@@ -80,17 +80,42 @@ def test_download_command_with_stand_in(tmp_path, monkeypatch):
 
 def test_backtest_command_writes_the_run_directory(tmp_path):
     out = tmp_path / "run"
-    args = ["backtest", "--prices", "factors", "--strategies", "equal_weight,min_variance",
-            "--start", "2019-01-01", "--rebalance-days", "63", "--out", str(out)]
+    args = [
+        "backtest",
+        "--prices",
+        "factors",
+        "--strategies",
+        "equal_weight,min_variance",
+        "--start",
+        "2019-01-01",
+        "--rebalance-days",
+        "63",
+        "--out",
+        str(out),
+    ]
     result = invoke(*args)
     assert result.exit_code == 0, result.output
-    for name in ("returns.csv", "metrics.csv", "stats.csv", "config.json",
-                 "weights/equal_weight.csv", "weights/min_variance.csv"):
+    for name in (
+        "returns.csv",
+        "metrics.csv",
+        "stats.csv",
+        "config.json",
+        "weights/equal_weight.csv",
+        "weights/min_variance.csv",
+    ):
         assert (out / name).is_file(), name
     metrics = pd.read_csv(out / "metrics.csv", index_col=0)
     assert set(metrics.index) == {"equal_weight", "min_variance"}
-    assert {"cagr", "ann_vol", "sharpe", "sortino", "max_drawdown", "calmar", "cvar_95",
-            "turnover"} <= set(metrics.columns)
+    assert {
+        "cagr",
+        "ann_vol",
+        "sharpe",
+        "sortino",
+        "max_drawdown",
+        "calmar",
+        "cvar_95",
+        "turnover",
+    } <= set(metrics.columns)
     assert "equal_weight" in result.output and "Sharpe" in result.output
     again = invoke(*args)
     assert again.exit_code == 2 and "already exists" in again.output
@@ -119,8 +144,17 @@ def test_train_then_backtest_policy(tmp_path):
     for name in ("policy.pt", "policy.json", "config.json", "train_log.csv", "last.pt"):
         assert (out / name).is_file(), name
     bt = tmp_path / "bt"
-    result = invoke("backtest", "--config", "backtests/sp500.yaml", "--policy", str(out),
-                    "--strategies", "equal_weight", "--out", str(bt))
+    result = invoke(
+        "backtest",
+        "--config",
+        "backtests/sp500.yaml",
+        "--policy",
+        str(out),
+        "--strategies",
+        "equal_weight",
+        "--out",
+        str(bt),
+    )
     assert result.exit_code == 0, result.output
     assert "grpo" in pd.read_csv(bt / "metrics.csv", index_col=0).index
 
@@ -131,8 +165,10 @@ def test_train_then_backtest_policy(tmp_path):
         (["train", "--algo", "dqn"], "error: unknown --algo 'dqn'"),
         (["train", "--train-end", "2016-01-01", "--val-end", "2015-01-01"], "train_end must be"),
         (["train", "--resume", "/nonexistent"], "error: nothing to resume"),
-        (["backtest", "--policy", "/nonexistent", "--strategies", "equal_weight"],
-         "is not a trained run"),
+        (
+            ["backtest", "--policy", "/nonexistent", "--strategies", "equal_weight"],
+            "is not a trained run",
+        ),
     ],
 )
 def test_train_bad_input(args, message, tmp_path):

@@ -17,12 +17,17 @@ def test_defaults_and_shipped_config_load():
 
 
 def test_values_are_converted(tmp_path):
-    exp = load_experiment(write(tmp_path, """
+    exp = load_experiment(
+        write(
+            tmp_path,
+            """
 name: t
 backtest: {rebalance_days: 5, cost_bps: 2.5}
 strategies: equal_weight, min_variance
 rl: {seeds: [1, 2], algos: [grpo]}
-"""))
+""",
+        )
+    )
     assert exp.backtest.rebalance_days == 5 and exp.backtest.cost_bps == 2.5
     assert exp.strategies == ("equal_weight", "min_variance")
     assert exp.rl.seeds == (1, 2)

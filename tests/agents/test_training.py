@@ -23,8 +23,17 @@ def frame(returns, names):
 
 
 def small(**kw):
-    base = dict(data_start="1990-01-01", iterations=30, batch_starts=16, group_size=8,
-                steps=4, rebalance_days=21, eval_every=5, patience=100, **SPLITS)
+    base = dict(
+        data_start="1990-01-01",
+        iterations=30,
+        batch_starts=16,
+        group_size=8,
+        steps=4,
+        rebalance_days=21,
+        eval_every=5,
+        patience=100,
+        **SPLITS,
+    )
     return TrainConfig(**{**base, **kw})
 
 
@@ -89,8 +98,15 @@ def test_same_seed_bit_identical_weights(tmp_path, sp500, algo):
 
 @pytest.mark.parametrize("algo", ["grpo", "ppo"])
 def test_resumed_run_equals_uninterrupted(tmp_path, sp500, monkeypatch, algo):
-    cfg = TrainConfig(algo=algo, iterations=12, batch_starts=4, group_size=4, eval_every=3,
-                      checkpoint_every=5, patience=100)
+    cfg = TrainConfig(
+        algo=algo,
+        iterations=12,
+        batch_starts=4,
+        group_size=4,
+        eval_every=3,
+        checkpoint_every=5,
+        patience=100,
+    )
     full = trainer(algo)(cfg, sp500, tmp_path / "full")
 
     original = RunState.log
@@ -119,8 +135,9 @@ def test_divergence_stops_with_a_message(tmp_path, sp500):
 
 
 def test_checkpoints_never_unpickle_code(tmp_path, sp500):
-    trainer("grpo")(TrainConfig(iterations=2, batch_starts=2, group_size=2, eval_every=1),
-                    sp500, tmp_path)
+    trainer("grpo")(
+        TrainConfig(iterations=2, batch_starts=2, group_size=2, eval_every=1), sp500, tmp_path
+    )
 
     class Evil:
         def __reduce__(self):
@@ -135,20 +152,24 @@ def test_training_never_reads_after_val_end(tmp_path, sp500):
     cfg = TrainConfig(iterations=3, batch_starts=4, group_size=4, eval_every=3)
     changed = sp500.copy()
     later = changed.index > pd.Timestamp(cfg.val_end)
-    extended = pd.concat([changed, changed.iloc[-50:].set_axis(
-        pd.bdate_range("2015-01-01", periods=50))])
+    extended = pd.concat(
+        [changed, changed.iloc[-50:].set_axis(pd.bdate_range("2015-01-01", periods=50))]
+    )
     a = trainer("grpo")(cfg, sp500, tmp_path / "a")
-    b = trainer("grpo")(cfg, extended * np.r_[np.ones(len(sp500)), np.full(50, 3.0)][:, None],
-                        tmp_path / "b")
+    b = trainer("grpo")(
+        cfg, extended * np.r_[np.ones(len(sp500)), np.full(50, 3.0)][:, None], tmp_path / "b"
+    )
     assert not later.any()
     pd.testing.assert_frame_equal(a.log, b.log)
 
 
 def test_policy_strategy_runs_in_the_backtest(tmp_path, sp500):
-    trainer("grpo")(TrainConfig(iterations=2, batch_starts=2, group_size=2, eval_every=1),
-                    sp500, tmp_path)
+    trainer("grpo")(
+        TrainConfig(iterations=2, batch_starts=2, group_size=2, eval_every=1), sp500, tmp_path
+    )
     config = BacktestConfig(start="2013-01-01", rebalance_days=21)
-    res = run_backtest(sp500, [load_policy_strategy(tmp_path),
-                               *build_baselines(["equal_weight"])], config)
+    res = run_backtest(
+        sp500, [load_policy_strategy(tmp_path), *build_baselines(["equal_weight"])], config
+    )
     assert res.failures.empty
     assert np.isfinite(res.returns["grpo"]).all()

@@ -28,8 +28,13 @@ class Scripted:
 def test_engine_env_and_simulator_share_one_wealth_path(toy_prices):
     h, k = 5, 20
     targets = np.random.default_rng(0).dirichlet(np.ones(3), size=k)
-    config = BacktestConfig(start=str(toy_prices.index[270].date()), window=252,
-                            rebalance_days=h, cost_bps=25, impact_bps=30)
+    config = BacktestConfig(
+        start=str(toy_prices.index[270].date()),
+        window=252,
+        rebalance_days=h,
+        cost_bps=25,
+        impact_bps=30,
+    )
     end = toy_prices.index[270 + h * k]
     config = BacktestConfig(**{**config.__dict__, "end": str(end.date())})
     res = run_backtest(toy_prices, [Scripted(targets)], config)
@@ -45,8 +50,14 @@ def test_engine_env_and_simulator_share_one_wealth_path(toy_prices):
     np.testing.assert_allclose(engine, sim_wealth, rtol=0, atol=1e-10)
     np.testing.assert_allclose(wealth, sim.wealth[0, 0].numpy(), rtol=0, atol=1e-10)
 
-    env = PortfolioEnv(toy_prices, cost_bps=25, impact_bps=30, rebalance_days=h,
-                       episode_days=h * k, action_transform="simplex")
+    env = PortfolioEnv(
+        toy_prices,
+        cost_bps=25,
+        impact_bps=30,
+        rebalance_days=h,
+        episode_days=h * k,
+        action_transform="simplex",
+    )
     env.reset(options={"start_date": toy_prices.index[t0]})
     env_wealth = [env.step(w)[4]["wealth"] for w in targets]
     np.testing.assert_allclose(env_wealth, sim_wealth, rtol=0, atol=1e-10)
@@ -119,8 +130,9 @@ def test_expanding_window_gets_all_history(toy_prices):
             seen.append(len(prices))
             return np.full(3, 1 / 3)
 
-    config = BacktestConfig(start=str(toy_prices.index[300].date()), expanding=True,
-                            rebalance_days=50)
+    config = BacktestConfig(
+        start=str(toy_prices.index[300].date()), expanding=True, rebalance_days=50
+    )
     run_backtest(toy_prices, [Spy()], config)
     assert seen[:2] == [301, 351]
     rolling = BacktestConfig(start=str(toy_prices.index[300].date()), rebalance_days=50)
