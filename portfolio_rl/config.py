@@ -76,7 +76,7 @@ class RLConfig:
     """
 
     algos: tuple[str, ...] = ALGOS
-    seeds: tuple[int, ...] = (0, 1, 2)
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
     train: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -229,7 +229,11 @@ def run_train_command(
     print(f"run directory: {folder}  (use with: portfolio-rl backtest --policy {folder})")
 
 
-def seed_summary(metrics: pd.DataFrame, policy_names: dict[str, tuple[str, int]]) -> pd.DataFrame:
+def seed_summary(
+    metrics: pd.DataFrame,
+    policy_names: dict[str, tuple[str, int]],
+    wall_s: dict[str, float] | None = None,
+) -> pd.DataFrame:
     """Per-seed test figures of the trained policies and their spread per algorithm.
 
     Returns one row per policy (``algo``, ``seed``, Sharpe, CAGR, max drawdown) followed by
@@ -249,6 +253,7 @@ def seed_summary(metrics: pd.DataFrame, policy_names: dict[str, tuple[str, int]]
                 "sharpe": m["sharpe"],
                 "cagr": m["cagr"],
                 "max_drawdown": m["max_drawdown"],
+                "train_wall_s": (wall_s or {}).get(name, float("nan")),
             }
         )
     frame = pd.DataFrame(rows)
@@ -271,6 +276,7 @@ def seed_summary(metrics: pd.DataFrame, policy_names: dict[str, tuple[str, int]]
                 "sharpe_hi": sr.mean() + half,
                 "cagr": group["cagr"].mean(),
                 "max_drawdown": group["max_drawdown"].mean(),
+                "train_wall_s": group["train_wall_s"].mean(),
             }
         )
     return pd.concat([frame, pd.DataFrame(summary)], ignore_index=True)
@@ -344,7 +350,7 @@ def run_pipeline(
         raise ConfigError(f"{pdf} already exists; pass --force to overwrite it")
 
     jobs = [(algo, seed) for algo in exp.rl.algos for seed in exp.rl.seeds]
-    folders, policy_names = [], {}
+    folders, policy_names, wall_s = [], {}, {}
     for i, (algo, seed) in enumerate(jobs, 1):
         _say(f"[2/4] training {algo} seed {seed} ({i}/{len(jobs)})")
         folder = run_dir / "policies" / f"{algo}-s{seed}"
@@ -356,6 +362,7 @@ def run_pipeline(
         )
         folders.append(folder)
         policy_names[f"{algo}_s{seed}"] = (algo, seed)
+        wall_s[f"{algo}_s{seed}"] = res.wall_s
 
     _say(f"[3/4] walk-forward backtest from {exp.backtest.start} with every baseline")
     from portfolio_rl.agents.checkpoint import load_policy_strategy
@@ -384,7 +391,7 @@ def run_pipeline(
             progress=lambda d, t: bar.update(task, completed=d, total=t),
         )
     metrics, stats = evaluate(result, rf=exp.rf, n_boot=exp.n_boot)
-    seeds = seed_summary(metrics, policy_names)
+    seeds = seed_summary(metrics, policy_names, wall_s)
     elapsed = time.perf_counter() - started
     resolved = exp.to_dict() | {
         "policies": {

@@ -412,8 +412,8 @@ class RunState:
         self.rows = meta["rows"]
 
     def result(self, iterations_run: int, stopped: str) -> TrainResult:
-        """Write the log and summarise the run."""
-        return TrainResult(
+        """Write the log and ``summary.json``, and summarise the run."""
+        result = TrainResult(
             folder=self.folder,
             best_score=self.best_score,
             best_iteration=self.best_iteration,
@@ -422,6 +422,9 @@ class RunState:
             wall_s=time.perf_counter() - self.started,
             log=self.write_log(),
         )
+        summary = {k: v for k, v in vars(result).items() if k not in ("folder", "log")}
+        atomic_write_text(self.folder / "summary.json", json.dumps(summary, indent=2) + "\n")
+        return result
 
 
 def sample_starts(data: MarketData, n: int, rng: np.random.Generator) -> np.ndarray:

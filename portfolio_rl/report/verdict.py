@@ -41,7 +41,7 @@ def compare(metrics: pd.DataFrame, stats: pd.DataFrame, algo: str, other: str, p
         head = f"No: {algo.upper()} did not beat {other}"
     p_text = ", ".join(f"{p:.2f}" for p in pvals)
     return (
-        f"{head}. Mean test Sharpe {sr.mean():.2f} over {n} seed(s) vs {ref:.2f}; "
+        f"{head}. Mean test Sharpe {sr.mean():.3f} over {n} seed(s) vs {ref:.3f}; "
         f"{higher}/{n} seeds higher; Jobson-Korkie-Memmel p-values {p_text} "
         f"(significant at {ALPHA:.0%}: {significant_better} better, {significant_worse} worse)."
     )

@@ -1,0 +1,128 @@
+"""`portfolio-rl run` end to end on small settings, and the PDF it writes."""
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from portfolio_rl.cli import app
+
+pypdf = pytest.importorskip("pypdf")
+runner = CliRunner()
+
+SMALL = """
+name: small
+data: {prices: sp500, start: "2004-01-01", end: "2018-12-31"}
+splits: {train_end: "2012-12-31", val_end: "2014-12-31"}
+backtest: {rebalance_days: 42, cost_bps: 10}
+strategies: [equal_weight, min_variance, robust_mv_ellipsoid, dro_cvar, benchmark]
+rl:
+  algos: [grpo, ppo]
+  seeds: [0, 1]
+  train: {iterations: 3, batch_starts: 4, group_size: 4, eval_every: 1}
+n_boot: 100
+"""
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("run")
+    config = tmp / "small.yaml"
+    config.write_text(SMALL)
+    out, pdf = tmp / "run", tmp / "report.pdf"
+    result = runner.invoke(app, ["run", "--config", str(config), "--out", str(out),
+                                 "--pdf", str(pdf)])
+    assert result.exit_code == 0, result.output
+    return out, pdf, result.output
+
+
+def pdf_text(pdf):
+    reader = pypdf.PdfReader(str(pdf))
+    return reader, [page.extract_text() for page in reader.pages]
+
+
+def test_run_writes_everything(small_run):
+    out, pdf, output = small_run
+    for name in ("returns.csv", "metrics.csv", "stats.csv", "config.json", "seeds.csv",
+                 "weights/grpo_s0.csv", "weights/dro_cvar.csv", "policies/grpo-s1/policy.pt",
+                 "policies/ppo-s0/train_log.csv"):
+        assert (out / name).is_file(), name
+    assert "report:" in output and "GRPO" in output
+    metrics = pd.read_csv(out / "metrics.csv", index_col=0)
+    assert {"grpo_s0", "grpo_s1", "ppo_s0", "ppo_s1", "benchmark"} <= set(metrics.index)
+    seeds = pd.read_csv(out / "seeds.csv")
+    assert set(seeds["strategy"]) >= {"grpo (mean)", "ppo (mean)"}
+
+
+def test_pdf_has_the_sections_and_metadata(small_run):
+    _, pdf, _ = small_run
+    reader, pages = pdf_text(pdf)
+    assert len(pages) == 7
+    text = "\n".join(pages)
+    for heading in ("Summary", "Wealth and drawdowns", "Rolling one-year Sharpe",
+                    "Weights over time", "RL training curves", "Statistics", "Limitations",
+                    "Verdict", "Survivorship bias"):
+        assert heading in text, heading
+    assert reader.metadata.title.startswith("portfolio-rl report")
+    assert "GRPO" in reader.metadata.subject
+
+
+def test_headline_table_equals_metrics_csv(small_run):
+    out, pdf, _ = small_run
+    _, pages = pdf_text(pdf)
+    first = pages[0]
+    metrics = pd.read_csv(out / "metrics.csv", index_col=0)
+    lines = first.splitlines()
+    for name, m in metrics.iterrows():
+        row = next(line for line in lines if line.startswith(name + " ") or line == name)
+        numbers = re.findall(r"-?\d+\.\d+%?", row)
+        expected = [f"{m['cagr']:.2%}", f"{m['ann_vol']:.2%}", f"{m['sharpe']:.2f}"]
+        assert numbers[:3] == expected, (name, row)
+        assert f"{m['max_drawdown']:.2%}" in row and f"{m['turnover']:.2f}" in row
+
+
+def test_report_command_redraws_and_never_overwrites(small_run, tmp_path):
+    out, pdf, _ = small_run
+    again = tmp_path / "again.pdf"
+    result = runner.invoke(app, ["report", str(out), "-o", str(again)])
+    assert result.exit_code == 0, result.output
+    assert again.stat().st_size > 10_000
+    result = runner.invoke(app, ["report", str(out), "-o", str(again)])
+    assert result.exit_code == 2 and "already exists" in result.output
+    assert runner.invoke(app, ["report", str(out), "-o", str(again), "--force"]).exit_code == 0
+    bad = runner.invoke(app, ["report", str(tmp_path)])
+    assert bad.exit_code == 2 and "not a run directory" in bad.output
+
+
+def test_run_with_tickers_against_a_stand_in_yfinance(tmp_path, monkeypatch):
+    from portfolio_rl import download
+
+    rng = np.random.default_rng(0)
+
+    def fake(ticker, start, end):
+        idx = pd.bdate_range(start, end - pd.Timedelta(days=1))
+        close = 50 * np.cumprod(1 + rng.normal(3e-4, 0.012, len(idx)))
+        return pd.DataFrame({"Close": close}, index=idx)
+
+    monkeypatch.setattr(download, "_yf_download", fake)
+    monkeypatch.setenv("PORTFOLIO_RL_CACHE", str(tmp_path / "cache"))
+    config = tmp_path / "c.yaml"
+    config.write_text(SMALL.replace("seeds: [0, 1]", "seeds: [0]").replace(
+        "algos: [grpo, ppo]", "algos: [grpo]"))
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["run", "--config", str(config), "--tickers", "AAA,BBB,CCC",
+                                 "--start", "2012-01-01", "--end", "2020-12-31",
+                                 "--out", str(out), "--pdf", str(tmp_path / "r.pdf")])
+    assert result.exit_code == 0, result.output
+    metrics = pd.read_csv(out / "metrics.csv", index_col=0)
+    assert "grpo_s0" in metrics.index and "benchmark" not in metrics.index
+    assert (tmp_path / "cache" / "AAA.parquet").is_file()
+    assert (tmp_path / "r.pdf").stat().st_size > 10_000
+
+
+def test_run_refuses_to_overwrite(small_run):
+    out, _, _ = small_run
+    result = runner.invoke(app, ["run", "--out", str(out)])
+    assert result.exit_code == 2 and "already exists" in result.output
