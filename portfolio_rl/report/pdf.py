@@ -151,18 +151,22 @@ def _table(
     font: float = 8.0,
     first_col: str = "Strategy",
 ) -> None:
+    """Draw ``frame`` filling ``ax``: rows share its height, columns sized by their text."""
     ax.axis("off")
+    labels = [first_col, *frame.columns]
     cells = [[idx, *row] for idx, row in zip(frame.index, frame.to_numpy().tolist(), strict=True)]
+    chars = [max(len(str(x)) for x in col) for col in zip(labels, *cells, strict=True)]
+    widths = np.array(chars, dtype=float) + 2
     table = ax.table(
         cellText=cells,
-        colLabels=[first_col, *frame.columns],
-        loc="upper center",
+        colLabels=labels,
+        colWidths=list(widths / widths.sum()),
+        bbox=[0, 0, 1, 1],
         cellLoc="right",
         colLoc="center",
     )
     table.auto_set_font_size(False)
     table.set_fontsize(font)
-    table.scale(1, 1.25)
     for (r, c), cell in table.get_celld().items():
         cell.set_edgecolor("#dddddd")
         if r == 0:
@@ -175,7 +179,6 @@ def _table(
                 ha="left", weight="bold", color=(colour_of or {}).get(cells[r - 1][0], "black")
             )
             cell._loc = "left"
-    table.auto_set_column_width(list(range(len(frame.columns) + 1)))
 
 
 def page_summary(run: Run, colour_of: dict[str, str]):
@@ -205,20 +208,21 @@ def page_summary(run: Run, colour_of: dict[str, str]):
     ]
     fig.text(
         0.04,
-        0.91,
-        "\n".join(textwrap.fill(x, 170) for x in lines),
-        fontsize=8.5,
+        0.915,
+        "\n".join(textwrap.fill(x, 185) for x in lines),
+        fontsize=8,
         va="top",
         linespacing=1.5,
     )
-    ax = fig.add_axes([0.04, 0.27, 0.92, 0.55])
     table = headline_table(run.metrics, run.stats)
-    _table(ax, table, colour_of, font=7.5 if len(table) > 16 else 8.5)
+    height = min(0.57, 0.024 * (len(table) + 1))
+    ax = fig.add_axes([0.04, 0.80 - height, 0.92, height])
+    _table(ax, table, colour_of, font=7 if len(table) > 20 else 8)
     text = verdict(run.metrics, run.stats, run.seeds)
-    fig.text(0.04, 0.22, "Verdict", fontsize=12, weight="bold", color="#1f2d3d")
+    fig.text(0.04, 0.205, "Verdict", fontsize=12, weight="bold", color="#1f2d3d")
     fig.text(
         0.04,
-        0.195,
+        0.18,
         "\n".join(textwrap.fill(x, 175) for x in text.splitlines()),
         fontsize=8.5,
         va="top",
@@ -454,8 +458,9 @@ def page_stats(run: Run, colour_of: dict[str, str]):
     ):
         if key in s:
             table[label] = s[key].map("{:.2f}".format)
-    ax = fig.add_axes([0.04, 0.22, 0.92, 0.68])
-    _table(ax, table, colour_of, font=7.5 if len(table) > 16 else 8.5)
+    height = min(0.68, 0.028 * (len(table) + 1))
+    ax = fig.add_axes([0.04, 0.90 - height, 0.92, height])
+    _table(ax, table, colour_of, font=7 if len(table) > 20 else 8)
     robust = best_robust(run.metrics)
     note = (
         "Confidence intervals: stationary bootstrap (Politis & Romano 1994; mean block 21 days, "
