@@ -369,8 +369,25 @@ class RunState:
         atomic_write_text(self.folder / "policy.json", json.dumps(meta, indent=2) + "\n")
 
     def log(self, row: dict[str, Any]) -> None:
-        """Append one iteration's figures."""
+        """Append one iteration's figures (and write them to TensorBoard if it is installed)."""
         self.rows.append(row)
+        writer = self._tensorboard()
+        if writer is not None:
+            for key, value in row.items():
+                if key != "iteration" and isinstance(value, float) and math.isfinite(value):
+                    writer.add_scalar(f"{self.config.algo}/{key}", value, row["iteration"])
+            writer.flush()
+
+    def _tensorboard(self) -> Any:
+        if not hasattr(self, "_writer"):
+            self._writer = None
+            try:
+                import tensorboard  # noqa: F401  (optional: SummaryWriter needs it)
+                from torch.utils.tensorboard import SummaryWriter
+            except ImportError:
+                return None
+            self._writer = SummaryWriter(log_dir=str(self.folder / "tensorboard"))
+        return self._writer
 
     def write_log(self) -> pd.DataFrame:
         """Write ``train_log.csv`` atomically and return it."""

@@ -32,8 +32,9 @@ def small_run(tmp_path_factory):
     config = tmp / "small.yaml"
     config.write_text(SMALL)
     out, pdf = tmp / "run", tmp / "report.pdf"
-    result = runner.invoke(app, ["run", "--config", str(config), "--out", str(out),
-                                 "--pdf", str(pdf)])
+    result = runner.invoke(
+        app, ["run", "--config", str(config), "--out", str(out), "--pdf", str(pdf)]
+    )
     assert result.exit_code == 0, result.output
     return out, pdf, result.output
 
@@ -44,10 +45,18 @@ def pdf_text(pdf):
 
 
 def test_run_writes_everything(small_run):
-    out, pdf, output = small_run
-    for name in ("returns.csv", "metrics.csv", "stats.csv", "config.json", "seeds.csv",
-                 "weights/grpo_s0.csv", "weights/dro_cvar.csv", "policies/grpo-s1/policy.pt",
-                 "policies/ppo-s0/train_log.csv"):
+    out, _, output = small_run
+    for name in (
+        "returns.csv",
+        "metrics.csv",
+        "stats.csv",
+        "config.json",
+        "seeds.csv",
+        "weights/grpo_s0.csv",
+        "weights/dro_cvar.csv",
+        "policies/grpo-s1/policy.pt",
+        "policies/ppo-s0/train_log.csv",
+    ):
         assert (out / name).is_file(), name
     assert "report:" in output and "GRPO" in output
     metrics = pd.read_csv(out / "metrics.csv", index_col=0)
@@ -61,9 +70,17 @@ def test_pdf_has_the_sections_and_metadata(small_run):
     reader, pages = pdf_text(pdf)
     assert len(pages) == 7
     text = "\n".join(pages)
-    for heading in ("Summary", "Wealth and drawdowns", "Rolling one-year Sharpe",
-                    "Weights over time", "RL training curves", "Statistics", "Limitations",
-                    "Verdict", "Survivorship bias"):
+    for heading in (
+        "Summary",
+        "Wealth and drawdowns",
+        "Rolling one-year Sharpe",
+        "Weights over time",
+        "RL training curves",
+        "Statistics",
+        "Limitations",
+        "Verdict",
+        "Survivorship bias",
+    ):
         assert heading in text, heading
     assert reader.metadata.title.startswith("portfolio-rl report")
     assert "GRPO" in reader.metadata.subject
@@ -84,7 +101,7 @@ def test_headline_table_equals_metrics_csv(small_run):
 
 
 def test_report_command_redraws_and_never_overwrites(small_run, tmp_path):
-    out, pdf, _ = small_run
+    out, _, _ = small_run
     again = tmp_path / "again.pdf"
     result = runner.invoke(app, ["report", str(out), "-o", str(again)])
     assert result.exit_code == 0, result.output
@@ -109,12 +126,28 @@ def test_run_with_tickers_against_a_stand_in_yfinance(tmp_path, monkeypatch):
     monkeypatch.setattr(download, "_yf_download", fake)
     monkeypatch.setenv("PORTFOLIO_RL_CACHE", str(tmp_path / "cache"))
     config = tmp_path / "c.yaml"
-    config.write_text(SMALL.replace("seeds: [0, 1]", "seeds: [0]").replace(
-        "algos: [grpo, ppo]", "algos: [grpo]"))
+    config.write_text(
+        SMALL.replace("seeds: [0, 1]", "seeds: [0]").replace("algos: [grpo, ppo]", "algos: [grpo]")
+    )
     out = tmp_path / "run"
-    result = runner.invoke(app, ["run", "--config", str(config), "--tickers", "AAA,BBB,CCC",
-                                 "--start", "2012-01-01", "--end", "2020-12-31",
-                                 "--out", str(out), "--pdf", str(tmp_path / "r.pdf")])
+    result = runner.invoke(
+        app,
+        [
+            "run",
+            "--config",
+            str(config),
+            "--tickers",
+            "AAA,BBB,CCC",
+            "--start",
+            "2012-01-01",
+            "--end",
+            "2020-12-31",
+            "--out",
+            str(out),
+            "--pdf",
+            str(tmp_path / "r.pdf"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     metrics = pd.read_csv(out / "metrics.csv", index_col=0)
     assert "grpo_s0" in metrics.index and "benchmark" not in metrics.index
