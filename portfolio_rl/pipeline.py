@@ -38,53 +38,47 @@ def test_start(exp: ExperimentConfig) -> str:
     return str((pd.Timestamp(exp.splits.val_end) + pd.Timedelta(days=1)).date())
 
 
-def backtest_experiment(
+def backtest_and_evaluate(
     exp: ExperimentConfig,
     prices: pd.DataFrame,
     benchmark: pd.Series | None,
-    policies: list[Path],
-    out: Path,
-    show_progress: bool = True,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run every strategy of ``exp`` (and the policies) and write the run directory."""
-    from portfolio_rl.backtest.runner import (
-        DEFAULT_STRATEGIES,
-        build_baselines,
-        evaluate,
-        run,
-        write_run,
-    )
-
-    names = list(exp.strategies or DEFAULT_STRATEGIES)
-    strategies: list[Any] = build_baselines(names, exp.strategy_params, exp.backtest)
-    policy_names = []
-    for folder in policies:
-        from portfolio_rl.agents.checkpoint import load_policy_strategy
-
-        strat = load_policy_strategy(folder)
-        strategies.append(strat)
-        policy_names.append(strat.name)
-    bench = benchmark if "benchmark" in names else None
+    policies: list[Any],
+) -> tuple[Any, pd.DataFrame, pd.DataFrame]:
+    """Walk forward with the baselines of ``exp`` plus ``policies``; measures and statistics."""
+    from portfolio_rl.backtest.engine import run_backtest
+    from portfolio_rl.backtest.runner import DEFAULT_STRATEGIES, build_baselines, evaluate
     from portfolio_rl.cli import _progress_bar
 
+    names = list(exp.strategies or DEFAULT_STRATEGIES)
+    strategies = [*build_baselines(names, exp.strategy_params, exp.backtest), *policies]
     with _progress_bar("backtest") as bar:
         task = bar.add_task("backtest", total=None)
-        result = run(
+        result = run_backtest(
             prices,
             strategies,
             exp.backtest,
-            benchmark=bench,
-            progress=lambda done, total: (
-                bar.update(task, completed=done, total=total) if show_progress else None
-            ),
+            benchmark=benchmark if "benchmark" in names else None,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     metrics, stats = evaluate(result, rf=exp.rf, n_boot=exp.n_boot)
-    config = exp.to_dict() | {
-        "policies": [str(p) for p in policies],
-        "policy_strategies": policy_names,
-    }
-    write_run(out, result, metrics, stats, config)
-    return metrics, stats
+    return result, metrics, stats
+
+
+def load_policies(folders: list[Path]) -> list[Any]:
+    """Trained runs as strategies named after their algorithm (``grpo``), with the seed
+    appended (``grpo_s1``) when several runs of one algorithm are given."""  # noqa: D205, D209
+    from collections import Counter
+
+    from portfolio_rl.agents.checkpoint import load_policy_strategy
+
+    loaded = [load_policy_strategy(folder) for folder in folders]
+    counts = Counter(p.name for p in loaded)
+    for p in loaded:
+        if counts[p.name] > 1:
+            p.name = f"{p.name}_s{p.meta['seed']}"
+    if len({p.name for p in loaded}) != len(loaded):
+        raise ConfigError("two --policy runs have the same algorithm and seed")
+    return loaded
 
 
 def run_backtest_command(
@@ -104,6 +98,7 @@ def run_backtest_command(
     force: bool,
 ) -> None:
     """``portfolio-rl backtest``."""
+    from portfolio_rl.backtest.runner import write_run
     from portfolio_rl.cli import print_metrics
     from portfolio_rl.paths import new_run_dir
 
@@ -139,8 +134,13 @@ def run_backtest_command(
         names = tuple(s.strip() for s in strategies.split(",") if s.strip())
     exp = replace(exp, backtest=bt, rf=rf, strategies=names)
     price_frame, bench = load_data(exp.data)
+    loaded = load_policies(policies)
     run_dir = new_run_dir(out, "backtest", force=force)
-    metrics, _ = backtest_experiment(exp, price_frame, bench, policies, run_dir)
+    result, metrics, stats = backtest_and_evaluate(exp, price_frame, bench, loaded)
+    config = exp.to_dict() | {
+        "policies": {p.name: str(f) for p, f in zip(loaded, policies, strict=True)}
+    }
+    write_run(run_dir, result, metrics, stats, config)
     first = pd.read_csv(run_dir / "returns.csv", index_col=0, nrows=1).index[0]
     print_metrics(
         metrics,
@@ -366,31 +366,12 @@ def run_pipeline(
 
     _say(f"[3/4] walk-forward backtest from {exp.backtest.start} with every baseline")
     from portfolio_rl.agents.checkpoint import load_policy_strategy
-    from portfolio_rl.backtest.runner import (
-        DEFAULT_STRATEGIES,
-        build_baselines,
-        evaluate,
-        run,
-        write_run,
-    )
+    from portfolio_rl.backtest.runner import write_run
 
-    names = list(exp.strategies or DEFAULT_STRATEGIES)
-    strategies: list[Any] = build_baselines(names, exp.strategy_params, exp.backtest)
-    strategies += [
+    policies = [
         load_policy_strategy(f, name) for f, name in zip(folders, policy_names, strict=True)
     ]
-    from portfolio_rl.cli import _progress_bar
-
-    with _progress_bar("backtest") as bar:
-        task = bar.add_task("backtest", total=None)
-        result = run(
-            prices,
-            strategies,
-            exp.backtest,
-            benchmark=bench if "benchmark" in names else None,
-            progress=lambda d, t: bar.update(task, completed=d, total=t),
-        )
-    metrics, stats = evaluate(result, rf=exp.rf, n_boot=exp.n_boot)
+    result, metrics, stats = backtest_and_evaluate(exp, prices, bench, policies)
     seeds = seed_summary(metrics, policy_names, wall_s)
     elapsed = time.perf_counter() - started
     resolved = exp.to_dict() | {

@@ -132,3 +132,17 @@ def test_summary_figures(toy_prices):
     assert s.loc["A", "ann_vol"] == pytest.approx(rets.std() * np.sqrt(252))
     growth = toy_prices["A"].iloc[-1] / toy_prices["A"].iloc[0]
     assert s.loc["A", "ann_return"] == pytest.approx(growth ** (252 / 399) - 1)
+
+
+def test_every_bundled_file_ships_in_the_wheel():
+    import tomllib
+
+    from portfolio_rl.datasets import BUNDLED
+    from portfolio_rl.paths import CHECKOUT_DIR
+
+    pyproject = tomllib.loads((CHECKOUT_DIR / "pyproject.toml").read_text())
+    shipped = pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"]
+    for spec in BUNDLED.values():
+        for name in filter(None, (spec.file, spec.benchmark_file)):
+            assert shipped[f"data/{name}"] == f"portfolio_rl/_data/{name}"
+    assert shipped["backtests/sp500.yaml"] == "portfolio_rl/_data/sp500.yaml"

@@ -288,6 +288,14 @@ def lr_at(config: TrainConfig, iteration: int) -> float:
     return config.lr
 
 
+def set_lr(optimizer: torch.optim.Optimizer, config: TrainConfig, iteration: int) -> float:
+    """Set and return the scheduled learning rate of ``iteration``."""
+    lr = lr_at(config, iteration)
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    return lr
+
+
 def check_finite(iteration: int, loss: torch.Tensor, kl: float, max_kl: float) -> None:
     """Stop a diverging run with a message instead of training on NaNs."""
     if not torch.isfinite(loss):
@@ -338,6 +346,37 @@ class RunState:
         self.started = time.perf_counter()
         folder.mkdir(parents=True, exist_ok=True)
         atomic_write_text(folder / "config.json", json.dumps(config.to_dict(), indent=2) + "\n")
+
+    def start(
+        self, modules: dict[str, Any], rng: np.random.Generator, resume: bool, progress: bool
+    ) -> None:
+        """Register what checkpoints hold, resume if asked, and open the progress bar."""
+        self.modules, self.rng = modules, rng
+        self.stopped = "iterations"
+        if resume:
+            self.resume(modules, rng)
+        self.bar = Progress(progress, self.config.iterations, self.start_iteration)
+
+    def end_iteration(self, iteration: int, row: dict[str, Any], policy: SimplexPolicy) -> bool:
+        """Validate when due, log, checkpoint when due; return True to stop early."""
+        config = self.config
+        row.setdefault("val_score", float("nan"))
+        early_stop = False
+        if (iteration + 1) % config.eval_every == 0 or iteration + 1 == config.iterations:
+            row["val_score"], early_stop = self.validate(iteration, policy)
+        self.log(row)
+        self.bar.update(row, self.best_score)
+        if (iteration + 1) % config.checkpoint_every == 0 or early_stop:
+            self.checkpoint(iteration, self.modules, self.rng)
+        if early_stop:
+            self.stopped = "early stopping on validation"
+        return early_stop
+
+    def finish(self, iteration: int) -> TrainResult:
+        """Close the bar, save the final resumable state and summarise the run."""
+        self.bar.close()
+        self.checkpoint(iteration, self.modules, self.rng)
+        return self.result(iteration + 1, self.stopped)
 
     def validate(self, iteration: int, policy: SimplexPolicy) -> tuple[float, bool]:
         """Score the policy; save it if best; return (score, stop early?)."""

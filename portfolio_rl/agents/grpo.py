@@ -36,11 +36,9 @@ import torch
 
 from portfolio_rl.agents.common import (
     MarketData,
-    Progress,
     RunState,
     TrainResult,
     check_finite,
-    lr_at,
     make_policy,
     outcome_rewards,
     resolve_device,
@@ -48,6 +46,7 @@ from portfolio_rl.agents.common import (
     sample_paths,
     sample_starts,
     seed_everything,
+    set_lr,
     step_rewards,
 )
 from portfolio_rl.agents.config import TrainConfig
@@ -171,15 +170,11 @@ def train(
     optimizer = torch.optim.Adam(policy.parameters(), lr=config.lr)
     state = RunState(folder, config, data)
     modules = {"policy": policy, "reference": reference, "optimizer": optimizer}
-    if resume:
-        state.resume(modules, rng)
-    bar = Progress(progress, config.iterations, state.start_iteration)
+    state.start(modules, rng, resume=resume, progress=progress)
 
-    stopped, iteration = "iterations", state.start_iteration - 1
+    iteration = state.start_iteration - 1
     for iteration in range(state.start_iteration, config.iterations):
-        lr = lr_at(config, iteration)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
+        lr = set_lr(optimizer, config, iteration)
 
         # 2. rollout: G trajectories per start from pi_old on one shared path per start
         starts = sample_starts(data, config.batch_starts, rng)
@@ -261,21 +256,10 @@ def train(
             "grad_norm": stats["grad_norm"],
             "loss": stats["loss"],
             "lr": lr,
-            "val_score": float("nan"),
         }
-        early_stop = False
-        if (iteration + 1) % config.eval_every == 0 or iteration + 1 == config.iterations:
-            row["val_score"], early_stop = state.validate(iteration, policy)
-        state.log(row)
-        bar.update(row, state.best_score)
-        if (iteration + 1) % config.checkpoint_every == 0 or early_stop:
-            state.checkpoint(iteration, modules, rng)
-        if early_stop:
-            stopped = "early stopping on validation"
+        if state.end_iteration(iteration, row, policy):
             break
-    bar.close()
-    state.checkpoint(iteration, modules, rng)
-    return state.result(iteration + 1, stopped)
+    return state.finish(iteration)
 
 
 def _detach(out):

@@ -17,17 +17,16 @@ import torch
 
 from portfolio_rl.agents.common import (
     MarketData,
-    Progress,
     RunState,
     TrainResult,
     check_finite,
-    lr_at,
     make_policy,
     resolve_device,
     rollout,
     sample_paths,
     sample_starts,
     seed_everything,
+    set_lr,
     step_rewards,
 )
 from portfolio_rl.agents.config import TrainConfig
@@ -76,16 +75,12 @@ def train(
     optimizer = torch.optim.Adam([*policy.parameters(), *value.parameters()], lr=config.lr)
     state = RunState(folder, config, data)
     modules = {"policy": policy, "value": value, "optimizer": optimizer}
-    if resume:
-        state.resume(modules, rng)
-    bar = Progress(progress, config.iterations, state.start_iteration)
+    state.start(modules, rng, resume=resume, progress=progress)
     n_traj = config.batch_starts * config.group_size
 
-    stopped, iteration = "iterations", state.start_iteration - 1
+    iteration = state.start_iteration - 1
     for iteration in range(state.start_iteration, config.iterations):
-        lr = lr_at(config, iteration)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
+        lr = set_lr(optimizer, config, iteration)
         starts = sample_starts(data, n_traj, rng)
         batch = rollout(
             policy,
@@ -139,18 +134,7 @@ def train(
             "loss": stats["loss"],
             "value_loss": value_loss.item(),
             "lr": lr,
-            "val_score": float("nan"),
         }
-        early_stop = False
-        if (iteration + 1) % config.eval_every == 0 or iteration + 1 == config.iterations:
-            row["val_score"], early_stop = state.validate(iteration, policy)
-        state.log(row)
-        bar.update(row, state.best_score)
-        if (iteration + 1) % config.checkpoint_every == 0 or early_stop:
-            state.checkpoint(iteration, modules, rng)
-        if early_stop:
-            stopped = "early stopping on validation"
+        if state.end_iteration(iteration, row, policy):
             break
-    bar.close()
-    state.checkpoint(iteration, modules, rng)
-    return state.result(iteration + 1, stopped)
+    return state.finish(iteration)

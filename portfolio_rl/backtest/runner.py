@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from portfolio_rl.backtest.engine import BacktestConfig, BacktestResult, run_backtest
+from portfolio_rl.backtest.engine import BacktestConfig, BacktestResult
 from portfolio_rl.backtest.metrics import compute_metrics
 from portfolio_rl.backtest.stats import compute_stats
 from portfolio_rl.backtest.strategies import BaselineStrategy
@@ -75,17 +75,6 @@ def evaluate(
         seed=seed,
     )
     return metrics, stats
-
-
-def run(
-    prices: pd.DataFrame,
-    strategies: Sequence[Any],
-    config: BacktestConfig,
-    benchmark: pd.Series | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> BacktestResult:
-    """Run the walk-forward (thin wrapper kept for symmetry with ``write_run``)."""
-    return run_backtest(prices, strategies, config, benchmark=benchmark, progress=progress)
 
 
 def write_run(
