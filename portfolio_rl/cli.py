@@ -340,7 +340,9 @@ def backtest(
         float | None,
         typer.Option(min=0, help="Cost per unit of turnover, basis points (default 10)."),
     ] = None,
-    rf: Annotated[float, typer.Option(help="Annual risk-free rate for Sharpe/Sortino.")] = 0.0,
+    rf: Annotated[
+        float | None, typer.Option(help="Annual risk-free rate for Sharpe/Sortino (default 0).")
+    ] = None,
     out: Annotated[
         Path | None, typer.Option(help="Run directory (default backtests/runs/<time>-backtest).")
     ] = None,

@@ -93,7 +93,7 @@ def run_backtest_command(
     expanding: bool,
     rebalance_days: int | None,
     cost_bps: float | None,
-    rf: float,
+    rf: float | None,
     out: Path | None,
     force: bool,
 ) -> None:
@@ -141,7 +141,7 @@ def run_backtest_command(
         "policies": {p.name: str(f) for p, f in zip(loaded, policies, strict=True)}
     }
     write_run(run_dir, result, metrics, stats, config)
-    first = pd.read_csv(run_dir / "returns.csv", index_col=0, nrows=1).index[0]
+    first = result.returns.index[0].date()
     print_metrics(
         metrics,
         title=f"walk-forward from {first} ({exp.data.prices}), "
