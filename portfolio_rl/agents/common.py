@@ -213,6 +213,15 @@ def rollout(
     )
 
 
+def independent_rollout(
+    policy: SimplexPolicy, data: MarketData, config: TrainConfig, rng: np.random.Generator
+) -> Rollout:
+    """The baselines' sample budget: B*G independent starts, one trajectory each."""
+    starts = sample_starts(data, config.batch_starts * config.group_size, rng)
+    paths = sample_paths(data, config, starts, rng)
+    return rollout(policy, paths, 1, config.rebalance_days, config.cost_bps)
+
+
 # --------------------------------------------------------------------------- rewards
 
 

@@ -20,11 +20,9 @@ from portfolio_rl.agents.common import (
     RunState,
     TrainResult,
     check_finite,
+    independent_rollout,
     make_policy,
     resolve_device,
-    rollout,
-    sample_paths,
-    sample_starts,
     seed_everything,
     set_lr,
     step_rewards,
@@ -76,19 +74,11 @@ def train(
     state = RunState(folder, config, data)
     modules = {"policy": policy, "value": value, "optimizer": optimizer}
     state.start(modules, rng, resume=resume, progress=progress)
-    n_traj = config.batch_starts * config.group_size
 
     iteration = state.start_iteration - 1
     for iteration in range(state.start_iteration, config.iterations):
         lr = set_lr(optimizer, config, iteration)
-        starts = sample_starts(data, n_traj, rng)
-        batch = rollout(
-            policy,
-            sample_paths(data, config, starts, rng),
-            1,
-            config.rebalance_days,
-            config.cost_bps,
-        )
+        batch = independent_rollout(policy, data, config, rng)
         rewards = step_rewards(batch.sim, config.rewards)  # (N, 1, K)
         with torch.no_grad():
             adv = gae(rewards, value(batch.obs), config.gamma, config.gae_lambda)

@@ -17,12 +17,10 @@ from portfolio_rl.agents.common import (
     RunState,
     TrainResult,
     check_finite,
+    independent_rollout,
     make_policy,
     outcome_rewards,
     resolve_device,
-    rollout,
-    sample_paths,
-    sample_starts,
     seed_everything,
     set_lr,
 )
@@ -45,19 +43,11 @@ def train(
     state = RunState(folder, config, data)
     modules = {"policy": policy, "optimizer": optimizer}
     state.start(modules, rng, resume=resume, progress=progress)
-    n_traj = config.batch_starts * config.group_size
 
     iteration = state.start_iteration - 1
     for iteration in range(state.start_iteration, config.iterations):
         lr = set_lr(optimizer, config, iteration)
-        starts = sample_starts(data, n_traj, rng)
-        batch = rollout(
-            policy,
-            sample_paths(data, config, starts, rng),
-            1,
-            config.rebalance_days,
-            config.cost_bps,
-        )
+        batch = independent_rollout(policy, data, config, rng)
         rewards = outcome_rewards(batch.sim, config.rewards)  # (N, 1)
         adv = (rewards - rewards.mean())[..., None].expand_as(batch.logp)
         out = policy(batch.obs)
