@@ -173,3 +173,21 @@ def test_policy_strategy_runs_in_the_backtest(tmp_path, sp500):
     )
     assert res.failures.empty
     assert np.isfinite(res.returns["grpo"]).all()
+
+
+def test_policy_decisions_do_not_see_the_future(tmp_path, sp500):
+    trainer("grpo")(
+        TrainConfig(iterations=4, batch_starts=4, group_size=4, eval_every=2, lr=3e-2),
+        sp500,
+        tmp_path,
+    )
+    d = pd.Timestamp("2014-03-31")
+    changed = sp500.copy()
+    later = changed.index > d
+    changed.loc[later] *= np.random.default_rng(0).uniform(0.6, 1.6, size=(later.sum(), 20))
+    config = BacktestConfig(start="2013-01-01", rebalance_days=10)
+    a, b = (run_backtest(p, [load_policy_strategy(tmp_path)], config) for p in (sp500, changed))
+    wa, wb = a.weights["grpo"], b.weights["grpo"]
+    assert np.array_equal(wa.loc[:d].to_numpy(), wb.loc[:d].to_numpy())
+    assert not np.array_equal(wa.to_numpy(), wb.to_numpy())
+    assert np.array_equal(a.returns.loc[:d].to_numpy(), b.returns.loc[:d].to_numpy())
