@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 #: Trading days a year; the convex models work in annualised units (objective x 252),
 #: which leaves their solution unchanged and keeps solver tolerances meaningful.
@@ -37,12 +36,6 @@ class BaseModel:
         self.n_failures_ = 0
         self.last_status_ = "optimal"
 
-    def get_params(self) -> dict[str, Any]:
-        """The constructor parameters (for the run's resolved config)."""
-        return {
-            k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")
-        }
-
     def fit(self, returns: Any, prev_weights: np.ndarray | None = None) -> BaseModel:
         """Fit on a window of daily simple returns ending at the decision date.
 
@@ -57,8 +50,6 @@ class BaseModel:
         self
         """
         x = np.asarray(returns, dtype=float)
-        if isinstance(returns, pd.DataFrame):
-            self.assets_ = list(returns.columns)
         w = self._weights(x, None if prev_weights is None else np.asarray(prev_weights, float))
         self.weights_ = w
         return self

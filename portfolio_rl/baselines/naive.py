@@ -46,4 +46,6 @@ class Benchmark(BaseModel):
     name = "benchmark"
 
     def _weights(self, x: np.ndarray, prev: np.ndarray | None) -> np.ndarray:
-        return np.ones(x.shape[1]) / x.shape[1] if prev is None or prev.sum() == 0 else prev
+        raise NotImplementedError(
+            "the benchmark is the index itself: the backtest engine runs it on the index series"
+        )
