@@ -199,10 +199,8 @@ def run_train_command(
         if iterations is not None:
             train_cfg = replace(train_cfg, iterations=iterations)
         folder = Path(resume)
-        exp = replace(
-            load_experiment(config),
-            data=replace(load_experiment(config).data, prices=train_cfg.prices),
-        )
+        exp = load_experiment(config)
+        exp = replace(exp, data=replace(exp.data, prices=train_cfg.prices))
     else:
         exp = load_experiment(config)
         if prices is not None:

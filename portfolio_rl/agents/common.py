@@ -62,6 +62,8 @@ class MarketData:
     val_start, val_steps : int
         First validation decision index (the first day after ``train_end``) and the number
         of h-day steps that fit before ``val_end``.
+    bootstrap_pool : ndarray of shape (n_train_days, n)
+        The training-range daily returns that bootstrap paths resample.
     """
 
     dates: pd.DatetimeIndex
@@ -72,6 +74,7 @@ class MarketData:
     train_starts: np.ndarray
     val_start: int
     val_steps: int
+    bootstrap_pool: np.ndarray
 
     @classmethod
     def build(cls, prices: pd.DataFrame, config: TrainConfig, device: torch.device) -> MarketData:
@@ -94,15 +97,20 @@ class MarketData:
         if val_steps < 2:
             raise DataError(f"validation range {config.train_end}..{config.val_end} is too short")
         feats = asset_features(values)
+        returns = torch.tensor(simple_returns(values), dtype=torch.float32, device=device)
         return cls(
             dates=dates,
             assets=list(frame.columns),
             prices=values,
-            returns=torch.tensor(simple_returns(values), dtype=torch.float32, device=device),
+            returns=returns,
             features=torch.tensor(np.nan_to_num(feats), dtype=torch.float32, device=device),
             train_starts=starts,
             val_start=val_start,
             val_steps=val_steps,
+            bootstrap_pool=returns[1 : int(starts[-1]) + horizon + 1]
+            .cpu()
+            .numpy()
+            .astype(np.float64),
         )
 
 
@@ -141,10 +149,7 @@ def bootstrap_paths(
     by the bootstrapped ones, through the same feature function.
     """
     horizon = steps * h
-    pool = (
-        data.returns[1 : int(data.train_starts[-1]) + horizon + 1].cpu().numpy().astype(np.float64)
-    )
-    future = bootstrap_returns(pool, horizon, block_length, rng, size=len(starts))
+    future = bootstrap_returns(data.bootstrap_pool, horizon, block_length, rng, size=len(starts))
     past = np.stack([data.prices[t - LOOKBACK : t + 1] for t in starts])
     path_prices = np.concatenate([past, past[:, -1:] * np.cumprod(1 + future, axis=1)], axis=1)
     feats = asset_features(path_prices)[:, LOOKBACK : LOOKBACK + horizon : h]
@@ -363,7 +368,7 @@ class RunState:
         self.modules, self.rng = modules, rng
         self.stopped = "iterations"
         if resume:
-            self.resume(modules, rng)
+            self.resume()
         self.bar = Progress(progress, self.config.iterations, self.start_iteration)
 
     def end_iteration(self, iteration: int, row: dict[str, Any], policy: SimplexPolicy) -> bool:
@@ -376,7 +381,7 @@ class RunState:
         self.log(row)
         self.bar.update(row, self.best_score)
         if (iteration + 1) % config.checkpoint_every == 0 or early_stop:
-            self.checkpoint(iteration, self.modules, self.rng)
+            self.checkpoint(iteration)
         if early_stop:
             self.stopped = "early stopping on validation"
         return early_stop
@@ -384,7 +389,7 @@ class RunState:
     def finish(self, iteration: int) -> TrainResult:
         """Close the bar, save the final resumable state and summarise the run."""
         self.bar.close()
-        self.checkpoint(iteration, self.modules, self.rng)
+        self.checkpoint(iteration)
         return self.result(iteration + 1, self.stopped)
 
     def validate(self, iteration: int, policy: SimplexPolicy) -> tuple[float, bool]:
@@ -443,33 +448,33 @@ class RunState:
         atomic_write(self.folder / "train_log.csv", lambda tmp: frame.to_csv(tmp, index=False))
         return frame
 
-    def checkpoint(self, iteration: int, modules: dict[str, Any], rng: np.random.Generator) -> None:
+    def checkpoint(self, iteration: int) -> None:
         """Save everything needed to continue after ``iteration`` bit-identically."""
-        state = {name: m.state_dict() for name, m in modules.items()}
+        state = {name: m.state_dict() for name, m in self.modules.items()}
         state["torch_rng"] = torch.get_rng_state()
         meta = {
             "next_iteration": iteration + 1,
             "best_score": self.best_score,
             "best_iteration": self.best_iteration,
             "bad_evals": self.bad_evals,
-            "numpy_rng": rng.bit_generator.state,
+            "numpy_rng": self.rng.bit_generator.state,
             "rows": self.rows,
         }
         atomic_write(self.folder / "last.pt", lambda tmp: torch.save(state, tmp))
         atomic_write_text(self.folder / "last.json", json.dumps(meta) + "\n")
         self.write_log()
 
-    def resume(self, modules: dict[str, Any], rng: np.random.Generator) -> None:
-        """Restore the state saved by :meth:`checkpoint` into ``modules`` and ``rng``."""
+    def resume(self) -> None:
+        """Restore the state saved by :meth:`checkpoint` into the registered modules and rng."""
         ckpt = self.folder / "last.pt"
         if not ckpt.is_file():
             raise DataError(f"nothing to resume: {ckpt} not found")
         state = torch.load(ckpt, weights_only=True, map_location="cpu")
         meta = json.loads((self.folder / "last.json").read_text())
-        for name, module in modules.items():
+        for name, module in self.modules.items():
             module.load_state_dict(state[name])
         torch.set_rng_state(state["torch_rng"])
-        rng.bit_generator.state = meta["numpy_rng"]
+        self.rng.bit_generator.state = meta["numpy_rng"]
         self.start_iteration = meta["next_iteration"]
         self.best_score = meta["best_score"]
         self.best_iteration = meta["best_iteration"]

@@ -1,4 +1,4 @@
-"""Build strategies by name, run the walk-forward, and write the run directory."""
+"""Build strategies by name, evaluate a backtest result, and write the run directory."""
 
 from __future__ import annotations
 

@@ -191,3 +191,15 @@ def test_policy_decisions_do_not_see_the_future(tmp_path, sp500):
     assert np.array_equal(wa.loc[:d].to_numpy(), wb.loc[:d].to_numpy())
     assert not np.array_equal(wa.to_numpy(), wb.to_numpy())
     assert np.array_equal(a.returns.loc[:d].to_numpy(), b.returns.loc[:d].to_numpy())
+
+
+def test_bootstrap_paths_train_and_stay_inside_the_training_range(tmp_path, sp500):
+    cfg = TrainConfig(iterations=2, batch_starts=4, group_size=4, eval_every=1, path="bootstrap")
+    a = trainer("grpo")(cfg, sp500, tmp_path / "a")
+    b = trainer("grpo")(cfg, sp500, tmp_path / "b")
+    pd.testing.assert_frame_equal(a.log, b.log)
+    from portfolio_rl.agents.common import MarketData
+
+    data = MarketData.build(sp500, cfg, torch.device("cpu"))
+    last_train_day = int(data.dates.searchsorted(pd.Timestamp(cfg.train_end), side="right")) - 1
+    assert len(data.bootstrap_pool) == last_train_day
