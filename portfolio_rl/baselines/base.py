@@ -114,27 +114,27 @@ class ConvexModel(BaseModel):
         """Bounds, turnover cap and cost term on ``w``.
 
         With ``scale`` (a variable), the constraints are written for ``w = y / scale`` in the
-        homogenised variable ``y`` (max Sharpe).
+        homogenised variable ``y`` (max Sharpe). Terms that cannot bind are left out, since
+        every row and parameter costs time at each re-solve: the upper bound when it is
+        implied by the budget, and the trade terms when there is neither a cost nor a cap.
         """
         import cvxpy as cp
 
+        s = 1.0 if scale is None else scale
+        cons = [w >= self.min_weight * s]
+        if self.max_weight < 1 or self.min_weight < 0:
+            cons.append(w <= self.max_weight * s)
+        if self.cost_bps == 0 and self.max_turnover is None:
+            return cons, 0.0, {}
         prev = cp.Parameter(n_assets, name="prev")
         cap = cp.Parameter(nonneg=True, name="turnover_cap")
         cost = cp.Parameter(nonneg=True, name="cost")
         held = prev if scale is None else prev * scale
-        s = 1.0 if scale is None else scale
         # |w - prev| through an auxiliary variable keeps the problem DPP: a parameter may
         # multiply a variable, not an expression that already holds a parameter.
         trade = cp.Variable(n_assets, nonneg=True, name="trade")
-        cons = [
-            trade >= w - held,
-            trade >= held - w,
-            w >= self.min_weight * s,
-            w <= self.max_weight * s,
-            cp.sum(trade) <= cap * s,
-        ]
-        trade = cp.sum(trade)
-        return cons, cost * trade, {"prev": prev, "cap": cap, "cost": cost}
+        cons += [trade >= w - held, trade >= held - w, cp.sum(trade) <= cap * s]
+        return cons, cost * cp.sum(trade), {"prev": prev, "cap": cap, "cost": cost}
 
     def _problem(self, n_obs: int, n_assets: int) -> tuple[Any, dict[str, Any], Any]:
         key = (n_obs, n_assets)
@@ -143,23 +143,40 @@ class ConvexModel(BaseModel):
         return self._problems[key]
 
     def _weights(self, x: np.ndarray, prev: np.ndarray | None) -> np.ndarray:
+        w = self._solve(x, prev)
+        if w is not None:
+            return w
+        self.n_failures_ += 1
+        kept = getattr(self, "weights_", None)
+        if kept is None or len(kept) != x.shape[1]:
+            kept = np.full(x.shape[1], 1.0 / x.shape[1])
+        return kept.copy()
+
+    def _solve(self, x: np.ndarray, prev: np.ndarray | None) -> np.ndarray | None:
+        """Solve the problem on the data ``x``.
+
+        Returns
+        -------
+        ndarray of shape (n_assets,) or None
+            The cleaned weights, or None when estimation or every solver failed; the
+            reason is in ``last_status_``. Failures are counted by the caller.
+        """
         n_obs, n_assets = x.shape
         problem, params, weights_of = self._problem(n_obs, n_assets)
-        held = prev if prev is not None and prev.sum() > 0 else None
-        params["prev"].value = held if held is not None else np.zeros(n_assets)
-        params["cap"].value = (
-            2.0 if held is None or self.max_turnover is None else self.max_turnover
-        )
-        params["cost"].value = (
-            0.0 if held is None else self.cost_bps / 1e4 * PERIODS / self.holding_days
-        )
-        fallback = getattr(self, "weights_", None)
-        if fallback is None or len(fallback) != n_assets:
-            fallback = np.full(n_assets, 1.0 / n_assets)
+        if "prev" in params:
+            held = prev if prev is not None and prev.sum() > 0 else None
+            params["prev"].value = held if held is not None else np.zeros(n_assets)
+            params["cap"].value = (
+                2.0 if held is None or self.max_turnover is None else self.max_turnover
+            )
+            params["cost"].value = (
+                0.0 if held is None else self.cost_bps / 1e4 * PERIODS / self.holding_days
+            )
         try:
             self._set(params, x)
         except (np.linalg.LinAlgError, ValueError) as exc:
-            return self._fail(fallback, f"estimation failed: {exc}")
+            self.last_status_ = f"estimation failed: {exc}"
+            return None
         status = "not solved"
         for solver in (self.solver, self.fallback_solver):
             try:
@@ -174,12 +191,8 @@ class ConvexModel(BaseModel):
                     self.last_status_ = "optimal"
                     return _clean(w, self.min_weight)
                 status = "optimal but no finite weights"
-        return self._fail(fallback, status)
-
-    def _fail(self, fallback: np.ndarray, status: str) -> np.ndarray:
-        self.n_failures_ += 1
         self.last_status_ = status
-        return fallback.copy()
+        return None
 
 
 def _clean(w: np.ndarray, min_weight: float) -> np.ndarray:
