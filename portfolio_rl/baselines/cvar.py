@@ -1,15 +1,142 @@
-"""CVaR models: minimum CVaR and Wasserstein distributionally robust mean-CVaR."""
+"""CVaR models: minimum CVaR and Wasserstein distributionally robust mean-CVaR.
+
+Both minimise the Rockafellar-Uryasev form of historical CVaR,
+``a + sum_t max(0, -r_t'w - a) / ((1 - beta) T)``, a linear program with one auxiliary
+variable and one constraint per day of the window. Only the worst days of the optimal
+portfolio have a positive term, so each rebalance first solves the program on a *working
+set* of the days that were worst for the previous weights (scenario generation, Kunzi-Bay
+& Mayer 2006). Dropping days can only lower the objective, so when the days left out all
+lie at or below the solution's value-at-risk its CVaR over the whole window equals the
+reduced optimum: the solution is optimal for the full program. Otherwise the working set
+is rebuilt around the new solution; after a few rounds the full program is solved.
+
+References
+----------
+Kunzi-Bay, A. & Mayer, J. (2006). Computational aspects of minimizing conditional
+value-at-risk. Computational Management Science 3(1).
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from portfolio_rl.baselines.base import PERIODS, ConvexModel
 
+#: Working-set rounds before the full program is solved.
+ROUNDS = 3
 
-class MinCVaR(ConvexModel):
+
+def historical_cvar(losses: np.ndarray, beta: float, n_obs: int | None = None) -> float:
+    """Historical CVaR: ``min_a a + sum(max(0, losses - a)) / ((1 - beta) n_obs)``.
+
+    The minimum is at ``a`` = the m-th largest loss, ``m = floor((1 - beta) n_obs) + 1``
+    (Rockafellar & Uryasev 2000, Theorem 1).
+
+    Parameters
+    ----------
+    losses : ndarray of shape (k,)
+        Daily losses; with ``n_obs`` greater than ``k`` the other days count as losses
+        too small to enter the tail.
+    beta : float
+        Confidence level.
+    n_obs : int, optional
+        Days in the window (default ``k``).
+    """
+    n_obs = len(losses) if n_obs is None else n_obs
+    m = math.floor((1 - beta) * n_obs) + 1
+    if m > len(losses):
+        raise ValueError(f"need at least {m} losses for CVaR at {beta} over {n_obs} days")
+    var = -np.partition(-losses, m - 1)[m - 1]
+    return float(var + np.maximum(losses - var, 0.0).sum() / ((1 - beta) * n_obs))
+
+
+class _ScenarioCVaR(ConvexModel):
+    """CVaR program with a working set of days; subclasses add terms to the objective.
+
+    Parameters
+    ----------
+    beta : float
+        CVaR confidence level (0.95: the mean of the worst 5% of days).
+    working_set : int, optional
+        Days in the reduced program; None (or a window too short for it) solves the full
+        program at every rebalance. Either way the solution is the same to solver tolerance.
+    **kwargs
+        Common constraints, see :class:`~portfolio_rl.baselines.base.ConvexModel`.
+    """
+
+    def __init__(self, beta: float = 0.95, working_set: int | None = 48, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not 0 < beta < 1:
+            raise ValueError("beta must lie in (0, 1)")
+        if working_set is not None and working_set < 1:
+            raise ValueError("working_set must be a positive number of days")
+        self.beta, self.working_set = beta, working_set
+        self._window: np.ndarray | None = None
+
+    def _objective(self, w: Any, cvar: Any, params: dict[str, Any]) -> Any:
+        """The daily objective from the weights and the CVaR expression."""
+        return cvar
+
+    def _extra_params(self, n_assets: int) -> dict[str, Any]:
+        return {}
+
+    def _set_extra(self, params: dict[str, Any], window: np.ndarray) -> None:
+        pass
+
+    def _build(self, n_obs: int, n_assets: int) -> tuple[Any, dict[str, Any], Any]:
+        import cvxpy as cp
+
+        w = cp.Variable(n_assets)
+        alpha = cp.Variable()
+        u = cp.Variable(n_obs, nonneg=True)
+        returns = cp.Parameter((n_obs, n_assets), name="returns")
+        tail = cp.Parameter(nonneg=True, name="tail_weight")
+        params = {"returns": returns, "tail_weight": tail} | self._extra_params(n_assets)
+        cons, cost, common = self._common(w, n_assets)
+        cvar = alpha + tail * cp.sum(u)
+        problem = cp.Problem(
+            cp.Minimize(PERIODS * self._objective(w, cvar, params) + cost),
+            [u >= -returns @ w - alpha, cp.sum(w) == 1, *cons],
+        )
+        return problem, params | common, lambda: w.value
+
+    def _set(self, params: dict[str, Any], x: np.ndarray) -> None:
+        window = x if self._window is None else self._window
+        params["returns"].value = x
+        params["tail_weight"].value = 1.0 / ((1 - self.beta) * len(window))
+        self._set_extra(params, window)
+
+    def _weights(self, x: np.ndarray, prev: np.ndarray | None) -> np.ndarray:
+        n_obs, n_assets = x.shape
+        k = self.working_set
+        if k is None or not math.floor((1 - self.beta) * n_obs) + 1 < k < n_obs:
+            return super()._weights(x, prev)
+        guess = getattr(self, "weights_", None)
+        if guess is None or len(guess) != n_assets:
+            guess = np.full(n_assets, 1.0 / n_assets)
+        self._window = x
+        try:
+            for _ in range(ROUNDS):
+                days = np.argpartition(x @ guess, k - 1)[:k]  # the k worst days for guess
+                w = self._solve(x[days], prev)
+                if w is None:
+                    break
+                losses = -x @ w
+                gap = historical_cvar(losses, self.beta) - historical_cvar(
+                    losses[days], self.beta, n_obs
+                )
+                if gap <= 1e-12:
+                    return w
+                guess = w
+        finally:
+            self._window = None
+        return super()._weights(x, prev)
+
+
+class MinCVaR(_ScenarioCVaR):
     """Minimum historical CVaR of the portfolio loss ``-r'w`` at level ``beta``.
 
     ``min_{w, a, u} a + sum(u) / ((1 - beta) T)`` s.t. ``u >= -R w - a``, ``u >= 0``
@@ -17,10 +144,8 @@ class MinCVaR(ConvexModel):
 
     Parameters
     ----------
-    beta : float
-        Confidence level (0.95: the mean of the worst 5% of days).
-    **kwargs
-        Common constraints, see :class:`~portfolio_rl.baselines.base.ConvexModel`.
+    beta, working_set, **kwargs
+        See :class:`_ScenarioCVaR`.
 
     References
     ----------
@@ -30,32 +155,8 @@ class MinCVaR(ConvexModel):
 
     name = "min_cvar"
 
-    def __init__(self, beta: float = 0.95, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        if not 0 < beta < 1:
-            raise ValueError("beta must lie in (0, 1)")
-        self.beta = beta
 
-    def _build(self, n_obs: int, n_assets: int) -> tuple[Any, dict[str, Any], Any]:
-        import cvxpy as cp
-
-        w = cp.Variable(n_assets)
-        alpha = cp.Variable()
-        u = cp.Variable(n_obs, nonneg=True)
-        returns = cp.Parameter((n_obs, n_assets), name="returns")
-        cons, cost, common = self._common(w, n_assets)
-        cvar = alpha + cp.sum(u) / ((1 - self.beta) * n_obs)
-        problem = cp.Problem(
-            cp.Minimize(PERIODS * cvar + cost),
-            [u >= -returns @ w - alpha, cp.sum(w) == 1, *cons],
-        )
-        return problem, {"returns": returns} | common, lambda: w.value
-
-    def _set(self, params: dict[str, Any], x: np.ndarray) -> None:
-        params["returns"].value = x
-
-
-class DROCVaR(ConvexModel):
+class DROCVaR(_ScenarioCVaR):
     """Wasserstein distributionally robust mean-CVaR (Esfahani & Kuhn 2018, §7.1).
 
     Minimises the worst case of ``E[-r'w] + rho * CVaR_beta(-r'w)`` over all distributions
@@ -67,16 +168,19 @@ class DROCVaR(ConvexModel):
     ``min lambda * radius + mean(s)`` s.t. ``a_k R w + b_k tau <= s`` for k = 1, 2 and
     ``|a_k| * ||w||_inf <= lambda`` (the dual norm of the 1-norm).
 
+    At the optimum ``lambda = |a_2| ||w||_inf`` and ``mean(s)`` is the empirical mean loss
+    plus ``rho`` times the Rockafellar-Uryasev CVaR in ``tau``, so the program solved is
+    ``radius * (1 + rho/(1-beta)) * ||w||_inf + mean(-R w) + rho * CVaR`` (a test checks
+    it against the Theorem 6.3 program).
+
     Parameters
     ----------
     radius : float
         Wasserstein radius in daily-return units (0 gives empirical mean-CVaR).
     rho : float
         Weight of CVaR against the mean loss.
-    beta : float
-        CVaR confidence level.
-    **kwargs
-        Common constraints, see :class:`~portfolio_rl.baselines.base.ConvexModel`.
+    beta, working_set, **kwargs
+        See :class:`_ScenarioCVaR`.
 
     References
     ----------
@@ -89,33 +193,21 @@ class DROCVaR(ConvexModel):
     def __init__(
         self, radius: float = 0.002, rho: float = 1.0, beta: float = 0.95, **kwargs: Any
     ) -> None:
-        super().__init__(**kwargs)
-        if radius < 0 or rho <= 0 or not 0 < beta < 1:
-            raise ValueError("need radius >= 0, rho > 0 and 0 < beta < 1")
-        self.radius, self.rho, self.beta = radius, rho, beta
+        super().__init__(beta=beta, **kwargs)
+        if radius < 0 or rho <= 0:
+            raise ValueError("need radius >= 0 and rho > 0")
+        self.radius, self.rho = radius, rho
 
-    def _build(self, n_obs: int, n_assets: int) -> tuple[Any, dict[str, Any], Any]:
+    def _extra_params(self, n_assets: int) -> dict[str, Any]:
         import cvxpy as cp
 
-        w = cp.Variable(n_assets)
-        tau, lam = cp.Variable(), cp.Variable(nonneg=True)
-        s = cp.Variable(n_obs)
-        returns = cp.Parameter((n_obs, n_assets), name="returns")
-        a1, b1 = -1.0, self.rho
-        a2, b2 = -1.0 - self.rho / (1 - self.beta), self.rho * (1 - 1 / (1 - self.beta))
-        cons, cost, common = self._common(w, n_assets)
-        port = returns @ w
-        problem = cp.Problem(
-            cp.Minimize(PERIODS * (lam * self.radius + cp.sum(s) / n_obs) + cost),
-            [
-                a1 * port + b1 * tau <= s,
-                a2 * port + b2 * tau <= s,
-                abs(a2) * cp.norm(w, "inf") <= lam,
-                cp.sum(w) == 1,
-                *cons,
-            ],
-        )
-        return problem, {"returns": returns} | common, lambda: w.value
+        return {"mean": cp.Parameter(n_assets, name="mean")}
 
-    def _set(self, params: dict[str, Any], x: np.ndarray) -> None:
-        params["returns"].value = x
+    def _set_extra(self, params: dict[str, Any], window: np.ndarray) -> None:
+        params["mean"].value = window.mean(axis=0)
+
+    def _objective(self, w: Any, cvar: Any, params: dict[str, Any]) -> Any:
+        import cvxpy as cp
+
+        lipschitz = 1 + self.rho / (1 - self.beta)
+        return self.radius * lipschitz * cp.norm(w, "inf") - params["mean"] @ w + self.rho * cvar

@@ -46,3 +46,11 @@ def test_robust_ellipsoid_matches_skfolio(windows, confidence):
             .weights_
         )
         np.testing.assert_allclose(ours, ref, atol=1e-3)
+
+
+def test_min_cvar_matches_skfolio(windows):
+    # One model across the windows, so later fits start from a working set of days
+    model = make_baseline("min_cvar")
+    for x in windows:
+        ref = MeanRisk(risk_measure=RiskMeasure.CVAR, cvar_beta=0.95).fit(x).weights_
+        np.testing.assert_allclose(model.fit(x).weights_, ref, atol=1e-3)
