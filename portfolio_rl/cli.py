@@ -465,15 +465,35 @@ def bench(
     from rich.console import Console
     from rich.table import Table
 
+    console = Console()
     table = Table(title="portfolio-rl bench (medians)")
     table.add_column("figure")
     table.add_column("value", justify="right")
     for key, value in figures.items():
+        if key.startswith("wf_"):
+            continue
         text = f"{value:,.0f}" if isinstance(value, float) and value > 100 else str(value)
         if isinstance(value, float) and value <= 100:
             text = f"{value:.3g}"
         table.add_row(key, text)
-    Console().print(table)
+    if table.row_count:
+        console.print(table)
+    models = [k[3:-2] for k in figures if k.startswith("wf_") and k.endswith("_s")]
+    models = [m for m in models if not m.endswith("_skfolio")]
+    if models:
+        wf = Table(title="walk-forward 2005-2022 per model, seconds (medians)")
+        for col in ("model", "rebalances", "ours", "skfolio", "speed-up"):
+            wf.add_column(col, justify="left" if col == "model" else "right")
+        for m in models:
+            theirs = figures.get(f"wf_{m}_skfolio_s")
+            wf.add_row(
+                m,
+                str(figures[f"wf_{m}_rebalances"]),
+                f"{figures[f'wf_{m}_s']:.2f}",
+                "-" if theirs is None else f"{theirs:.2f}",
+                "-" if theirs is None else f"{figures[f'wf_{m}_speedup']:.1f}x",
+            )
+        console.print(wf)
 
 
 def main() -> None:

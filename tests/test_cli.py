@@ -175,3 +175,23 @@ def test_train_bad_input(args, message, tmp_path):
     result = invoke(*args, "--out", str(tmp_path / "o"))
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
+
+
+def test_bench_prints_the_walk_forward_side_by_side(monkeypatch):
+    figures = {
+        "env_steps_per_s": 40_000.0,
+        "wf_min_cvar_s": 1.0,
+        "wf_min_cvar_rebalances": 216,
+        "wf_min_cvar_skfolio_s": 7.5,
+        "wf_min_cvar_speedup": 7.5,
+        "wf_dro_cvar_s": 1.2,
+        "wf_dro_cvar_rebalances": 216,
+    }
+    monkeypatch.setattr("portfolio_rl.bench.run_benchmarks", lambda names: figures)
+    result = invoke("bench")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert any("env_steps_per_s" in line and "40,000" in line for line in lines)
+    assert any("min_cvar" in line and "7.50" in line and "7.5x" in line for line in lines)
+    assert any("dro_cvar" in line and "1.20" in line and "-" in line for line in lines)
+    assert invoke("bench", "--only", "nope").output.startswith("error: unknown benchmark")
