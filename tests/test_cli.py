@@ -187,7 +187,7 @@ def test_bench_prints_the_walk_forward_side_by_side(monkeypatch):
         "wf_dro_cvar_s": 1.2,
         "wf_dro_cvar_rebalances": 216,
     }
-    monkeypatch.setattr("portfolio_rl.bench.run_benchmarks", lambda names: figures)
+    monkeypatch.setattr("portfolio_rl.bench.run_benchmarks", lambda names, repeats: figures)
     result = invoke("bench")
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()

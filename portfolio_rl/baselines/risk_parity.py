@@ -83,6 +83,8 @@ def _newton_polish(
         while np.any(y - t * step <= 0):  # stay inside the positive orthant
             t /= 2
         y = y - t * step
+        if np.max(np.abs(step) / y) < 1e-15:  # converged to machine precision
+            break
     return y
 
 
