@@ -13,9 +13,12 @@ gymnasium env, the batched torch simulator and the backtest engine share one for
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Array = Any  # np.ndarray or torch.Tensor
 
@@ -86,8 +89,17 @@ def hold(weights: Array, returns: Array) -> tuple[Array, Array]:
     return value, drifted
 
 
+#: Column name of the cash asset (lower case, so it cannot clash with a ticker).
+CASH = "cash"
+
+
+def cash_daily_rate(annual_rate: float) -> float:
+    """Daily simple return of cash earning ``annual_rate``, compounded over 252 days a year."""
+    return (1.0 + annual_rate) ** (1 / 252) - 1.0
+
+
 def add_cash(returns: np.ndarray, annual_rate: float = 0.0) -> np.ndarray:
-    """Append a cash column earning ``annual_rate`` (compounded over 252 days a year).
+    """Append a cash column earning ``annual_rate`` (see :func:`cash_daily_rate`).
 
     Parameters
     ----------
@@ -97,9 +109,25 @@ def add_cash(returns: np.ndarray, annual_rate: float = 0.0) -> np.ndarray:
     -------
     ndarray of shape (..., n_days, n_assets + 1)
     """
-    daily = (1.0 + annual_rate) ** (1 / 252) - 1.0
-    cash = np.full((*returns.shape[:-1], 1), daily)
+    cash = np.full((*returns.shape[:-1], 1), cash_daily_rate(annual_rate))
     return np.concatenate([returns, cash], axis=-1)
+
+
+def add_cash_prices(prices: pd.DataFrame, annual_rate: float) -> pd.DataFrame:
+    """Append a ``cash`` price column, 1.0 on the first day and growing at ``annual_rate``.
+
+    Parameters
+    ----------
+    prices : DataFrame of shape (n_days, n_assets)
+
+    Returns
+    -------
+    DataFrame of shape (n_days, n_assets + 1), cash last
+    """
+    if CASH in prices.columns:
+        raise ValueError(f"the prices already have a column named {CASH!r}")
+    growth = (1.0 + cash_daily_rate(annual_rate)) ** np.arange(len(prices))
+    return prices.assign(**{CASH: growth})
 
 
 def simple_returns(prices: np.ndarray) -> np.ndarray:

@@ -59,3 +59,14 @@ def test_add_cash_rate():
     r = add_cash(np.zeros((252, 2)), annual_rate=0.05)
     assert r.shape == (252, 3)
     assert np.prod(1 + r[:, -1]) == pytest.approx(1.05)
+
+
+def test_cash_prices_grow_at_the_rate_of_the_cash_returns(toy_prices):
+    from portfolio_rl.market import add_cash_prices
+
+    with_cash = add_cash_prices(toy_prices, 0.03)
+    assert list(with_cash.columns) == [*toy_prices.columns, "cash"]
+    r = simple_returns(with_cash.to_numpy())[1:, -1]
+    np.testing.assert_allclose(r, add_cash(np.zeros((len(r), 1)), 0.03)[:, -1], rtol=1e-9)
+    with pytest.raises(ValueError, match="already have a column named 'cash'"):
+        add_cash_prices(with_cash, 0.03)

@@ -11,7 +11,7 @@ from gymnasium import spaces
 
 from portfolio_rl.envs.paths import bootstrap_returns
 from portfolio_rl.features import CLIP, LOOKBACK, OBS_FEATURES, asset_features
-from portfolio_rl.market import hold, rebalance, simple_returns
+from portfolio_rl.market import add_cash_prices, hold, rebalance, simple_returns
 
 REWARDS = ("log_return", "mean_variance", "differential_sharpe")
 
@@ -100,6 +100,9 @@ class PortfolioEnv(gym.Env):
         Date range of the data used (``YYYY-MM-DD``).
     action_transform : str
         ``softmax`` or ``simplex``.
+    cash_rate : float, optional
+        Adds a last asset ``cash`` earning this annual rate (trades in it are free; episodes
+        start fully in it). Without it, episodes start from cash outside the portfolio.
     """
 
     metadata = {"render_modes": []}  # noqa: RUF012
@@ -119,6 +122,7 @@ class PortfolioEnv(gym.Env):
         start: str | None = None,
         end: str | None = None,
         action_transform: str = "softmax",
+        cash_rate: float | None = None,
     ) -> None:
         from portfolio_rl.datasets import load_prices
 
@@ -133,6 +137,9 @@ class PortfolioEnv(gym.Env):
         if action_transform not in ("softmax", "simplex"):
             raise ValueError("action_transform must be 'softmax' or 'simplex'")
         frame = load_prices(prices, start=start, end=end, min_rows=window + episode_days + 1)
+        self.cash = cash_rate is not None
+        if self.cash:
+            frame = add_cash_prices(frame, cash_rate)
         self.dates: pd.DatetimeIndex = frame.index
         self._date_list = list(frame.index)
         self.assets = list(frame.columns)
@@ -154,7 +161,14 @@ class PortfolioEnv(gym.Env):
             -CLIP, max(CLIP, float(n)), shape=(n, OBS_FEATURES), dtype=np.float32
         )
         self._t = self.first_start
-        self._weights = np.zeros(n)
+        self._weights = self._start_weights()
+
+    def _start_weights(self) -> np.ndarray:
+        """All in the cash asset when there is one, else nothing invested yet."""
+        w = np.zeros(len(self.assets))
+        if self.cash:
+            w[-1] = 1.0
+        return w
 
     def _obs(self) -> np.ndarray:
         obs = self._feat[self._t].copy()  # float32 rows with a free last column
@@ -207,7 +221,7 @@ class PortfolioEnv(gym.Env):
                     _with_weight_column(asset_features(prices[t0 - LOOKBACK :]))[LOOKBACK + 1 :],
                 ]
             )
-        self._weights = np.zeros(len(self.assets))
+        self._weights = self._start_weights()
         self._wealth = 1.0
         self._step_count = 0
         self._dsr = (0.0, 0.04 / 252 * self.h)
@@ -226,7 +240,7 @@ class PortfolioEnv(gym.Env):
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Rebalance to the action's weights at the close, hold ``rebalance_days`` days."""
         target = self.to_weights(action)
-        trade, cost = rebalance(target, self._weights, self.cost_bps, self.impact_bps)
+        trade, cost = rebalance(target, self._weights, self.cost_bps, self.impact_bps, self.cash)
         trade, cost = float(trade), float(cost)
         t = self._t
         if self.h == 1:  # same arithmetic as hold(), without the cumulative product

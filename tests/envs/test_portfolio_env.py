@@ -121,3 +121,22 @@ def test_observations_before_d_do_not_see_later_prices():
             checked += 1
     assert 10 < checked < 41
     assert not np.array_equal(runs[0][-1][1], runs[1][-1][1])  # the change was visible later
+
+
+def test_cash_asset_earns_its_rate_and_trades_in_it_are_free():
+    env = PortfolioEnv(
+        start="2005-01-01", end="2010-12-31", cash_rate=0.05, action_transform="simplex"
+    )
+    check_env(env, skip_render_check=True)
+    assert env.assets[-1] == "cash" and len(env.assets) == 21
+    obs, info = env.reset(seed=0)
+    assert info["weights"][-1] == 1.0 and obs[-1, -1] == 21.0  # starts fully in cash
+    all_cash = np.eye(21)[-1]
+    for _ in range(3):
+        _, reward, _, _, info = env.step(all_cash)
+        assert info["cost"] == 0.0 and info["turnover"] == 0.0
+        assert reward == pytest.approx(21 / 252 * np.log(1.05), rel=1e-9)
+    assert info["wealth"] == pytest.approx(1.05 ** (3 * 21 / 252), rel=1e-12)
+    _, _, _, _, info = env.step(np.full(21, 1 / 21))  # out of cash: only the risky leg costs
+    assert info["turnover"] == pytest.approx(20 / 21)
+    assert info["cost"] == pytest.approx(10 / 1e4 * 20 / 21)
