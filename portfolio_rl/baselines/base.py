@@ -8,7 +8,7 @@ there are none), counts the failure in ``n_failures_`` and never returns NaN.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -76,6 +76,9 @@ class ConvexModel(BaseModel):
     solver, fallback_solver : str
         cvxpy solver names.
     """
+
+    #: Settings passed to Clarabel (not to the fallback solver).
+    clarabel_options: ClassVar[dict[str, Any]] = {}
 
     def __init__(
         self,
@@ -180,7 +183,8 @@ class ConvexModel(BaseModel):
         status = "not solved"
         for solver in (self.solver, self.fallback_solver):
             try:
-                problem.solve(solver=solver)
+                options = self.clarabel_options if solver == "CLARABEL" else {}
+                problem.solve(solver=solver, **options)
                 status = problem.status
             except Exception as exc:  # cvxpy.SolverError and solver-specific errors
                 status = f"{solver}: {type(exc).__name__}"
