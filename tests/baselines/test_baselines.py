@@ -140,13 +140,17 @@ def test_infeasible_max_sharpe_is_a_counted_failure():
     assert model.n_failures_ == 1
 
 
-def test_problem_is_compiled_once(sp500_returns):
-    model = make_baseline("robust_mv_ellipsoid")
-    for window in windows(sp500_returns, n=3):
+@pytest.mark.parametrize(("name", "shapes"), [("robust_mv_ellipsoid", 1), ("min_cvar", 2)])
+def test_problem_is_compiled_once(name, shapes, sp500_returns, monkeypatch):
+    model = make_baseline(name)
+    built = []
+    build = type(model)._build
+    monkeypatch.setattr(type(model), "_build", lambda self, *a: built.append(a) or build(self, *a))
+    for window in windows(sp500_returns, n=4):
         model.fit(window)
-    assert len(model._problems) == 1
-    problem = next(iter(model._problems.values()))[0]
-    assert problem.is_dpp()
+    # one program per window shape (min CVaR: its working set of days and the full window)
+    assert len(built) == len(model._problems) <= shapes
+    assert all(problem.is_dpp() for problem, _, _ in model._problems.values())
 
 
 def test_ledoit_wolf_covariance_is_shrunk(sp500_returns):
