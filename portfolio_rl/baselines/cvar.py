@@ -68,9 +68,9 @@ class _ScenarioCVaR(ConvexModel):
     """
 
     # Iterative refinement of each KKT solve takes half of Clarabel's time on these linear
-    # programs and changes no answer here; its stopping test (residuals and gap of the
-    # program itself, 1e-8) still certifies the solution, and a solve it does not
-    # certify goes to the fallback like any other failure.
+    # programs and changes no answer here. Clarabel's stopping test (residuals and gap of
+    # the program itself, 1e-8) still certifies each solution; a solve it does not certify
+    # goes to the fallback solver like any other failure.
     clarabel_options: ClassVar[dict[str, Any]] = {"iterative_refinement_enable": False}
 
     def __init__(self, beta: float = 0.95, working_set: int | None = 48, **kwargs: Any) -> None:
