@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from portfolio_rl.errors import DataError
-from portfolio_rl.market import hold, rebalance
+from portfolio_rl.market import hold, rebalance, simple_returns
 
 
 @dataclass(frozen=True)
@@ -104,8 +104,7 @@ def run_backtest(
     """
     dates = prices.index
     values = prices.to_numpy(dtype=float)
-    rets = np.zeros_like(values)
-    rets[1:] = values[1:] / values[:-1] - 1.0
+    rets = simple_returns(values)
     first = int(dates.searchsorted(pd.Timestamp(config.start))) if config.start else 0
     first = max(first, config.window)
     last = (

@@ -11,6 +11,8 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from portfolio_rl.market import simple_returns
+
 
 class Strategy(Protocol):
     """The interface of the engine: ``decide(prices_window, prev_weights) -> weights``."""
@@ -33,9 +35,7 @@ class BaselineStrategy:
 
     def decide(self, prices: pd.DataFrame, prev_weights: np.ndarray) -> np.ndarray:
         """Fit the estimator on the window's returns and return its weights."""
-        values = prices.to_numpy()
-        returns = values[1:] / values[:-1] - 1.0
-        self.model.fit(returns, prev_weights)
+        self.model.fit(simple_returns(prices.to_numpy())[1:], prev_weights)
         return np.asarray(self.model.weights_, dtype=float)
 
     @property
