@@ -326,6 +326,10 @@ def check_finite(iteration: int, loss: torch.Tensor, kl: float, max_kl: float) -
 
 # --------------------------------------------------------------------------- bookkeeping
 
+#: Per-iteration figures of the clipped-ratio trainers (GRPO, PPO), averaged over the mu
+#: inner steps; the names and order of their columns in ``train_log.csv``.
+LOGGED_STATS = ("kl", "clip_ratio_low", "clip_ratio_high", "entropy", "grad_norm", "loss")
+
 
 @dataclass
 class TrainResult:
@@ -519,6 +523,33 @@ def make_policy(config: TrainConfig, device: torch.device) -> SimplexPolicy:
     return SimplexPolicy(OBS_FEATURES, config.hidden, config.distribution, config.init_log_std).to(
         device
     )
+
+
+def set_up(
+    config: TrainConfig, prices: pd.DataFrame
+) -> tuple[np.random.Generator, torch.device, MarketData, SimplexPolicy]:
+    """The set-up every trainer starts with, in this order: seeding, device, the training
+    data (prices up to ``val_end``), a fresh policy."""  # noqa: D205, D209
+    rng = seed_everything(config.seed)
+    device = resolve_device(config.device)
+    return rng, device, MarketData.build(prices, config, device), make_policy(config, device)
+
+
+def gradient_step(
+    optimizer: torch.optim.Optimizer, loss: torch.Tensor, parameters: list[Any], max_norm: float
+) -> float:
+    """Backpropagate ``loss``, clip the gradient norm at ``max_norm`` and step.
+
+    Returns
+    -------
+    float
+        The gradient norm before clipping.
+    """
+    optimizer.zero_grad()
+    loss.backward()
+    norm = torch.nn.utils.clip_grad_norm_(parameters, max_norm)
+    optimizer.step()
+    return norm.item()
 
 
 class Progress:

@@ -35,18 +35,17 @@ import pandas as pd
 import torch
 
 from portfolio_rl.agents.common import (
-    MarketData,
+    LOGGED_STATS,
     RunState,
     TrainResult,
     check_finite,
-    make_policy,
+    gradient_step,
     outcome_rewards,
-    resolve_device,
     rollout,
     sample_paths,
     sample_starts,
-    seed_everything,
     set_lr,
+    set_up,
     step_rewards,
 )
 from portfolio_rl.agents.config import TrainConfig
@@ -162,10 +161,7 @@ def train(
     TrainResult
     """
     # 1. setup: one seeding block, data up to val_end, policy, reference, optimiser
-    rng = seed_everything(config.seed)
-    device = resolve_device(config.device)
-    data = MarketData.build(prices, config, device)
-    policy = make_policy(config, device)
+    rng, _, data, policy = set_up(config, prices)
     reference = copy.deepcopy(policy).requires_grad_(False)
     optimizer = torch.optim.Adam(policy.parameters(), lr=config.lr)
     state = RunState(folder, config, data)
@@ -199,14 +195,7 @@ def train(
             logp_ref = reference.log_prob(ref_out, batch.actions[keep])
 
         # 4. mu gradient steps on the clipped surrogate with the KL penalty
-        stats = {
-            "loss": 0.0,
-            "kl": 0.0,
-            "clip_low": 0.0,
-            "clip_high": 0.0,
-            "entropy": 0.0,
-            "grad_norm": 0.0,
-        }
+        stats = dict.fromkeys(LOGGED_STATS, 0.0)
         if keep.any():
             obs, actions, logp_old, a = (
                 batch.obs[keep],
@@ -226,18 +215,22 @@ def train(
                     kl = k3_kl(logp, logp_ref)
                 loss = aggregate(-(surrogate - config.beta * kl), config.loss_aggregation)
                 check_finite(iteration, loss, kl.mean().item(), config.max_kl)
-                optimizer.zero_grad()
-                loss.backward()
-                grad_norm = torch.nn.utils.clip_grad_norm_(
-                    policy.parameters(), config.max_grad_norm
+                grad_norm = gradient_step(
+                    optimizer, loss, list(policy.parameters()), config.max_grad_norm
                 )
-                optimizer.step()
-                stats["loss"] += loss.item() / config.mu
-                stats["kl"] += kl.mean().item() / config.mu
-                stats["clip_low"] += low.float().mean().item() / config.mu
-                stats["clip_high"] += high.float().mean().item() / config.mu
-                stats["entropy"] += policy.entropy(out).mean().item() / config.mu
-                stats["grad_norm"] += grad_norm.item() / config.mu
+                for key, v in zip(
+                    LOGGED_STATS,
+                    (
+                        kl.mean().item(),
+                        low.float().mean().item(),
+                        high.float().mean().item(),
+                        policy.entropy(out).mean().item(),
+                        grad_norm,
+                        loss.item(),
+                    ),
+                    strict=True,
+                ):
+                    stats[key] += v / config.mu
 
         # 5. iterative GRPO: the reference follows the policy every N iterations
         if config.ref_update_every and (iteration + 1) % config.ref_update_every == 0:
@@ -249,12 +242,7 @@ def train(
             "reward_mean": rewards.mean().item(),
             "reward_std": rewards.std().item(),
             "frac_reward_zero_std": (group_std <= 1e-8).float().mean().item(),
-            "kl": stats["kl"],
-            "clip_ratio_low": stats["clip_low"],
-            "clip_ratio_high": stats["clip_high"],
-            "entropy": stats["entropy"],
-            "grad_norm": stats["grad_norm"],
-            "loss": stats["loss"],
+            **stats,
             "lr": lr,
         }
         if state.end_iteration(iteration, row, policy):

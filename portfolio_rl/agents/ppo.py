@@ -16,15 +16,14 @@ import pandas as pd
 import torch
 
 from portfolio_rl.agents.common import (
-    MarketData,
+    LOGGED_STATS,
     RunState,
     TrainResult,
     check_finite,
+    gradient_step,
     independent_rollout,
-    make_policy,
-    resolve_device,
-    seed_everything,
     set_lr,
+    set_up,
     step_rewards,
 )
 from portfolio_rl.agents.config import TrainConfig
@@ -65,10 +64,7 @@ def train(
     progress: bool = False,
 ) -> TrainResult:
     """Train the PPO baseline (same interface as :func:`portfolio_rl.agents.grpo.train`)."""
-    rng = seed_everything(config.seed)
-    device = resolve_device(config.device)
-    data = MarketData.build(prices, config, device)
-    policy = make_policy(config, device)
+    rng, device, data, policy = set_up(config, prices)
     value = ValueNetwork(OBS_FEATURES, config.hidden).to(device)
     optimizer = torch.optim.Adam([*policy.parameters(), *value.parameters()], lr=config.lr)
     state = RunState(folder, config, data)
@@ -84,7 +80,7 @@ def train(
             adv = gae(rewards, value(batch.obs), config.gamma, config.gae_lambda)
             returns = adv + value(batch.obs)
             adv = (adv - adv.mean()) / (adv.std() + 1e-8)
-        stats = dict.fromkeys(("loss", "kl", "clip_low", "clip_high", "entropy", "grad_norm"), 0.0)
+        stats = dict.fromkeys(LOGGED_STATS, 0.0)
         for _ in range(config.mu):
             out = policy(batch.obs)
             logp = policy.log_prob(out, batch.actions)
@@ -95,19 +91,20 @@ def train(
             loss = -surrogate.mean() + config.vf_coef * value_loss
             approx_kl = (batch.logp - logp).mean().item()
             check_finite(iteration, loss, abs(approx_kl), config.max_kl)
-            optimizer.zero_grad()
-            loss.backward()
-            grad_norm = torch.nn.utils.clip_grad_norm_(
-                [*policy.parameters(), *value.parameters()], config.max_grad_norm
+            grad_norm = gradient_step(
+                optimizer, loss, [*policy.parameters(), *value.parameters()], config.max_grad_norm
             )
-            optimizer.step()
-            for key, v in (
-                ("loss", loss.item()),
-                ("kl", approx_kl),
-                ("clip_low", low.float().mean().item()),
-                ("clip_high", high.float().mean().item()),
-                ("entropy", policy.entropy(out).mean().item()),
-                ("grad_norm", grad_norm.item()),
+            for key, v in zip(
+                LOGGED_STATS,
+                (
+                    approx_kl,
+                    low.float().mean().item(),
+                    high.float().mean().item(),
+                    policy.entropy(out).mean().item(),
+                    grad_norm,
+                    loss.item(),
+                ),
+                strict=True,
             ):
                 stats[key] += v / config.mu
         outcome = batch.sim.step_log_returns.sum(-1)
@@ -116,12 +113,7 @@ def train(
             "reward_mean": outcome.mean().item(),
             "reward_std": outcome.std().item(),
             "frac_reward_zero_std": float("nan"),
-            "kl": stats["kl"],
-            "clip_ratio_low": stats["clip_low"],
-            "clip_ratio_high": stats["clip_high"],
-            "entropy": stats["entropy"],
-            "grad_norm": stats["grad_norm"],
-            "loss": stats["loss"],
+            **stats,
             "value_loss": value_loss.item(),
             "lr": lr,
         }

@@ -13,16 +13,14 @@ import pandas as pd
 import torch
 
 from portfolio_rl.agents.common import (
-    MarketData,
     RunState,
     TrainResult,
     check_finite,
+    gradient_step,
     independent_rollout,
-    make_policy,
     outcome_rewards,
-    resolve_device,
-    seed_everything,
     set_lr,
+    set_up,
 )
 from portfolio_rl.agents.config import TrainConfig
 
@@ -35,10 +33,7 @@ def train(
     progress: bool = False,
 ) -> TrainResult:
     """Train the REINFORCE baseline (same interface as :func:`portfolio_rl.agents.grpo.train`)."""
-    rng = seed_everything(config.seed)
-    device = resolve_device(config.device)
-    data = MarketData.build(prices, config, device)
-    policy = make_policy(config, device)
+    rng, _, data, policy = set_up(config, prices)
     optimizer = torch.optim.Adam(policy.parameters(), lr=config.lr)
     state = RunState(folder, config, data)
     modules = {"policy": policy, "optimizer": optimizer}
@@ -54,10 +49,7 @@ def train(
         logp = policy.log_prob(out, batch.actions)
         loss = -(adv * logp).mean()
         check_finite(iteration, loss, 0.0, config.max_kl)
-        optimizer.zero_grad()
-        loss.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(policy.parameters(), config.max_grad_norm)
-        optimizer.step()
+        grad_norm = gradient_step(optimizer, loss, list(policy.parameters()), config.max_grad_norm)
         row = {
             "iteration": iteration,
             "reward_mean": rewards.mean().item(),
@@ -67,7 +59,7 @@ def train(
             "clip_ratio_low": 0.0,
             "clip_ratio_high": 0.0,
             "entropy": policy.entropy(out).mean().item(),
-            "grad_norm": grad_norm.item(),
+            "grad_norm": grad_norm,
             "loss": loss.item(),
             "lr": lr,
         }
