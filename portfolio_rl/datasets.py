@@ -7,6 +7,7 @@ Every source ends as one validated wide frame of adjusted closes: a ``DatetimeIn
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +59,46 @@ BUNDLED: dict[str, BundledDataset] = {
         "5 US factor ETFs (MTUM, QUAL, SIZE, USMV, VLUE), adjusted daily closes",
     ),
 }
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the prices come from.
+
+    Attributes
+    ----------
+    prices : str
+        Bundled name or CSV/parquet path; ignored when ``tickers`` is given.
+    tickers : list of str, optional
+        Download these with yfinance (through the cache) instead.
+    start, end : str, optional
+        Date range of the prices loaded (history for features included).
+    """
+
+    prices: str = "sp500"
+    tickers: tuple[str, ...] | None = None
+    start: str | None = "2000-01-01"
+    end: str | None = None
+
+
+def load_data(
+    data: DataConfig, min_rows: int = 2, progress: Callable[..., None] | None = None
+) -> tuple[pd.DataFrame, pd.Series | None]:
+    """Prices and benchmark (None when the source has none) of a :class:`DataConfig`.
+
+    ``progress(done, total, ticker)`` follows a download.
+    """
+    if data.tickers:
+        from portfolio_rl.download import download_prices
+
+        end = data.end or pd.Timestamp.today().strftime("%Y-%m-%d")
+        raw = download_prices(data.tickers, data.start or "2000-01-01", end, progress=progress)
+        return load_prices(validate_prices(raw), min_rows=min_rows), None
+    prices = load_prices(data.prices, start=data.start, end=data.end, min_rows=min_rows)
+    bench = load_benchmark(data.prices)
+    if bench is not None:
+        bench = bench.reindex(prices.index).ffill()
+    return prices, bench
 
 
 def load_prices(

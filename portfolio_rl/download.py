@@ -119,7 +119,7 @@ def download_prices(
     drop_missing: bool = False,
     retries: int = 3,
     backoff: float = 1.0,
-    progress: bool = False,
+    progress: Callable[..., None] | None = None,
     downloader: Callable[..., Any] | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> pd.DataFrame:
@@ -137,8 +137,8 @@ def download_prices(
         Drop tickers with no data (with a warning) instead of failing.
     retries : int
         Retries after the first try, with backoff ``backoff * 2**k`` seconds (at most 60 s).
-    progress : bool
-        Show a progress bar.
+    progress : callable, optional
+        ``progress(done, total, figures)`` after each ticker (the console draws a bar).
     downloader : callable, optional
         Stand-in for ``yfinance.download`` in tests: ``downloader(ticker, start, end)``.
     sleep : callable
@@ -165,19 +165,14 @@ def download_prices(
 
     closes: dict[str, pd.Series] = {}
     failed: dict[str, str] = {}
-    bar = _progress(progress, len(tickers))
-    for ticker in tickers:
-        if bar is not None:
-            bar[0].update(bar[1], description=f"downloading {ticker}")
+    for i, ticker in enumerate(tickers):
         series, reason = _ticker_through_cache(ticker, lo, hi, paths[ticker], kwargs)
         if series is None:
             failed[ticker] = reason
         else:
             closes[ticker] = series
-        if bar is not None:
-            bar[0].advance(bar[1])
-    if bar is not None:
-        bar[0].stop()
+        if progress is not None:
+            progress(i + 1, len(tickers), ticker)
 
     if failed:
         detail = "; ".join(f"{t} ({r})" for t, r in failed.items())
@@ -221,16 +216,6 @@ def _ticker_through_cache(
         close = merged
     out = close.loc[lo : hi - pd.Timedelta(days=1)]
     return (out, "") if not out.empty else (None, "no rows in the requested range")
-
-
-def _progress(enabled: bool, total: int) -> tuple[Any, Any] | None:
-    if not enabled or total < 2:
-        return None
-    from rich.progress import Progress
-
-    bar = Progress(transient=True)
-    bar.start()
-    return bar, bar.add_task("downloading", total=total)
 
 
 def write_prices(prices: pd.DataFrame, path: str | Path) -> Path:

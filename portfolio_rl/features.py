@@ -27,7 +27,11 @@ number of assets (1.0 at equal weight): see :func:`observation`.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+
+from portfolio_rl.market import is_torch
 
 HORIZONS = (5, 21, 63, 252)
 VOL_WINDOWS = (21, 63)
@@ -108,18 +112,26 @@ def asset_features(prices: np.ndarray) -> np.ndarray:
     return np.clip(out, -CLIP, CLIP)
 
 
-def observation(features: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def observation(features: Any, weights: Any) -> Any:
     """Policy input: features with the drifted weights (times n_assets) as the last column.
+
+    The one observation builder of the environment, the training rollouts and the backtest.
 
     Parameters
     ----------
-    features : ndarray of shape (..., n_assets, N_FEATURES)
-    weights : ndarray of shape (..., n_assets)
+    features : ndarray or Tensor of shape (..., n_assets, N_FEATURES)
+    weights : ndarray or Tensor of shape (..., n_assets)
+        Broadcast against the leading axes of ``features``.
 
     Returns
     -------
-    ndarray of shape (..., n_assets, OBS_FEATURES), float32
+    ndarray (float32) or Tensor (the features' dtype) of shape (..., n_assets, OBS_FEATURES)
     """
     n_assets = weights.shape[-1]
-    obs = np.concatenate([features, (weights * n_assets)[..., None]], axis=-1)
+    column = (weights * n_assets)[..., None]
+    if is_torch(features):
+        import torch
+
+        return torch.cat([features, column.to(features.dtype)], dim=-1)
+    obs = np.concatenate([features, np.broadcast_to(column, (*features.shape[:-1], 1))], axis=-1)
     return obs.astype(np.float32)

@@ -22,8 +22,12 @@ if TYPE_CHECKING:
 
 Array = Any  # np.ndarray or torch.Tensor
 
+#: Trading days a year: the one annualisation constant of the project.
+PERIODS = 252
 
-def _is_torch(x: Array) -> bool:
+
+def is_torch(x: Array) -> bool:
+    """Whether ``x`` is a torch tensor (without importing torch)."""
     return type(x).__module__.startswith("torch")
 
 
@@ -78,7 +82,7 @@ def hold(weights: Array, returns: Array) -> tuple[Array, Array]:
     drifted : array of shape (..., n_assets)
         Weights at the close of the last day, after drifting with prices.
     """
-    if _is_torch(returns):
+    if is_torch(returns):
         import torch
 
         growth = torch.cumprod(1.0 + returns, dim=-2)
@@ -93,13 +97,13 @@ def hold(weights: Array, returns: Array) -> tuple[Array, Array]:
 CASH = "cash"
 
 
-def cash_daily_rate(annual_rate: float) -> float:
-    """Daily simple return of cash earning ``annual_rate``, compounded over 252 days a year."""
-    return (1.0 + annual_rate) ** (1 / 252) - 1.0
+def daily_rate(annual_rate: float) -> float:
+    """Daily simple rate equivalent to ``annual_rate``: ``(1 + r)^(1/252) - 1``."""
+    return (1.0 + annual_rate) ** (1.0 / PERIODS) - 1.0
 
 
 def add_cash(returns: np.ndarray, annual_rate: float = 0.0) -> np.ndarray:
-    """Append a cash column earning ``annual_rate`` (see :func:`cash_daily_rate`).
+    """Append a cash column earning ``annual_rate`` (see :func:`daily_rate`).
 
     Parameters
     ----------
@@ -109,7 +113,7 @@ def add_cash(returns: np.ndarray, annual_rate: float = 0.0) -> np.ndarray:
     -------
     ndarray of shape (..., n_days, n_assets + 1)
     """
-    cash = np.full((*returns.shape[:-1], 1), cash_daily_rate(annual_rate))
+    cash = np.full((*returns.shape[:-1], 1), daily_rate(annual_rate))
     return np.concatenate([returns, cash], axis=-1)
 
 
@@ -126,7 +130,7 @@ def add_cash_prices(prices: pd.DataFrame, annual_rate: float) -> pd.DataFrame:
     """
     if CASH in prices.columns:
         raise ValueError(f"the prices already have a column named {CASH!r}")
-    growth = (1.0 + cash_daily_rate(annual_rate)) ** np.arange(len(prices))
+    growth = (1.0 + daily_rate(annual_rate)) ** np.arange(len(prices))
     return prices.assign(**{CASH: growth})
 
 

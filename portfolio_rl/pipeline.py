@@ -1,36 +1,76 @@
-"""The work behind the commands: data -> (train) -> backtest -> metrics -> run directory."""
+"""The work behind the commands: typed configs in, result objects out, nothing printed.
+
+``train`` -> one training run; ``backtest`` -> a run directory of baselines (and trained
+policies); ``run`` -> data, training over algorithms and seeds, the backtest, statistics
+and the PDF. Progress goes to the :class:`Hooks` the caller hands in (the console draws
+bars; tests hand none).
+"""
 
 from __future__ import annotations
 
-import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from portfolio_rl.backtest.engine import BacktestConfig
-from portfolio_rl.config import ExperimentConfig, load_experiment, replace
+from portfolio_rl.config import replace
+from portfolio_rl.datasets import load_data
 from portfolio_rl.errors import ConfigError
+from portfolio_rl.experiment import ExperimentConfig, RLConfig, SplitConfig
+
+if TYPE_CHECKING:
+    from portfolio_rl.agents.checkpoint import PolicyStrategy
+    from portfolio_rl.agents.config import TrainConfig
+    from portfolio_rl.agents.runstate import TrainResult
+    from portfolio_rl.backtest.engine import BacktestResult
 
 
-def load_data(data: Any, min_rows: int = 2) -> tuple[pd.DataFrame, pd.Series | None]:
-    """Prices and benchmark of a :class:`~portfolio_rl.config.DataConfig`."""
-    from portfolio_rl.datasets import load_benchmark, load_prices, validate_prices
+@contextmanager
+def _no_bar(label: str, total: int | None = None) -> Iterator[Callable[..., None]]:
+    yield lambda *args, **kwargs: None
 
-    if data.tickers:
-        from portfolio_rl.download import download_prices
 
-        end = data.end or pd.Timestamp.today().strftime("%Y-%m-%d")
-        raw = download_prices(
-            data.tickers, data.start or "2000-01-01", end, progress=sys.stderr.isatty()
-        )
-        frame = validate_prices(raw)
-        return load_prices(frame, min_rows=min_rows), None
-    prices = load_prices(data.prices, start=data.start, end=data.end, min_rows=min_rows)
-    bench = load_benchmark(data.prices)
-    if bench is not None:
-        bench = bench.reindex(prices.index).ffill()
-    return prices, bench
+@dataclass(frozen=True)
+class Hooks:
+    """How the pipeline reports progress.
+
+    Attributes
+    ----------
+    stage : callable
+        ``stage(message)`` at each stage of a long job.
+    bar : callable
+        ``bar(label, total)`` -> a context manager yielding ``update(done, total, figures)``.
+    """
+
+    stage: Callable[[str], None] = lambda message: None
+    bar: Callable[[str, int | None], AbstractContextManager[Callable[..., None]]] = _no_bar
+
+
+SILENT = Hooks()
+
+
+@dataclass
+class BacktestRun:
+    """A finished backtest and where it was written."""
+
+    run_dir: Path
+    exp: ExperimentConfig
+    result: BacktestResult = field(repr=False)
+    metrics: pd.DataFrame = field(repr=False)
+    stats: pd.DataFrame = field(repr=False)
+
+
+@dataclass
+class PipelineRun(BacktestRun):
+    """A finished ``portfolio-rl run``: the backtest plus seeds, verdict and report."""
+
+    pdf: Path = Path()
+    seeds: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    verdict: str = ""
 
 
 def test_start(exp: ExperimentConfig) -> str:
@@ -38,37 +78,47 @@ def test_start(exp: ExperimentConfig) -> str:
     return str((pd.Timestamp(exp.splits.val_end) + pd.Timedelta(days=1)).date())
 
 
+def auto_splits(prices: pd.DataFrame) -> SplitConfig:
+    """Train / validation / test as the first 60% / next 20% / last 20% of the dates."""
+    dates = prices.index
+    return SplitConfig(
+        train_end=str(dates[int(len(dates) * 0.6)].date()),
+        val_end=str(dates[int(len(dates) * 0.8)].date()),
+    )
+
+
 def backtest_and_evaluate(
     exp: ExperimentConfig,
     prices: pd.DataFrame,
     benchmark: pd.Series | None,
-    policies: list[Any],
-) -> tuple[Any, pd.DataFrame, pd.DataFrame]:
+    policies: Sequence[PolicyStrategy],
+    hooks: Hooks = SILENT,
+) -> tuple[BacktestResult, pd.DataFrame, pd.DataFrame]:
     """Walk forward with the baselines of ``exp`` plus ``policies``; measures and statistics."""
     from portfolio_rl.backtest.engine import run_backtest
     from portfolio_rl.backtest.runner import DEFAULT_STRATEGIES, build_baselines, evaluate
-    from portfolio_rl.cli import _progress_bar
 
     names = list(exp.strategies or DEFAULT_STRATEGIES)
     strategies = [*build_baselines(names, exp.strategy_params, exp.backtest), *policies]
-    with _progress_bar("backtest") as bar:
-        task = bar.add_task("backtest", total=None)
+    with hooks.bar("backtest", None) as update:
         result = run_backtest(
             prices,
             strategies,
             exp.backtest,
             benchmark=benchmark if "benchmark" in names else None,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            progress=update,
         )
     metrics, stats = evaluate(result, rf=exp.rf, n_boot=exp.n_boot)
     return result, metrics, stats
 
 
-def load_policies(folders: list[Path]) -> list[Any]:
+def load_policies(folders: Sequence[Path]) -> list[PolicyStrategy]:
     """Trained runs as strategies named after their algorithm (``grpo``), with the seed
     appended (``grpo_s1``) when several runs of one algorithm are given."""  # noqa: D205, D209
     from collections import Counter
 
+    if not folders:  # a baselines-only backtest never imports torch
+        return []
     from portfolio_rl.agents.checkpoint import load_policy_strategy
 
     loaded = [load_policy_strategy(folder) for folder in folders]
@@ -81,265 +131,81 @@ def load_policies(folders: list[Path]) -> list[Any]:
     return loaded
 
 
-def run_backtest_command(
-    *,
-    config: Path | None,
-    prices: str | None,
-    strategies: str | None,
-    policies: list[Path],
-    start: str | None,
-    end: str | None,
-    window: int | None,
-    expanding: bool,
-    rebalance_days: int | None,
-    cost_bps: float | None,
-    rf: float | None,
-    out: Path | None,
-    force: bool,
-) -> None:
-    """``portfolio-rl backtest``."""
+def backtest(
+    exp: ExperimentConfig,
+    policies: Sequence[Path] = (),
+    out: Path | None = None,
+    force: bool = False,
+    hooks: Hooks = SILENT,
+) -> BacktestRun:
+    """``portfolio-rl backtest``: baselines (and trained policies) -> a run directory."""
     from portfolio_rl.backtest.runner import write_run
-    from portfolio_rl.cli import print_metrics
     from portfolio_rl.paths import new_run_dir
 
-    exp = load_experiment(config)
-    if prices is not None:
-        exp = replace(
-            exp,
-            data=replace(
-                exp.data,
-                prices=prices,
-                tickers=None,
-                start=None if config is None else exp.data.start,
-            ),
-        )
-    if config is None and start is None:
-        start = "2005-01-01"
-    bt = exp.backtest
-    bt_start = start or (test_start(exp) if config is not None else bt.start)
-    try:
-        bt = BacktestConfig(
-            start=bt_start,
-            end=end or bt.end,
-            window=window or bt.window,
-            expanding=expanding or bt.expanding,
-            rebalance_days=rebalance_days or bt.rebalance_days,
-            cost_bps=bt.cost_bps if cost_bps is None else cost_bps,
-            impact_bps=bt.impact_bps,
-        )
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
-    names = None
-    if strategies is not None:
-        names = tuple(s.strip() for s in strategies.split(",") if s.strip())
-    exp = replace(exp, backtest=bt, rf=rf, strategies=names)
-    price_frame, bench = load_data(exp.data)
+    prices, bench = load_data(exp.data)
     loaded = load_policies(policies)
     run_dir = new_run_dir(out, "backtest", force=force)
-    result, metrics, stats = backtest_and_evaluate(exp, price_frame, bench, loaded)
+    result, metrics, stats = backtest_and_evaluate(exp, prices, bench, loaded, hooks)
     config = exp.to_dict() | {
         "policies": {p.name: str(f) for p, f in zip(loaded, policies, strict=True)}
     }
     write_run(run_dir, result, metrics, stats, config)
-    first = result.returns.index[0].date()
-    print_metrics(
-        metrics,
-        title=f"walk-forward from {first} ({exp.data.prices}), "
-        f"{bt.rebalance_days}-day rebalance, {bt.cost_bps:g} bps",
-    )
-    print(f"run directory: {run_dir}")
+    return BacktestRun(run_dir, exp, result, metrics, stats)
 
 
-def train_config_for(exp: ExperimentConfig, algo: str, seed: int, **overrides: Any) -> Any:
-    """The TrainConfig of an experiment: its data, splits, costs and ``rl.train`` settings."""
-    from portfolio_rl.agents.config import TrainConfig
-    from portfolio_rl.config import from_mapping
+def train(
+    exp: ExperimentConfig,
+    config: TrainConfig,
+    folder: Path,
+    resume: bool = False,
+    hooks: Hooks = SILENT,
+) -> TrainResult:
+    """``portfolio-rl train``: one training run of ``config`` on the experiment's data."""
+    from portfolio_rl.agents.registry import trainer
 
-    base = {
-        "algo": algo,
-        "seed": seed,
-        "prices": exp.data.prices,
-        "data_start": exp.data.start or "1900-01-01",
-        "train_end": exp.splits.train_end,
-        "val_end": exp.splits.val_end,
-        "rebalance_days": exp.backtest.rebalance_days,
-        "cost_bps": exp.backtest.cost_bps,
-    }
-    settings = base | dict(exp.rl.train) | {k: v for k, v in overrides.items() if v is not None}
-    return from_mapping(TrainConfig, settings, where="rl.train")
-
-
-def run_train_command(
-    *,
-    config: Path | None,
-    prices: str | None,
-    algo: str,
-    train_end: str | None,
-    val_end: str | None,
-    iterations: int | None,
-    seed: int,
-    device: str,
-    resume: Path | None,
-    out: Path | None,
-    force: bool,
-) -> None:
-    """``portfolio-rl train``."""
-    import json
-
-    from portfolio_rl.agents.checkpoint import trainer
-    from portfolio_rl.agents.config import TrainConfig
-    from portfolio_rl.config import from_mapping
-    from portfolio_rl.paths import new_run_dir
-
-    if resume is not None:
-        cfg_path = Path(resume) / "config.json"
-        if not cfg_path.is_file():
-            raise ConfigError(f"nothing to resume in {resume}: config.json not found")
-        train_cfg = from_mapping(TrainConfig, json.loads(cfg_path.read_text()), "config.json")
-        if iterations is not None:
-            train_cfg = replace(train_cfg, iterations=iterations)
-        folder = Path(resume)
-        exp = load_experiment(config)
-        exp = replace(exp, data=replace(exp.data, prices=train_cfg.prices))
-    else:
-        exp = load_experiment(config)
-        if prices is not None:
-            exp = replace(exp, data=replace(exp.data, prices=prices, tickers=None))
-        if train_end or val_end:
-            from portfolio_rl.config import SplitConfig
-
-            splits = {
-                "train_end": train_end or exp.splits.train_end,
-                "val_end": val_end or exp.splits.val_end,
-            }
-            exp = replace(exp, splits=from_mapping(SplitConfig, splits, "splits"))
-        train_cfg = train_config_for(exp, algo, seed, iterations=iterations, device=device)
-        folder = new_run_dir(out, f"train-{algo}-s{seed}", force=force)
-    price_frame, _ = load_data(exp.data)
-    result = trainer(train_cfg.algo)(
-        train_cfg, price_frame, folder, resume=resume is not None, progress=sys.stderr.isatty()
-    )
-    print(
-        f"{train_cfg.algo} seed {train_cfg.seed}: best validation Sharpe {result.best_score:.3f} "
-        f"at iteration {result.best_iteration + 1}/{result.iterations_run} ({result.stopped}), "
-        f"{result.wall_s:.1f} s"
-    )
-    print(f"run directory: {folder}  (use with: portfolio-rl backtest --policy {folder})")
-
-
-def seed_summary(
-    metrics: pd.DataFrame,
-    policy_names: dict[str, tuple[str, int]],
-    wall_s: dict[str, float] | None = None,
-) -> pd.DataFrame:
-    """Per-seed test figures of the trained policies and their spread per algorithm.
-
-    Returns one row per policy (``algo``, ``seed``, Sharpe, CAGR, max drawdown) followed by
-    one ``<algo> (mean)`` row per algorithm with the mean, the sample std over seeds and a
-    95% t-interval of the mean Sharpe.
-    """
-    from scipy import stats
-
-    rows = []
-    for name, (algo, seed) in policy_names.items():
-        m = metrics.loc[name]
-        rows.append(
-            {
-                "strategy": name,
-                "algo": algo,
-                "seed": seed,
-                "sharpe": m["sharpe"],
-                "cagr": m["cagr"],
-                "max_drawdown": m["max_drawdown"],
-                "train_wall_s": (wall_s or {}).get(name, float("nan")),
-            }
-        )
-    frame = pd.DataFrame(rows)
-    summary = []
-    for algo, group in frame.groupby("algo", sort=False):
-        sr = group["sharpe"].to_numpy()
-        half = (
-            stats.t.ppf(0.975, len(sr) - 1) * sr.std(ddof=1) / len(sr) ** 0.5
-            if len(sr) > 1
-            else float("nan")
-        )
-        summary.append(
-            {
-                "strategy": f"{algo} (mean)",
-                "algo": algo,
-                "seed": -1,
-                "sharpe": sr.mean(),
-                "sharpe_std": sr.std(ddof=1) if len(sr) > 1 else float("nan"),
-                "sharpe_lo": sr.mean() - half,
-                "sharpe_hi": sr.mean() + half,
-                "cagr": group["cagr"].mean(),
-                "max_drawdown": group["max_drawdown"].mean(),
-                "train_wall_s": group["train_wall_s"].mean(),
-            }
-        )
-    return pd.concat([frame, pd.DataFrame(summary)], ignore_index=True)
-
-
-def auto_splits(prices: pd.DataFrame) -> Any:
-    """Train / validation / test as the first 60% / next 20% / last 20% of the dates."""
-    from portfolio_rl.config import SplitConfig
-
-    dates = prices.index
-    return SplitConfig(
-        train_end=str(dates[int(len(dates) * 0.6)].date()),
-        val_end=str(dates[int(len(dates) * 0.8)].date()),
-    )
+    prices, _ = load_data(replace(exp.data, prices=config.prices))
+    with hooks.bar(f"train {config.algo}", config.iterations) as update:
+        return trainer(config.algo)(config, prices, folder, resume=resume, progress=update)
 
 
 QUICK = {"seeds": (0, 1), "iterations": 20, "n_boot": 200}
 
 
-def run_pipeline(
-    *,
-    config: Path | None,
-    tickers: str | None,
-    start: str | None,
-    end: str | None,
-    quick: bool,
-    out: Path | None,
-    pdf: Path | None,
-    force: bool,
-) -> tuple[Path, Path]:
-    """``portfolio-rl run``: data -> train (algos x seeds) -> backtest -> stats -> PDF.
+def quick_experiment(exp: ExperimentConfig) -> ExperimentConfig:
+    """A smaller run for a first look: 2 seeds, 20 iterations, 200 bootstrap resamples."""
+    rl = RLConfig(
+        algos=exp.rl.algos,
+        seeds=QUICK["seeds"],
+        train=dict(exp.rl.train) | {"iterations": QUICK["iterations"]},
+    )
+    return replace(exp, n_boot=QUICK["n_boot"], rl=rl)
 
-    Returns the run directory and the PDF path.
-    """
-    import time
 
-    from portfolio_rl.agents.checkpoint import trainer
-    from portfolio_rl.cli import print_metrics
-    from portfolio_rl.config import DataConfig, RLConfig, default_config_path
+def run(
+    exp: ExperimentConfig,
+    out: Path | None = None,
+    pdf: Path | None = None,
+    force: bool = False,
+    quick: bool = False,
+    hooks: Hooks = SILENT,
+) -> PipelineRun:
+    """``portfolio-rl run``: data -> train (algos x seeds) -> backtest -> stats -> PDF."""
+    from portfolio_rl.agents.checkpoint import load_policy_strategy
+    from portfolio_rl.agents.config import train_config_for
+    from portfolio_rl.agents.registry import trainer
+    from portfolio_rl.backtest.runner import write_run
+    from portfolio_rl.backtest.stats import seed_summary
     from portfolio_rl.paths import atomic_write, child_path, new_run_dir, reports_dir
+    from portfolio_rl.report.pdf import make_report
+    from portfolio_rl.report.text import verdict
 
     started = time.perf_counter()
-    exp = load_experiment(config or default_config_path())
-    if tickers:
-        names = tuple(t.strip() for t in tickers.split(",") if t.strip())
-        exp = replace(
-            exp,
-            data=DataConfig(prices="yfinance", tickers=names, start=start or "2010-01-01", end=end),
-        )
-    elif start or end:
-        exp = replace(exp, data=replace(exp.data, start=start, end=end))
     if quick:
-        exp = replace(
-            exp,
-            n_boot=QUICK["n_boot"],
-            rl=RLConfig(
-                algos=exp.rl.algos,
-                seeds=QUICK["seeds"],
-                train=dict(exp.rl.train) | {"iterations": QUICK["iterations"]},
-            ),
-        )
+        exp = quick_experiment(exp)
     source = ", ".join(exp.data.tickers) if exp.data.tickers else exp.data.prices
-    _say(f"[1/4] loading data ({source})")
+    hooks.stage(f"[1/4] loading data ({source})")
     prices, bench = load_data(exp.data, min_rows=600)
-    if tickers:
+    if exp.data.tickers:
         exp = replace(exp, splits=auto_splits(prices))
     exp = replace(exp, backtest=replace(exp.backtest, start=test_start(exp)))
     run_dir = new_run_dir(out, "run", force=force)
@@ -350,11 +216,12 @@ def run_pipeline(
     jobs = [(algo, seed) for algo in exp.rl.algos for seed in exp.rl.seeds]
     folders, policy_names, wall_s = [], {}, {}
     for i, (algo, seed) in enumerate(jobs, 1):
-        _say(f"[2/4] training {algo} seed {seed} ({i}/{len(jobs)})")
+        hooks.stage(f"[2/4] training {algo} seed {seed} ({i}/{len(jobs)})")
         folder = run_dir / "policies" / f"{algo}-s{seed}"
         cfg = train_config_for(exp, algo, seed)
-        res = trainer(algo)(cfg, prices, folder, progress=sys.stderr.isatty())
-        _say(
+        with hooks.bar(f"train {algo}", cfg.iterations) as update:
+            res = trainer(algo)(cfg, prices, folder, progress=update)
+        hooks.stage(
             f"      best validation Sharpe {res.best_score:.2f} after {res.iterations_run} "
             f"iterations, {res.wall_s:.1f} s"
         )
@@ -362,44 +229,26 @@ def run_pipeline(
         policy_names[f"{algo}_s{seed}"] = (algo, seed)
         wall_s[f"{algo}_s{seed}"] = res.wall_s
 
-    _say(f"[3/4] walk-forward backtest from {exp.backtest.start} with every baseline")
-    from portfolio_rl.agents.checkpoint import load_policy_strategy
-    from portfolio_rl.backtest.runner import write_run
-
+    hooks.stage(f"[3/4] walk-forward backtest from {exp.backtest.start} with every baseline")
     policies = [
         load_policy_strategy(f, name) for f, name in zip(folders, policy_names, strict=True)
     ]
-    result, metrics, stats = backtest_and_evaluate(exp, prices, bench, policies)
+    result, metrics, stats = backtest_and_evaluate(exp, prices, bench, policies, hooks)
     seeds = seed_summary(metrics, policy_names, wall_s)
-    elapsed = time.perf_counter() - started
-    resolved = exp.to_dict() | {
+    resolved: dict[str, Any] = exp.to_dict() | {
         "policies": {
             n: str(f.relative_to(run_dir)) for n, f in zip(policy_names, folders, strict=True)
         },
         "data_range": [str(prices.index[0].date()), str(prices.index[-1].date())],
         "assets": list(prices.columns),
         "quick": quick,
-        "train_and_backtest_s": round(elapsed, 1),
+        "train_and_backtest_s": round(time.perf_counter() - started, 1),
     }
     write_run(run_dir, result, metrics, stats, resolved)
     atomic_write(run_dir / "seeds.csv", lambda tmp: seeds.to_csv(tmp, index=False))
 
-    _say(f"[4/4] writing the report to {pdf}")
-    from portfolio_rl.report.pdf import make_report
-
+    hooks.stage(f"[4/4] writing the report to {pdf}")
     make_report(run_dir, pdf, force=force)
-    print_metrics(
-        metrics,
-        title=f"test period {exp.backtest.start} .. "
-        f"{prices.index[-1].date()}: net of {exp.backtest.cost_bps:g} bps costs",
+    return PipelineRun(
+        run_dir, exp, result, metrics, stats, pdf, seeds, verdict(metrics, stats, seeds)
     )
-    from portfolio_rl.report.verdict import verdict
-
-    print(verdict(metrics, stats, seeds))
-    print(f"run directory: {run_dir}")
-    print(f"report: {pdf}")
-    return run_dir, pdf
-
-
-def _say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)

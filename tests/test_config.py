@@ -1,6 +1,6 @@
 import pytest
 
-from portfolio_rl.config import ExperimentConfig, default_config_path, load_experiment
+from portfolio_rl.experiment import ExperimentConfig, default_config_path, load_experiment
 from portfolio_rl.errors import ConfigError
 
 

@@ -15,19 +15,6 @@ from portfolio_rl.agents.policy import SimplexPolicy
 from portfolio_rl.errors import PortfolioRLError
 from portfolio_rl.features import LOOKBACK, asset_features, observation
 
-TRAINERS = {
-    "grpo": "portfolio_rl.agents.grpo",
-    "ppo": "portfolio_rl.agents.ppo",
-    "reinforce": "portfolio_rl.agents.reinforce",
-}
-
-
-def trainer(algo: str) -> Any:
-    """The ``train`` function of an algorithm."""
-    import importlib
-
-    return importlib.import_module(TRAINERS[algo]).train
-
 
 def load_policy(folder: str | Path) -> tuple[SimplexPolicy, dict[str, Any]]:
     """The best policy of a training run folder and its metadata."""

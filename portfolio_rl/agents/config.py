@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from portfolio_rl.agents.policy import DISTRIBUTIONS
+from portfolio_rl.agents.registry import ALGORITHMS
+from portfolio_rl.config import from_mapping
+from portfolio_rl.rewards import check_weights
 
-REWARD_FUNCTIONS = ("log_growth", "sharpe", "drawdown_penalty", "turnover_penalty")
+if TYPE_CHECKING:
+    from portfolio_rl.experiment import ExperimentConfig
 
 
 @dataclass(frozen=True)
@@ -46,10 +50,9 @@ class TrainConfig:
     block_length : float
         Mean block length of the bootstrap.
     rewards : dict
-        Weights of the outcome reward functions: ``log_growth`` (net log growth),
-        ``sharpe`` (annualised Sharpe of the trajectory's daily returns),
-        ``drawdown_penalty`` (minus its max drawdown), ``turnover_penalty`` (minus the sum
-        of turnover).
+        Weights of the reward functions of :data:`portfolio_rl.rewards.REWARDS`
+        (``log_growth``, ``sharpe``, ``drawdown_penalty``, ``turnover_penalty``,
+        ``variance_penalty``, ``differential_sharpe``); the reward is their weighted sum.
     process_supervision : bool
         GRPO: per-step rewards (step log growth minus the turnover penalty) normalised over
         the group; the advantage of step t sums the normalised rewards from t on.
@@ -127,7 +130,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         choices = {
-            "algo": ("grpo", "ppo", "reinforce"),
+            "algo": tuple(ALGORITHMS),
             "device": ("auto", "cpu", "cuda"),
             "path": ("historical", "bootstrap"),
             "scale_rewards": ("group", "batch", "none"),
@@ -157,9 +160,7 @@ class TrainConfig:
                 raise ValueError(f"{key} must be at least 1")
         if self.group_size < 2:
             raise ValueError("group_size must be at least 2 (a group needs a spread)")
-        unknown = set(self.rewards) - set(REWARD_FUNCTIONS)
-        if unknown or not self.rewards:
-            raise ValueError(f"rewards must name some of {list(REWARD_FUNCTIONS)}")
+        check_weights(self.rewards)
         if min(self.epsilon_low, self.epsilon_high, self.beta, self.lr, self.std_floor) < 0:
             raise ValueError("epsilons, beta, lr and std_floor must be non-negative")
         if pd.Timestamp(self.train_end) >= pd.Timestamp(self.val_end):
@@ -168,3 +169,24 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
         return asdict(self)
+
+
+def train_config_for(
+    exp: ExperimentConfig, algo: str, seed: int, **overrides: Any
+) -> TrainConfig:
+    """The TrainConfig of an experiment: its data, splits, costs and ``rl.train`` settings.
+
+    ``overrides`` that are not None win over ``rl.train``, which wins over the experiment.
+    """
+    base = {
+        "algo": algo,
+        "seed": seed,
+        "prices": exp.data.prices,
+        "data_start": exp.data.start or "1900-01-01",
+        "train_end": exp.splits.train_end,
+        "val_end": exp.splits.val_end,
+        "rebalance_days": exp.backtest.rebalance_days,
+        "cost_bps": exp.backtest.cost_bps,
+    }
+    settings = base | dict(exp.rl.train) | {k: v for k, v in overrides.items() if v is not None}
+    return from_mapping(TrainConfig, settings, where="rl.train")

@@ -23,7 +23,8 @@ Faithful to DeepSeekMath (Shao et al. 2024, Eq. 3-4, Algorithm 1), mapped onto a
   ``ref_update_every`` iterations (iterative GRPO, Algorithm 1); optional dynamic sampling
   drops groups with zero reward spread (DAPO).
 
-The file reads top to bottom: helpers with hand-checkable maths, then ``train``.
+The file reads top to bottom as one loop in six parts; the hand-checkable pieces of the
+objective are in :mod:`portfolio_rl.agents.losses`.
 """
 
 from __future__ import annotations
@@ -34,105 +35,20 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from portfolio_rl.agents.common import (
-    LOGGED_STATS,
-    RunState,
-    TrainResult,
-    check_finite,
-    gradient_step,
-    outcome_rewards,
-    rollout,
-    sample_paths,
-    sample_starts,
-    set_lr,
-    set_up,
-    step_rewards,
-)
 from portfolio_rl.agents.config import TrainConfig
-
-
-def group_advantages(
-    rewards: torch.Tensor, scale: str = "group", std_floor: float = 1e-4
-) -> torch.Tensor:
-    """Group-relative advantages of outcome rewards.
-
-    Parameters
-    ----------
-    rewards : Tensor of shape (B, G)
-        One outcome reward per trajectory, G trajectories per group.
-    scale : {"group", "batch", "none"}
-        Divide the group-centred rewards by the group std (ddof=1), the std of the whole
-        batch, or nothing (Dr. GRPO).
-    std_floor : float
-        The std is floored at this value, so a near-constant group cannot blow up.
-
-    Returns
-    -------
-    Tensor of shape (B, G)
-    """
-    centred = rewards - rewards.mean(dim=1, keepdim=True)
-    if scale == "none":
-        return centred
-    std = rewards.std(dim=1, keepdim=True) if scale == "group" else rewards.std()
-    return centred / torch.clamp(std, min=std_floor)
-
-
-def process_advantages(rewards: torch.Tensor, std_floor: float = 1e-4) -> torch.Tensor:
-    """Process-supervision advantages (paper §4.1.3).
-
-    Per-step rewards are normalised with the mean and std of all step rewards in the
-    group; the advantage of step t is the sum of normalised rewards of steps t..K-1.
-
-    Parameters
-    ----------
-    rewards : Tensor of shape (B, G, K)
-
-    Returns
-    -------
-    Tensor of shape (B, G, K)
-    """
-    flat = rewards.flatten(1)
-    mean = flat.mean(dim=1)[:, None, None]
-    std = torch.clamp(flat.std(dim=1), min=std_floor)[:, None, None]
-    normalised = (rewards - mean) / std
-    return normalised.flip(-1).cumsum(-1).flip(-1)
-
-
-def k3_kl(logp: torch.Tensor, logp_ref: torch.Tensor) -> torch.Tensor:
-    """Unbiased, non-negative KL estimator ``r - log r - 1`` with ``r = pi_ref / pi_theta``."""
-    log_ratio = logp_ref - logp
-    return torch.exp(log_ratio) - log_ratio - 1
-
-
-def clipped_surrogate(
-    logp: torch.Tensor,
-    logp_old: torch.Tensor,
-    advantages: torch.Tensor,
-    epsilon_low: float,
-    epsilon_high: float,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``min(rho A, clip(rho, 1 - eps_low, 1 + eps_high) A)`` per step, and clip indicators.
-
-    Returns
-    -------
-    surrogate : Tensor, same shape as ``logp``
-    clipped_low, clipped_high : bool Tensors
-        Steps whose ratio sits below ``1 - eps_low`` with ``A < 0`` / above ``1 + eps_high``
-        with ``A > 0`` (where the clip takes the gradient away).
-    """
-    ratio = torch.exp(logp - logp_old)
-    clipped = torch.clamp(ratio, 1 - epsilon_low, 1 + epsilon_high)
-    surrogate = torch.minimum(ratio * advantages, clipped * advantages)
-    low = (ratio < 1 - epsilon_low) & (advantages < 0)
-    high = (ratio > 1 + epsilon_high) & (advantages > 0)
-    return surrogate, low, high
-
-
-def aggregate(per_step: torch.Tensor, mode: str) -> torch.Tensor:
-    """Mean over each trajectory's steps then over trajectories, or over all steps."""
-    if mode == "trajectory":
-        return per_step.mean(dim=-1).mean()
-    return per_step.sum() / per_step.numel()
+from portfolio_rl.agents.data import sample_paths, sample_starts
+from portfolio_rl.agents.losses import (
+    aggregate,
+    clipped_surrogate,
+    group_advantages,
+    k3_kl,
+    process_advantages,
+)
+from portfolio_rl.agents.optim import check_finite, gradient_step, set_lr
+from portfolio_rl.agents.rollout import rollout
+from portfolio_rl.agents.runstate import LOGGED_STATS, ProgressFn, RunState, TrainResult
+from portfolio_rl.agents.setup import set_up
+from portfolio_rl.rewards import outcome_rewards, step_rewards
 
 
 def train(
@@ -140,7 +56,7 @@ def train(
     prices: pd.DataFrame,
     folder: Path,
     resume: bool = False,
-    progress: bool = False,
+    progress: ProgressFn | None = None,
 ) -> TrainResult:
     """Train a GRPO allocation policy; the best policy on validation lands in ``folder``.
 
@@ -150,11 +66,11 @@ def train(
     prices : DataFrame of shape (n_dates, n_assets)
         Validated prices; rows after ``config.val_end`` are never read.
     folder : Path
-        Run folder (see :class:`portfolio_rl.agents.common.RunState`).
+        Run folder (see :mod:`portfolio_rl.agents.runstate`).
     resume : bool
         Continue from ``folder/last.pt``; the result equals an uninterrupted run.
-    progress : bool
-        Show a progress bar with the key figures.
+    progress : callable, optional
+        ``progress(done, total, figures)`` after each iteration.
 
     Returns
     -------

@@ -15,21 +15,15 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from portfolio_rl.agents.common import (
-    LOGGED_STATS,
-    RunState,
-    TrainResult,
-    check_finite,
-    gradient_step,
-    independent_rollout,
-    set_lr,
-    set_up,
-    step_rewards,
-)
 from portfolio_rl.agents.config import TrainConfig
-from portfolio_rl.agents.grpo import clipped_surrogate
+from portfolio_rl.agents.losses import clipped_surrogate
+from portfolio_rl.agents.optim import check_finite, gradient_step, set_lr
 from portfolio_rl.agents.policy import ValueNetwork
+from portfolio_rl.agents.rollout import independent_rollout
+from portfolio_rl.agents.runstate import LOGGED_STATS, ProgressFn, RunState, TrainResult
+from portfolio_rl.agents.setup import set_up
 from portfolio_rl.features import OBS_FEATURES
+from portfolio_rl.rewards import step_rewards
 
 
 def gae(rewards: torch.Tensor, values: torch.Tensor, gamma: float, lam: float) -> torch.Tensor:
@@ -61,7 +55,7 @@ def train(
     prices: pd.DataFrame,
     folder: Path,
     resume: bool = False,
-    progress: bool = False,
+    progress: ProgressFn | None = None,
 ) -> TrainResult:
     """Train the PPO baseline (same interface as :func:`portfolio_rl.agents.grpo.train`)."""
     rng, device, data, policy = set_up(config, prices)

@@ -12,17 +12,12 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from portfolio_rl.agents.common import (
-    RunState,
-    TrainResult,
-    check_finite,
-    gradient_step,
-    independent_rollout,
-    outcome_rewards,
-    set_lr,
-    set_up,
-)
 from portfolio_rl.agents.config import TrainConfig
+from portfolio_rl.agents.optim import check_finite, gradient_step, set_lr
+from portfolio_rl.agents.rollout import independent_rollout
+from portfolio_rl.agents.runstate import ProgressFn, RunState, TrainResult
+from portfolio_rl.agents.setup import set_up
+from portfolio_rl.rewards import outcome_rewards
 
 
 def train(
@@ -30,7 +25,7 @@ def train(
     prices: pd.DataFrame,
     folder: Path,
     resume: bool = False,
-    progress: bool = False,
+    progress: ProgressFn | None = None,
 ) -> TrainResult:
     """Train the REINFORCE baseline (same interface as :func:`portfolio_rl.agents.grpo.train`)."""
     rng, _, data, policy = set_up(config, prices)

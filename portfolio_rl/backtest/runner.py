@@ -13,7 +13,7 @@ from portfolio_rl.backtest.engine import BacktestConfig, BacktestResult
 from portfolio_rl.backtest.metrics import compute_metrics
 from portfolio_rl.backtest.stats import compute_stats
 from portfolio_rl.backtest.strategies import BaselineStrategy
-from portfolio_rl.baselines import BASELINES, ROBUST, make_baseline
+from portfolio_rl.baselines import BASELINES, best_robust, make_baseline
 from portfolio_rl.errors import ConfigError
 from portfolio_rl.paths import atomic_write, atomic_write_text, child_path
 
@@ -27,8 +27,8 @@ def build_baselines(
 ) -> list[BaselineStrategy]:
     """Baseline strategies by command-line name (``benchmark`` is handled by the engine).
 
-    Convex models get the backtest's cost rate and holding period for their cost term
-    unless their parameters say otherwise.
+    Models with a cost term (``uses_costs``) get the backtest's cost rate and holding
+    period unless their parameters say otherwise.
     """
     params = params or {}
     unknown = sorted(set(names) - set(BASELINES))
@@ -42,7 +42,7 @@ def build_baselines(
             continue
         p = dict(params.get(name, {}))
         cls = BASELINES[name][0]
-        if config is not None and hasattr(cls, "_build") and name != "risk_parity":
+        if config is not None and cls.uses_costs:
             p.setdefault("cost_bps", config.cost_bps)
             p.setdefault("holding_days", config.rebalance_days)
         try:
@@ -51,12 +51,6 @@ def build_baselines(
             raise ConfigError(f"bad parameters for {name}: {exc}") from None
         out.append(BaselineStrategy(name, model))
     return out
-
-
-def best_robust(metrics: pd.DataFrame) -> str | None:
-    """The robust baseline with the highest Sharpe ratio in ``metrics``, if any."""
-    robust = [n for n in ROBUST if n in metrics.index]
-    return str(metrics.loc[robust, "sharpe"].idxmax()) if robust else None
 
 
 def evaluate(

@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from portfolio_rl.backtest.metrics import PERIODS
 from portfolio_rl.envs.paths import stationary_bootstrap_indices
+from portfolio_rl.market import PERIODS
+from portfolio_rl.measures import sharpe
 
 EULER_GAMMA = 0.5772156649015329
 
@@ -42,8 +43,7 @@ def bootstrap_ci(
     x = returns.to_numpy(dtype=float)
     idx = stationary_bootstrap_indices(len(x), len(x), mean_block, rng, size=n_boot)
     sample = x[idx]  # (n_boot, n_days, n_strategies)
-    sd = sample.std(axis=1, ddof=1)
-    sr = np.where(sd > 0, sample.mean(axis=1) / np.where(sd > 0, sd, 1) * np.sqrt(PERIODS), np.nan)
+    sr = sharpe(sample, axis=1)
     growth = np.exp(np.log1p(sample).sum(axis=1) * PERIODS / len(x)) - 1.0
     a = (1 - level) / 2 * 100
     out = pd.DataFrame(index=returns.columns)
@@ -75,7 +75,7 @@ def sharpe_difference_test(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     """
     a, b = np.asarray(a, float), np.asarray(b, float)
     n = len(a)
-    sa, sb = a.mean() / a.std(ddof=1), b.mean() / b.std(ddof=1)
+    sa, sb = sharpe(a, periods=1), sharpe(b, periods=1)
     rho = np.corrcoef(a, b)[0, 1]
     theta = 2 * (1 - rho) + 0.5 * (sa**2 + sb**2 - 2 * sa * sb * rho**2)
     diff = (sa - sb) * np.sqrt(PERIODS)
@@ -97,7 +97,7 @@ def probabilistic_sharpe(returns: np.ndarray, benchmark_sr: float = 0.0) -> floa
     Journal of Risk 15(2).
     """
     r = np.asarray(returns, float)
-    sr = r.mean() / r.std(ddof=1)
+    sr = sharpe(r, periods=1)
     g3 = stats.skew(r)
     g4 = stats.kurtosis(r, fisher=False)
     denom = 1 - g3 * sr + (g4 - 1) / 4 * sr**2
@@ -155,7 +155,7 @@ def compute_stats(
     """
     r = returns.dropna()
     out = bootstrap_ci(r, n_boot=n_boot, seed=seed)
-    per_period = r.mean() / r.std(ddof=1)
+    per_period = np.array([sharpe(r[c].to_numpy(), periods=1) for c in r])
     for label, other in (("ew", reference), ("best_robust", best_robust)):
         if other is None or other not in r:
             continue
@@ -163,7 +163,58 @@ def compute_stats(
         out[f"sr_diff_vs_{label}"] = [t[0] for t in tests]
         out[f"p_vs_{label}"] = [t[1] for t in tests]
     out["psr"] = [probabilistic_sharpe(r[c].to_numpy()) for c in r]
-    out["dsr"] = [deflated_sharpe(r[c].to_numpy(), per_period.to_numpy()) for c in r]
+    out["dsr"] = [deflated_sharpe(r[c].to_numpy(), per_period) for c in r]
     if best_robust is not None:
         out.attrs["best_robust"] = best_robust
     return out
+
+
+def seed_summary(
+    metrics: pd.DataFrame,
+    policy_names: dict[str, tuple[str, int]],
+    wall_s: dict[str, float] | None = None,
+) -> pd.DataFrame:
+    """Per-seed test figures of the trained policies and their spread per algorithm.
+
+    Returns one row per policy (``algo``, ``seed``, Sharpe, CAGR, max drawdown) followed by
+    one ``<algo> (mean)`` row per algorithm with the mean, the sample std over seeds and a
+    95% t-interval of the mean Sharpe.
+    """
+    rows = []
+    for name, (algo, seed) in policy_names.items():
+        m = metrics.loc[name]
+        rows.append(
+            {
+                "strategy": name,
+                "algo": algo,
+                "seed": seed,
+                "sharpe": m["sharpe"],
+                "cagr": m["cagr"],
+                "max_drawdown": m["max_drawdown"],
+                "train_wall_s": (wall_s or {}).get(name, float("nan")),
+            }
+        )
+    frame = pd.DataFrame(rows)
+    summary = []
+    for algo, group in frame.groupby("algo", sort=False):
+        sr = group["sharpe"].to_numpy()
+        half = (
+            stats.t.ppf(0.975, len(sr) - 1) * sr.std(ddof=1) / len(sr) ** 0.5
+            if len(sr) > 1
+            else float("nan")
+        )
+        summary.append(
+            {
+                "strategy": f"{algo} (mean)",
+                "algo": algo,
+                "seed": -1,
+                "sharpe": sr.mean(),
+                "sharpe_std": sr.std(ddof=1) if len(sr) > 1 else float("nan"),
+                "sharpe_lo": sr.mean() - half,
+                "sharpe_hi": sr.mean() + half,
+                "cagr": group["cagr"].mean(),
+                "max_drawdown": group["max_drawdown"].mean(),
+                "train_wall_s": group["train_wall_s"].mean(),
+            }
+        )
+    return pd.concat([frame, pd.DataFrame(summary)], ignore_index=True)

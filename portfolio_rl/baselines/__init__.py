@@ -1,14 +1,15 @@
 """Robust-optimization and naive baselines, as estimators with ``fit(returns, prev_weights)``.
 
 ``BASELINES`` maps the strategy names of the command line to their classes and default
-parameters; :func:`make_baseline` builds one with overrides.
+parameters (the one registry of strategies: adding a baseline is one class and one line
+here); :func:`make_baseline` builds one with overrides.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from portfolio_rl.baselines.base import BaseModel, ConvexModel
+from portfolio_rl.baselines.base import BaseModel, ConstrainedModel, ConvexModel
 from portfolio_rl.baselines.cvar import DROCVaR, MinCVaR
 from portfolio_rl.baselines.mean_risk import (
     MaxSharpe,
@@ -18,6 +19,9 @@ from portfolio_rl.baselines.mean_risk import (
 )
 from portfolio_rl.baselines.naive import Benchmark, EqualWeight, InverseVolatility
 from portfolio_rl.baselines.risk_parity import RiskParity
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 BASELINES: dict[str, tuple[type[BaseModel], dict[str, Any]]] = {
     "equal_weight": (EqualWeight, {}),
@@ -44,11 +48,18 @@ def make_baseline(name: str, **params: Any) -> BaseModel:
     return cls(**(defaults | params))
 
 
+def best_robust(metrics: pd.DataFrame) -> str | None:
+    """The robust baseline with the highest Sharpe ratio in ``metrics``, if any."""
+    robust = [n for n in ROBUST if n in metrics.index]
+    return str(metrics.loc[robust, "sharpe"].idxmax()) if robust else None
+
+
 __all__ = [
     "BASELINES",
     "ROBUST",
     "BaseModel",
     "Benchmark",
+    "ConstrainedModel",
     "ConvexModel",
     "DROCVaR",
     "EqualWeight",
@@ -59,5 +70,6 @@ __all__ = [
     "MinVariance",
     "RiskParity",
     "RobustMeanVariance",
+    "best_robust",
     "make_baseline",
 ]

@@ -1,23 +1,37 @@
 """Estimator base classes: ``Model(**params).fit(returns_window, prev_weights) -> self``.
 
-Convex models write their cvxpy problem once per window shape with ``cp.Parameter``s
-(disciplined parametrized programming), so each rebalance only sets parameter values and
-re-solves. A failed or inaccurate solve keeps the previous weights (or equal weights when
-there are none), counts the failure in ``n_failures_`` and never returns NaN.
+Every baseline is a scikit-learn estimator: a dataclass whose fields are its keyword
+parameters (so ``get_params``, ``set_params`` and ``sklearn.base.clone`` work), validated in
+``_check``, with fitted state in trailing-underscore attributes. Convex models write their
+cvxpy problem once per window shape with ``cp.Parameter``s (disciplined parametrized
+programming), so each rebalance only sets parameter values and re-solves. A failed or
+inaccurate solve keeps the previous weights (or equal weights when there are none), counts
+the failure in ``n_failures_`` and never returns NaN.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
-#: Trading days a year; the convex models work in annualised units (objective x 252),
-#: which leaves their solution unchanged and keeps solver tolerances meaningful.
-PERIODS = 252
+from portfolio_rl.baselines.covariance import COVARIANCES
+from portfolio_rl.market import PERIODS
+
+#: Solvers a convex model may name (cvxpy names; checked before any solve).
+SOLVERS = ("CLARABEL", "SCS", "ECOS", "OSQP", "HIGHS")
 
 
-class BaseModel:
+def check_choice(key: str, value: Any, allowed: tuple[str, ...]) -> None:
+    """Raise ValueError unless ``value`` is one of ``allowed``."""
+    if value not in allowed:
+        raise ValueError(f"{key} must be one of {list(allowed)}, got {value!r}")
+
+
+@dataclass(eq=False, repr=False)
+class BaseModel(BaseEstimator):
     """Allocation estimator.
 
     Attributes
@@ -25,16 +39,27 @@ class BaseModel:
     weights_ : ndarray of shape (n_assets,)
         Target weights of the last ``fit``.
     n_failures_ : int
-        Number of fits whose solve failed and kept the previous weights.
+        Fits whose solve failed and kept the previous weights, since construction.
     last_status_ : str
         Solver status of the last fit (``optimal`` or the reason of a failure).
     """
 
-    name = "base"
+    name: ClassVar[str] = "base"
+    #: Whether the backtest hands the model its cost rate and holding period.
+    uses_costs: ClassVar[bool] = False
 
-    def __init__(self) -> None:
-        self.n_failures_ = 0
-        self.last_status_ = "optimal"
+    def __post_init__(self) -> None:
+        self._check()
+
+    def _check(self) -> None:
+        """Raise ValueError for parameter values the model cannot use."""
+
+    def set_params(self, **params: Any) -> BaseModel:
+        """Set parameters (scikit-learn API), check them and drop compiled problems."""
+        super().set_params(**params)
+        self._check()
+        self.__dict__.pop("_problems", None)
+        return self
 
     def fit(self, returns: Any, prev_weights: np.ndarray | None = None) -> BaseModel:
         """Fit on a window of daily simple returns ending at the decision date.
@@ -49,6 +74,8 @@ class BaseModel:
         -------
         self
         """
+        self.n_failures_ = getattr(self, "n_failures_", 0)
+        self.last_status_ = "optimal"
         x = np.asarray(returns, dtype=float)
         w = self._weights(x, None if prev_weights is None else np.asarray(prev_weights, float))
         self.weights_ = w
@@ -58,92 +85,41 @@ class BaseModel:
         raise NotImplementedError
 
 
+@dataclass(eq=False, repr=False)
 class ConvexModel(BaseModel):
-    """A cvxpy model with budget, long-only/bounds, turnover cap and cost term.
+    """A cvxpy model, compiled once per window shape and re-solved with new parameters.
 
     Parameters
     ----------
-    covariance : {"sample", "ledoit_wolf"}
-    min_weight, max_weight : float
-        Bounds on every weight (long-only when ``min_weight >= 0``).
-    max_turnover : float, optional
-        Cap on the two-way turnover ``sum|w - prev_weights|`` (ignored without prev weights).
-    cost_bps : float
-        Cost term ``cost_bps/1e4 * sum|w - prev_weights| * 252/holding_days`` in the
-        annualised objective (amortised over the holding period).
-    holding_days : int
-        Days until the next rebalance, for the amortisation above.
     solver, fallback_solver : str
-        cvxpy solver names.
+        cvxpy solver names (one of ``SOLVERS``).
     """
+
+    solver: str = "CLARABEL"
+    fallback_solver: str = "SCS"
 
     #: Settings passed to Clarabel (not to the fallback solver).
     clarabel_options: ClassVar[dict[str, Any]] = {}
 
-    def __init__(
-        self,
-        covariance: str = "sample",
-        min_weight: float = 0.0,
-        max_weight: float = 1.0,
-        max_turnover: float | None = None,
-        cost_bps: float = 0.0,
-        holding_days: int = 21,
-        solver: str = "CLARABEL",
-        fallback_solver: str = "SCS",
-    ) -> None:
-        super().__init__()
-        if not min_weight <= max_weight:
-            raise ValueError("min_weight must not exceed max_weight")
-        self.covariance = covariance
-        self.min_weight, self.max_weight = min_weight, max_weight
-        self.max_turnover = max_turnover
-        self.cost_bps, self.holding_days = cost_bps, holding_days
-        self.solver, self.fallback_solver = solver, fallback_solver
-        self._problems: dict[tuple[int, int], tuple[Any, dict[str, Any], Any]] = {}
+    def _check(self) -> None:
+        check_choice("solver", self.solver, SOLVERS)
+        check_choice("fallback_solver", self.fallback_solver, SOLVERS)
 
     # -- subclasses -------------------------------------------------------------------
-    def _build(self, n_obs: int, n_assets: int) -> tuple[Any, Any, dict[str, Any], Any]:
-        """Return (w expression of the weights, objective to minimise, params, constraints)."""
+    def _build(self, n_obs: int, n_assets: int) -> tuple[Any, dict[str, Any], Any]:
+        """Return (the cvxpy problem, its parameters by name, a function giving the weights)."""
         raise NotImplementedError
 
     def _set(self, params: dict[str, Any], x: np.ndarray) -> None:
         """Set the data parameters from the returns window."""
         raise NotImplementedError
 
-    # -- shared machinery -------------------------------------------------------------
-    def _common(
-        self, w: Any, n_assets: int, scale: Any = None
-    ) -> tuple[list[Any], Any, dict[str, Any]]:
-        """Bounds, turnover cap and cost term on ``w``.
-
-        With ``scale`` (a variable), the constraints are written for ``w = y / scale`` in the
-        homogenised variable ``y`` (max Sharpe). Terms that cannot bind are left out, since
-        every row and parameter costs time at each re-solve: the upper bound when it is
-        implied by the budget, and the trade terms when there is neither a cost nor a cap.
-        """
-        import cvxpy as cp
-
-        s = 1.0 if scale is None else scale
-        cons = [w >= self.min_weight * s]
-        if self.max_weight < 1 or self.min_weight < 0:
-            cons.append(w <= self.max_weight * s)
-        if self.cost_bps == 0 and self.max_turnover is None:
-            return cons, 0.0, {}
-        prev = cp.Parameter(n_assets, name="prev")
-        cap = cp.Parameter(nonneg=True, name="turnover_cap")
-        cost = cp.Parameter(nonneg=True, name="cost")
-        held = prev if scale is None else prev * scale
-        # |w - prev| through an auxiliary variable keeps the problem DPP: a parameter may
-        # multiply a variable, not an expression that already holds a parameter.
-        trade = cp.Variable(n_assets, nonneg=True, name="trade")
-        cons += [trade >= w - held, trade >= held - w, cp.sum(trade) <= cap * s]
-        return cons, cost * cp.sum(trade), {"prev": prev, "cap": cap, "cost": cost}
-
     def _problem(self, n_obs: int, n_assets: int) -> tuple[Any, dict[str, Any], Any]:
+        problems = self.__dict__.setdefault("_problems", {})
         key = (n_obs, n_assets)
-        if key not in self._problems:
-            self._problems[key] = self._build(n_obs, n_assets)
-        return self._problems[key]
+        if key not in problems:
+            problems[key] = self._build(n_obs, n_assets)
+        return problems[key]
 
     def _weights(self, x: np.ndarray, prev: np.ndarray | None) -> np.ndarray:
         w = self._solve(x, prev)
@@ -193,7 +169,7 @@ class ConvexModel(BaseModel):
                 w = weights_of()
                 if w is not None and np.all(np.isfinite(w)):
                     self.last_status_ = "optimal"
-                    return _clean(w, self.min_weight)
+                    return _clean(w, getattr(self, "min_weight", 0.0))
                 status = "optimal but no finite weights"
         self.last_status_ = status
         return None
@@ -205,3 +181,72 @@ def _clean(w: np.ndarray, min_weight: float) -> np.ndarray:
     if min_weight >= 0:
         w = np.clip(w, 0.0, None)
     return w / w.sum()
+
+
+@dataclass(eq=False, repr=False)
+class ConstrainedModel(ConvexModel):
+    """A convex model with budget, long-only/bounds, turnover cap and cost term.
+
+    Parameters
+    ----------
+    covariance : {"sample", "ledoit_wolf"}
+    min_weight, max_weight : float
+        Bounds on every weight (long-only when ``min_weight >= 0``).
+    max_turnover : float, optional
+        Cap on the two-way turnover ``sum|w - prev_weights|`` (ignored without prev weights).
+    cost_bps : float
+        Cost term ``cost_bps/1e4 * sum|w - prev_weights| * 252/holding_days`` in the
+        annualised objective (amortised over the holding period).
+    holding_days : int
+        Days until the next rebalance, for the amortisation above.
+    solver, fallback_solver : str
+        See :class:`ConvexModel`.
+    """
+
+    covariance: str = "sample"
+    min_weight: float = 0.0
+    max_weight: float = 1.0
+    max_turnover: float | None = None
+    cost_bps: float = 0.0
+    holding_days: int = 21
+
+    uses_costs: ClassVar[bool] = True
+
+    def _check(self) -> None:
+        super()._check()
+        check_choice("covariance", self.covariance, COVARIANCES)
+        if not self.min_weight <= self.max_weight:
+            raise ValueError("min_weight must not exceed max_weight")
+        if self.max_turnover is not None and not self.max_turnover >= 0:
+            raise ValueError("max_turnover must be non-negative")
+        if not (self.cost_bps >= 0 and self.holding_days >= 1):
+            raise ValueError("need cost_bps >= 0 and holding_days >= 1")
+
+    def _common(
+        self, w: Any, n_assets: int, scale: Any = None
+    ) -> tuple[list[Any], Any, dict[str, Any]]:
+        """Bounds, turnover cap and cost term on ``w``.
+
+        With ``scale`` (a variable), the constraints are written for ``w = y / scale`` in the
+        homogenised variable ``y`` (max Sharpe). Terms that cannot bind are left out, since
+        every row and parameter costs time at each re-solve: the upper bound when it is
+        implied by the budget, and the trade terms when there is neither a cost nor a cap.
+        """
+        import cvxpy as cp
+
+        s = 1.0 if scale is None else scale
+        cons = [w >= self.min_weight * s]
+        if self.max_weight < 1 or self.min_weight < 0:
+            cons.append(w <= self.max_weight * s)
+        if self.cost_bps == 0 and self.max_turnover is None:
+            return cons, 0.0, {}
+        prev = cp.Parameter(n_assets, name="prev")
+        cap = cp.Parameter(nonneg=True, name="turnover_cap")
+        cost = cp.Parameter(nonneg=True, name="cost")
+        held = prev if scale is None else prev * scale
+        # |w - prev| through an auxiliary variable keeps the problem DPP: a parameter may
+        # multiply a variable, not an expression that already holds a parameter.
+        trade = cp.Variable(n_assets, nonneg=True, name="trade")
+        cons += [trade >= w - held, trade >= held - w, cp.sum(trade) <= cap * s]
+        return cons, cost * cp.sum(trade), {"prev": prev, "cap": cap, "cost": cost}
+

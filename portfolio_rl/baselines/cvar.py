@@ -19,11 +19,13 @@ value-at-risk. Computational Management Science 3(1).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
-from portfolio_rl.baselines.base import PERIODS, ConvexModel
+from portfolio_rl.baselines.base import ConstrainedModel
+from portfolio_rl.market import PERIODS
 
 #: Working-set rounds before the full program is solved.
 ROUNDS = 3
@@ -53,7 +55,8 @@ def historical_cvar(losses: np.ndarray, beta: float, n_obs: int | None = None) -
     return float(var + np.maximum(losses - var, 0.0).sum() / ((1 - beta) * n_obs))
 
 
-class _ScenarioCVaR(ConvexModel):
+@dataclass(eq=False, repr=False)
+class _ScenarioCVaR(ConstrainedModel):
     """CVaR program with a working set of days; subclasses add terms to the objective.
 
     Parameters
@@ -63,9 +66,13 @@ class _ScenarioCVaR(ConvexModel):
     working_set : int, optional
         Days in the reduced program; None (or a window too short for it) solves the full
         program at every rebalance. Either way the solution is the same to solver tolerance.
-    **kwargs
-        Common constraints, see :class:`~portfolio_rl.baselines.base.ConvexModel`.
+    covariance, min_weight, max_weight, max_turnover, cost_bps, holding_days, solver, \
+fallback_solver
+        Common constraints, see :class:`~portfolio_rl.baselines.base.ConstrainedModel`.
     """
+
+    beta: float = 0.95
+    working_set: int | None = 48
 
     # Iterative refinement of each KKT solve takes half of Clarabel's time on these linear
     # programs and changes no answer here. Clarabel's stopping test (residuals and gap of
@@ -73,14 +80,12 @@ class _ScenarioCVaR(ConvexModel):
     # goes to the fallback solver like any other failure.
     clarabel_options: ClassVar[dict[str, Any]] = {"iterative_refinement_enable": False}
 
-    def __init__(self, beta: float = 0.95, working_set: int | None = 48, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        if not 0 < beta < 1:
+    def _check(self) -> None:
+        super()._check()
+        if not 0 < self.beta < 1:
             raise ValueError("beta must lie in (0, 1)")
-        if working_set is not None and working_set < 1:
+        if self.working_set is not None and self.working_set < 1:
             raise ValueError("working_set must be a positive number of days")
-        self.beta, self.working_set = beta, working_set
-        self._window: np.ndarray | None = None
 
     def _objective(self, w: Any, cvar: Any, params: dict[str, Any]) -> Any:
         """The daily objective from the weights and the CVaR expression."""
@@ -110,7 +115,8 @@ class _ScenarioCVaR(ConvexModel):
         return problem, params | common, lambda: w.value
 
     def _set(self, params: dict[str, Any], x: np.ndarray) -> None:
-        window = x if self._window is None else self._window
+        window = getattr(self, "_window", None)
+        window = x if window is None else window
         params["returns"].value = x
         params["tail_weight"].value = 1.0 / ((1 - self.beta) * len(window))
         self._set_extra(params, window)
@@ -142,6 +148,7 @@ class _ScenarioCVaR(ConvexModel):
         return super()._weights(x, prev)
 
 
+@dataclass(eq=False, repr=False)
 class MinCVaR(_ScenarioCVaR):
     """Minimum historical CVaR of the portfolio loss ``-r'w`` at level ``beta``.
 
@@ -150,7 +157,8 @@ class MinCVaR(_ScenarioCVaR):
 
     Parameters
     ----------
-    beta, working_set, **kwargs
+    beta, working_set, covariance, min_weight, max_weight, max_turnover, cost_bps, \
+holding_days, solver, fallback_solver
         See :class:`_ScenarioCVaR`.
 
     References
@@ -162,6 +170,7 @@ class MinCVaR(_ScenarioCVaR):
     name = "min_cvar"
 
 
+@dataclass(eq=False, repr=False)
 class DROCVaR(_ScenarioCVaR):
     """Wasserstein distributionally robust mean-CVaR (Esfahani & Kuhn 2018, §7.1).
 
@@ -185,7 +194,8 @@ class DROCVaR(_ScenarioCVaR):
         Wasserstein radius in daily-return units (0 gives empirical mean-CVaR).
     rho : float
         Weight of CVaR against the mean loss.
-    beta, working_set, **kwargs
+    beta, working_set, covariance, min_weight, max_weight, max_turnover, cost_bps, \
+holding_days, solver, fallback_solver
         See :class:`_ScenarioCVaR`.
 
     References
@@ -194,15 +204,15 @@ class DROCVaR(_ScenarioCVaR):
     optimization using the Wasserstein metric. Mathematical Programming 171.
     """
 
+    radius: float = 0.002
+    rho: float = 1.0
+
     name = "dro_cvar"
 
-    def __init__(
-        self, radius: float = 0.002, rho: float = 1.0, beta: float = 0.95, **kwargs: Any
-    ) -> None:
-        super().__init__(beta=beta, **kwargs)
-        if radius < 0 or rho <= 0:
+    def _check(self) -> None:
+        super()._check()
+        if not (self.radius >= 0 and self.rho > 0):
             raise ValueError("need radius >= 0 and rho > 0")
-        self.radius, self.rho = radius, rho
 
     def _extra_params(self, n_assets: int) -> dict[str, Any]:
         import cvxpy as cp

@@ -7,16 +7,19 @@ problems are DPP with ``F`` a parameter.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from scipy import stats
 
-from portfolio_rl.baselines.base import PERIODS, ConvexModel
+from portfolio_rl.baselines.base import ConstrainedModel
 from portfolio_rl.baselines.covariance import estimate_covariance, psd_factor
+from portfolio_rl.market import PERIODS
 
 
-class _MeanRisk(ConvexModel):
+@dataclass(eq=False, repr=False)
+class _MeanRisk(ConstrainedModel):
     """Shared data parameters: annualised mean ``mu`` and covariance factor ``F``."""
 
     def _data_params(self, n_assets: int) -> dict[str, Any]:
@@ -37,6 +40,7 @@ class _MeanRisk(ConvexModel):
         pass
 
 
+@dataclass(eq=False, repr=False)
 class MinVariance(_MeanRisk):
     """Minimum variance: ``min w' Sigma w`` subject to the common constraints.
 
@@ -58,6 +62,7 @@ class MinVariance(_MeanRisk):
         return problem, params | common, lambda: w.value
 
 
+@dataclass(eq=False, repr=False)
 class MeanVariance(_MeanRisk):
     """Mean-variance utility: ``max mu'w - risk_aversion * w' Sigma w``.
 
@@ -65,18 +70,23 @@ class MeanVariance(_MeanRisk):
     ----------
     risk_aversion : float
         ``lambda`` in annualised units (the same number as in daily units).
-    **kwargs
-        Common constraints, see :class:`~portfolio_rl.baselines.base.ConvexModel`.
+    covariance, min_weight, max_weight, max_turnover, cost_bps, holding_days, solver, \
+fallback_solver
+        Common constraints, see :class:`~portfolio_rl.baselines.base.ConstrainedModel`.
     """
+
+    risk_aversion: float = 5.0
 
     name = "mean_variance"
 
-    def __init__(self, risk_aversion: float = 5.0, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.risk_aversion = risk_aversion
+    def _check(self) -> None:
+        super()._check()
+        if not self.risk_aversion >= 0:
+            raise ValueError("risk_aversion must be non-negative")
 
-    def _penalty(self, w: Any, params: dict[str, Any]) -> Any:
-        return 0.0
+    def _penalty(self, w: Any, params: dict[str, Any]) -> tuple[Any, list[Any]]:
+        """The worst-case term of the mean and its constraints (none for plain utility)."""
+        return 0.0, []
 
     def _build(self, n_obs: int, n_assets: int) -> tuple[Any, dict[str, Any], Any]:
         import cvxpy as cp
@@ -84,16 +94,13 @@ class MeanVariance(_MeanRisk):
         w = cp.Variable(n_assets)
         params = self._data_params(n_assets)
         cons, cost, common = self._common(w, n_assets)
-        utility = (
-            params["mu"] @ w
-            - self._penalty(w, params)
-            - self.risk_aversion * cp.sum_squares(params["F"] @ w)
-        )
-        extra = getattr(self, "_extra_constraints", [])
+        penalty, extra = self._penalty(w, params)
+        utility = params["mu"] @ w - penalty - self.risk_aversion * cp.sum_squares(params["F"] @ w)
         problem = cp.Problem(cp.Maximize(utility - cost), [cp.sum(w) == 1, *cons, *extra])
         return problem, params | common, lambda: w.value
 
 
+@dataclass(eq=False, repr=False)
 class RobustMeanVariance(MeanVariance):
     """Mean-variance with the worst case of ``mu`` over an uncertainty set.
 
@@ -110,9 +117,9 @@ class RobustMeanVariance(MeanVariance):
     confidence_level : float
     kappa : float, optional
         Ellipsoid radius; default from the chi-square quantile.
-    risk_aversion : float
-    **kwargs
-        Common constraints, see :class:`~portfolio_rl.baselines.base.ConvexModel`.
+    risk_aversion, covariance, min_weight, max_weight, max_turnover, cost_bps, holding_days, \
+solver, fallback_solver
+        See :class:`MeanVariance`.
 
     References
     ----------
@@ -121,35 +128,34 @@ class RobustMeanVariance(MeanVariance):
     Annals of Operations Research 132.
     """
 
-    def __init__(
-        self,
-        uncertainty: str = "ellipsoid",
-        confidence_level: float = 0.95,
-        kappa: float | None = None,
-        risk_aversion: float = 5.0,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(risk_aversion=risk_aversion, **kwargs)
-        if uncertainty not in ("ellipsoid", "box"):
-            raise ValueError("uncertainty must be 'ellipsoid' or 'box'")
-        if not 0 < confidence_level < 1:
-            raise ValueError("confidence_level must lie in (0, 1)")
-        self.uncertainty = uncertainty
-        self.confidence_level = confidence_level
-        self.kappa = kappa
-        self.name = f"robust_mv_{uncertainty}"
+    uncertainty: str = "ellipsoid"
+    confidence_level: float = 0.95
+    kappa: float | None = None
 
-    def _penalty(self, w: Any, params: dict[str, Any]) -> Any:
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        """``robust_mv_box`` or ``robust_mv_ellipsoid``."""
+        return f"robust_mv_{self.uncertainty}"
+
+    def _check(self) -> None:
+        super()._check()
+        if self.uncertainty not in ("ellipsoid", "box"):
+            raise ValueError("uncertainty must be 'ellipsoid' or 'box'")
+        if not 0 < self.confidence_level < 1:
+            raise ValueError("confidence_level must lie in (0, 1)")
+        if self.kappa is not None and not self.kappa >= 0:
+            raise ValueError("kappa must be non-negative")
+
+    def _penalty(self, w: Any, params: dict[str, Any]) -> tuple[Any, list[Any]]:
         import cvxpy as cp
 
         if self.uncertainty == "ellipsoid":
             # radius * ||F w|| via an epigraph variable, so the problem stays DPP
             params["radius"] = cp.Parameter(nonneg=True, name="radius")
             spread = cp.Variable(nonneg=True, name="spread")
-            self._extra_constraints = [cp.norm(params["F"] @ w, 2) <= spread]
-            return params["radius"] * spread
+            return params["radius"] * spread, [cp.norm(params["F"] @ w, 2) <= spread]
         params["delta"] = cp.Parameter(w.shape[0], nonneg=True, name="delta")
-        return params["delta"] @ cp.abs(w)
+        return params["delta"] @ cp.abs(w), []
 
     def _set_extra(self, params: dict[str, Any], x: np.ndarray, cov: np.ndarray) -> None:
         n_obs, n_assets = x.shape
@@ -164,6 +170,7 @@ class RobustMeanVariance(MeanVariance):
             params["delta"].value = z * np.sqrt(np.diag(cov) * PERIODS / n_obs)
 
 
+@dataclass(eq=False, repr=False)
 class MaxSharpe(_MeanRisk):
     """Maximum Sharpe ratio through the change of variables of Cornuejols & Tütüncü.
 

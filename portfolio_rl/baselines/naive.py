@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from portfolio_rl.baselines.base import BaseModel
 
 
+@dataclass(eq=False, repr=False)
 class EqualWeight(BaseModel):
     """1/N: equal weights, rebalanced (DeMiguel, Garlappi & Uppal 2009).
 
@@ -22,6 +25,7 @@ class EqualWeight(BaseModel):
         return np.full(x.shape[1], 1.0 / x.shape[1])
 
 
+@dataclass(eq=False, repr=False)
 class InverseVolatility(BaseModel):
     """Weights proportional to ``1 / sigma_i``, the sample std (ddof=1) of the window."""
 
@@ -36,6 +40,7 @@ class InverseVolatility(BaseModel):
         return inv / inv.sum()
 
 
+@dataclass(eq=False, repr=False)
 class Benchmark(BaseModel):
     """Buy-and-hold of the benchmark index (one asset, weight 1, never rebalanced).
 

@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from portfolio_rl.baselines.base import PERIODS, ConvexModel
-from portfolio_rl.baselines.covariance import estimate_covariance, psd_factor
+from portfolio_rl.baselines.base import ConvexModel, check_choice
+from portfolio_rl.baselines.covariance import COVARIANCES, estimate_covariance, psd_factor
+from portfolio_rl.market import PERIODS
 
 
+@dataclass(eq=False, repr=False)
 class RiskParity(ConvexModel):
     """Equal risk contributions ``w_i (Sigma w)_i = b_i w' Sigma w`` with budgets ``b``.
 
     Solves ``min 1/2 y' Sigma y - sum_i b_i log y_i`` over ``y > 0`` and sets
     ``w = y / sum(y)`` (Spinu 2013; Maillard, Roncalli & Teiletche 2010). The scaling makes
-    weight bounds, turnover caps and cost terms inapplicable; the result is long-only.
+    weight bounds, turnover caps and cost terms inapplicable, so the model has none; the
+    result is long-only.
 
     Parameters
     ----------
     risk_budget : array-like of shape (n_assets,), optional
         Budgets ``b`` (default equal), normalised to sum to one.
     covariance : {"sample", "ledoit_wolf"}
+    solver, fallback_solver : str
+        See :class:`~portfolio_rl.baselines.base.ConvexModel`.
 
     References
     ----------
@@ -32,9 +38,16 @@ class RiskParity(ConvexModel):
 
     name = "risk_parity"
 
-    def __init__(self, risk_budget: Any = None, covariance: str = "sample", **kwargs: Any) -> None:
-        super().__init__(covariance=covariance, **kwargs)
-        self.risk_budget = risk_budget
+    risk_budget: Any = None
+    covariance: str = "sample"
+
+    def _check(self) -> None:
+        super()._check()
+        check_choice("covariance", self.covariance, COVARIANCES)
+        if self.risk_budget is not None:
+            budget = np.asarray(self.risk_budget, dtype=float)
+            if budget.ndim != 1 or not np.all(np.isfinite(budget)) or np.any(budget <= 0):
+                raise ValueError("risk_budget must be a list of positive numbers")
 
     def _build(self, n_obs: int, n_assets: int) -> tuple[Any, dict[str, Any], Any]:
         import cvxpy as cp
@@ -42,7 +55,6 @@ class RiskParity(ConvexModel):
         y = cp.Variable(n_assets, pos=True)
         factor = cp.Parameter((n_assets, n_assets), name="F")
         budget = cp.Parameter(n_assets, nonneg=True, name="budget")
-        _, _, common = self._common(y, n_assets)  # parameters only: unused by this model
         objective = 0.5 * cp.sum_squares(factor @ y) - budget @ cp.log(y)
         problem = cp.Problem(cp.Minimize(objective))
 
@@ -54,7 +66,7 @@ class RiskParity(ConvexModel):
             )
             return x / x.sum()
 
-        return problem, {"F": factor, "budget": budget} | common, weights
+        return problem, {"F": factor, "budget": budget}, weights
 
     def _set(self, params: dict[str, Any], x: np.ndarray) -> None:
         n_assets = x.shape[1]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 import gymnasium as gym
 import numpy as np
@@ -10,23 +11,22 @@ import pandas as pd
 from gymnasium import spaces
 
 from portfolio_rl.envs.paths import bootstrap_returns
-from portfolio_rl.features import CLIP, LOOKBACK, OBS_FEATURES, asset_features
+from portfolio_rl.features import CLIP, LOOKBACK, OBS_FEATURES, asset_features, observation
 from portfolio_rl.market import add_cash_prices, hold, rebalance, simple_returns
-
-REWARDS = ("log_return", "mean_variance", "differential_sharpe")
-
-
-def softmax(scores: np.ndarray) -> np.ndarray:
-    """Map asset scores to the simplex: ``exp(s - max s) / sum exp(s - max s)``."""
-    z = np.exp(scores - scores.max(axis=-1, keepdims=True))
-    return z / z.sum(axis=-1, keepdims=True)
+from portfolio_rl.rewards import REWARDS, check_weights, step_rewards
 
 
-def _with_weight_column(features: np.ndarray) -> np.ndarray:
-    """Features (T, n, F) as float32 (T, n, F + 1) with a zero column for the weights."""
-    out = np.zeros((*features.shape[:-1], OBS_FEATURES), dtype=np.float32)
-    out[..., :-1] = features
-    return out
+class _Episode(NamedTuple):
+    """The episode so far in the fields a reward function reads (see ``rewards.Trajectory``)."""
+
+    wealth: np.ndarray
+    step_log_returns: np.ndarray
+    daily_returns: np.ndarray
+    turnover: np.ndarray
+
+
+def _episode(wealth: np.ndarray, step_log: np.ndarray, turnover: np.ndarray) -> _Episode:
+    return _Episode(wealth, step_log, wealth[1:] / wealth[:-1] - 1.0, turnover)
 
 
 class PortfolioEnv(gym.Env):
@@ -57,11 +57,19 @@ class PortfolioEnv(gym.Env):
 
     ## Rewards
 
-    | reward | per step |
+    A weighted sum of the rewards of :data:`portfolio_rl.rewards.REWARDS`, the registry that
+    training uses, e.g. ``rewards={"log_growth": 1.0, "variance_penalty": 2.0}``
+    (mean-variance with risk aversion 2). Per-step forms are paid at each step;
+    trajectory-level rewards (``sharpe``, ``drawdown_penalty``) are paid on the step that ends
+    the episode, as in training.
+
+    | reward (default ``{"log_growth": 1}``) | per step |
     |--------|----------|
-    | ``log_return`` (default) | ``log(1 - cost) + log(growth over the step)`` |
-    | ``mean_variance`` | log return minus ``risk_aversion/2 * sum of squared daily returns`` |
-    | ``differential_sharpe`` | Moody & Saffell (1998) differential Sharpe ratio, ``eta = 1/252`` |
+    | ``log_growth`` | ``log(1 - cost) + log(growth over the step)`` |
+    | ``turnover_penalty`` | minus the step's two-way turnover |
+    | ``variance_penalty`` | minus half the sum of the step's squared daily returns |
+    | ``differential_sharpe`` | Moody & Saffell (1998) differential Sharpe ratio |
+    | ``sharpe``, ``drawdown_penalty`` | the episode's Sharpe ratio, minus its max drawdown |
 
     ## Episode end
 
@@ -84,13 +92,11 @@ class PortfolioEnv(gym.Env):
     rebalance_days : int
         Trading days per step.
     cost_bps, impact_bps : float
-        The cost model (:func:`portfolio_rl.market.rebalance_cost`).
+        The cost model (:func:`portfolio_rl.market.rebalance`).
     episode_days : int
         Trading days per episode.
-    reward : str
-        One of ``log_return``, ``mean_variance``, ``differential_sharpe``.
-    risk_aversion : float
-        For ``mean_variance``.
+    rewards : mapping of str to float, optional
+        Weights of the registered rewards (default ``{"log_growth": 1.0}``).
     path : str
         ``historical`` replays the real future; ``bootstrap`` draws the days after the start
         by stationary block bootstrap of the returns between ``start`` and ``end``.
@@ -115,8 +121,7 @@ class PortfolioEnv(gym.Env):
         cost_bps: float = 10.0,
         impact_bps: float = 0.0,
         episode_days: int = 252,
-        reward: str = "log_return",
-        risk_aversion: float = 1.0,
+        rewards: Mapping[str, float] | None = None,
         path: str = "historical",
         block_length: float = 20.0,
         start: str | None = None,
@@ -130,8 +135,8 @@ class PortfolioEnv(gym.Env):
             raise ValueError(f"window must be at least the feature lookback ({LOOKBACK})")
         if rebalance_days < 1 or episode_days < rebalance_days:
             raise ValueError("need 1 <= rebalance_days <= episode_days")
-        if reward not in REWARDS:
-            raise ValueError(f"reward must be one of {REWARDS}")
+        rewards = dict(rewards or {"log_growth": 1.0})
+        check_weights(rewards)
         if path not in ("historical", "bootstrap"):
             raise ValueError("path must be 'historical' or 'bootstrap'")
         if action_transform not in ("softmax", "simplex"):
@@ -145,11 +150,15 @@ class PortfolioEnv(gym.Env):
         self.assets = list(frame.columns)
         self._prices = frame.to_numpy()
         self._returns = simple_returns(self._prices)
-        self._features = _with_weight_column(asset_features(self._prices))
+        self._features = asset_features(self._prices)
         self.window, self.h = window, rebalance_days
         self.cost_bps, self.impact_bps = cost_bps, impact_bps
         self.n_steps = episode_days // rebalance_days
-        self.reward_name, self.risk_aversion = reward, risk_aversion
+        self.rewards = rewards
+        # Local per-step rewards need the last step only; anything else the whole episode.
+        self._whole_episode = any(
+            REWARDS[k].per_step is None or not REWARDS[k].local for k, w in rewards.items() if w
+        )
         self.path, self.block_length = path, block_length
         self.action_transform = action_transform
         n = len(self.assets)
@@ -171,9 +180,7 @@ class PortfolioEnv(gym.Env):
         return w
 
     def _obs(self) -> np.ndarray:
-        obs = self._feat[self._t].copy()  # float32 rows with a free last column
-        obs[:, -1] = self._weights * len(self.assets)
-        return obs
+        return observation(self._feat[self._t], self._weights)
 
     def _info(self, cost: float = 0.0, trade: float = 0.0) -> dict[str, Any]:
         return {
@@ -218,13 +225,16 @@ class PortfolioEnv(gym.Env):
             self._feat = np.concatenate(
                 [
                     self._features[: t0 + 1],
-                    _with_weight_column(asset_features(prices[t0 - LOOKBACK :]))[LOOKBACK + 1 :],
+                    asset_features(prices[t0 - LOOKBACK :])[LOOKBACK + 1 :],
                 ]
             )
         self._weights = self._start_weights()
         self._wealth = 1.0
         self._step_count = 0
-        self._dsr = (0.0, 0.04 / 252 * self.h)
+        # the episode's wealth after each close's trades, step log returns and turnover
+        self._path = np.empty(self.n_steps * self.h + 1)
+        self._step_log = np.empty(self.n_steps)
+        self._trades = np.empty(self.n_steps)
         return self._obs(), self._info()
 
     def to_weights(self, action: np.ndarray) -> np.ndarray:
@@ -251,29 +261,26 @@ class PortfolioEnv(gym.Env):
         else:
             value, self._weights = hold(target, self._ret[t + 1 : t + 1 + self.h])
             growth = float(value[-1])
-        log_ret = float(np.log1p(-cost) + np.log(growth))
-        self._wealth *= (1.0 - cost) * growth
-        self._t = t + self.h
-        self._step_count += 1
-        reward = self._reward(log_ret, value, cost)
-        truncated = self._step_count >= self.n_steps or self._t + self.h >= len(self._ret)
-        return self._obs(), reward, False, truncated, self._info(cost, trade)
+        k, h = self._step_count, self.h
+        traded = self._wealth * (1.0 - cost)
+        self._path[k * h] = traded  # the close of the trade, after its cost
+        self._path[k * h + 1 : (k + 1) * h + 1] = traded * np.asarray(value, dtype=float)
+        self._step_log[k] = np.log1p(-cost) + np.log(growth)
+        self._trades[k] = trade
+        self._wealth = traded * growth
+        self._t = t + h
+        self._step_count = k + 1
+        truncated = self._step_count >= self.n_steps or self._t + h >= len(self._ret)
+        return self._obs(), self._reward(truncated), False, truncated, self._info(cost, trade)
 
-    def _reward(self, log_ret: float, value: np.ndarray, cost: float) -> float:
-        if self.reward_name == "log_return":
-            return log_ret
-        if self.reward_name == "mean_variance":
-            path = np.concatenate([[1.0], np.asarray(value, dtype=float)])
-            daily = path[1:] / path[:-1] - 1.0
-            return log_ret - 0.5 * self.risk_aversion * float((daily**2).sum())
-        # Differential Sharpe ratio, Moody & Saffell (1998), eq. (4), with eta = 1/252; the
-        # second-moment estimate starts at a 20%-volatility asset's, not 0, so the first
-        # steps do not divide by ~0.
-        eta = 1 / 252
-        ret = float(np.expm1(log_ret))
-        a, b = self._dsr
-        da, db = ret - a, ret * ret - b
-        denom = (b - a * a) ** 1.5
-        reward = (b * da - 0.5 * a * db) / denom if denom > 1e-12 else 0.0
-        self._dsr = (a + eta * da, b + eta * db)
-        return float(reward)
+    def _reward(self, final: bool) -> float:
+        """The reward of the step just taken, from the registry, as training computes it."""
+        k, h = self._step_count, self.h
+        if final or self._whole_episode:
+            first, steps = 0, slice(0, k)
+        else:
+            first, steps = (k - 1) * h, slice(k - 1, k)
+        episode = _episode(
+            self._path[first : k * h + 1], self._step_log[steps], self._trades[steps]
+        )
+        return float(step_rewards(episode, self.rewards, final=final)[-1])

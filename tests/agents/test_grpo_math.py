@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from portfolio_rl.agents.grpo import (
+from portfolio_rl.agents.losses import (
     aggregate,
     clipped_surrogate,
     group_advantages,

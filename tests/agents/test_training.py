@@ -5,8 +5,9 @@ import pandas as pd
 import pytest
 import torch
 
-from portfolio_rl.agents.checkpoint import load_policy, load_policy_strategy, trainer
-from portfolio_rl.agents.common import RunState
+from portfolio_rl.agents.checkpoint import load_policy, load_policy_strategy
+from portfolio_rl.agents.registry import trainer
+from portfolio_rl.agents.runstate import RunState
 from portfolio_rl.agents.config import TrainConfig
 from portfolio_rl.backtest.engine import BacktestConfig, run_backtest
 from portfolio_rl.backtest.runner import build_baselines
@@ -198,7 +199,7 @@ def test_bootstrap_paths_train_and_stay_inside_the_training_range(tmp_path, sp50
     a = trainer("grpo")(cfg, sp500, tmp_path / "a")
     b = trainer("grpo")(cfg, sp500, tmp_path / "b")
     pd.testing.assert_frame_equal(a.log, b.log)
-    from portfolio_rl.agents.common import MarketData
+    from portfolio_rl.agents.data import MarketData
 
     data = MarketData.build(sp500, cfg, torch.device("cpu"))
     last_train_day = int(data.dates.searchsorted(pd.Timestamp(cfg.train_end), side="right")) - 1

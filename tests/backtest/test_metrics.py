@@ -2,46 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from portfolio_rl.backtest import metrics as m
-
-
-@pytest.fixture
-def returns():
-    rng = np.random.default_rng(0)
-    r = rng.standard_t(4, size=1500) * 0.01 + 0.0004
-    r[0] = abs(r[0])
-    idx = pd.bdate_range("2015-01-01", periods=1500)
-    return pd.Series(r, index=idx, name="s")
-
-
-def test_measures_match_quantstats(returns):
-    qs = pytest.importorskip("quantstats")
-    r = returns.to_numpy()
-    assert m.sharpe(r) == pytest.approx(qs.stats.sharpe(returns), abs=1e-9)
-    assert m.sortino(r) == pytest.approx(qs.stats.sortino(returns), abs=1e-9)
-    assert m.ann_vol(r) == pytest.approx(qs.stats.volatility(returns), abs=1e-9)
-    assert m.max_drawdown(r) == pytest.approx(qs.stats.max_drawdown(returns), abs=1e-9)
-    assert m.omega(r) == pytest.approx(qs.stats.omega(returns), abs=1e-9)
-    assert m.tail_ratio(r) == pytest.approx(qs.stats.tail_ratio(returns), abs=1e-9)
-    assert m.hit_rate(r) == pytest.approx(qs.stats.win_rate(returns), abs=1e-9)
-    # quantstats takes an annual rf and de-annualises it the same way
-    assert m.sharpe(r, rf=0.03) == pytest.approx(
-        qs.stats.sharpe(returns, rf=0.03, periods=252), abs=1e-9
-    )
-
-
-def test_hand_computed_values():
-    r = np.array([0.10, -0.20, 0.05, 0.0, 0.10])
-    w = np.cumprod(1 + r)
-    assert m.cagr(r) == pytest.approx(w[-1] ** (252 / 5) - 1)
-    assert m.max_drawdown(r) == pytest.approx(0.8 - 1)  # from 1.1 down to 0.88
-    assert m.max_dd_duration(r) == 4
-    assert m.hit_rate(r) == pytest.approx(3 / 4)
-    assert m.omega(r) == pytest.approx(0.25 / 0.20)
-    assert m.sortino(r) == pytest.approx(r.mean() / np.sqrt(0.04 / 5) * np.sqrt(252))
-    q = np.quantile(r, 0.05)
-    assert m.cvar(r) == pytest.approx(r[r <= q].mean()) == pytest.approx(-0.20)
-    assert m.max_drawdown(np.array([-0.1, 0.05])) == pytest.approx(-0.1)  # from the start
+from portfolio_rl.backtest.metrics import MEASURES, compute_metrics
 
 
 def test_compute_metrics_turnover_and_costs():
@@ -49,7 +10,7 @@ def test_compute_metrics_turnover_and_costs():
     rets = pd.DataFrame({"a": np.full(504, 0.001)}, index=idx)
     turnover = pd.DataFrame({"a": np.full(24, 0.5)})
     costs = pd.DataFrame({"a": np.full(24, 0.0005)})
-    out = m.compute_metrics(rets, turnover, costs)
+    out = compute_metrics(rets, turnover, costs)
     assert out.loc["a", "turnover"] == pytest.approx(0.5 * 0.5 * 24 / 2)
     assert out.loc["a", "avg_cost"] == pytest.approx(0.0005 * 24 / 2)
-    assert list(out.columns) == list(m.MEASURES)
+    assert list(out.columns) == list(MEASURES)

@@ -9,6 +9,7 @@ import portfolio_rl  # noqa: F401  (registers the env)
 from portfolio_rl.envs.portfolio_env import PortfolioEnv
 from portfolio_rl.envs.simulator import simulate
 from portfolio_rl.market import simple_returns
+from portfolio_rl.rewards import REWARDS, step_rewards
 
 
 @pytest.fixture(scope="module")
@@ -29,9 +30,9 @@ def test_check_env(path):
     check_env(env, skip_render_check=True)
 
 
-@pytest.mark.parametrize("reward", ["log_return", "mean_variance", "differential_sharpe"])
+@pytest.mark.parametrize("reward", sorted(REWARDS))
 def test_rewards_finite_and_episode_truncates(reward):
-    env = PortfolioEnv(start="2005-01-01", end="2010-12-31", reward=reward, episode_days=63)
+    env = PortfolioEnv(start="2005-01-01", end="2010-12-31", rewards={reward: 1}, episode_days=63)
     env.reset(seed=1)
     steps, truncated = 0, False
     while not truncated:
@@ -140,3 +141,39 @@ def test_cash_asset_earns_its_rate_and_trades_in_it_are_free():
     _, _, _, _, info = env.step(np.full(21, 1 / 21))  # out of cash: only the risky leg costs
     assert info["turnover"] == pytest.approx(20 / 21)
     assert info["cost"] == pytest.approx(10 / 1e4 * 20 / 21)
+
+
+@pytest.mark.parametrize(
+    "rewards",
+    [
+        {"log_growth": 1.0},
+        {"log_growth": 1.0, "variance_penalty": 3.0, "turnover_penalty": 0.01},
+        {"differential_sharpe": 1.0},
+        {"sharpe": 1.0, "drawdown_penalty": 2.0},
+    ],
+)
+def test_env_rewards_are_the_training_rewards(rewards):
+    """The env pays, step by step, what training's step rewards give for the same weights.
+
+    A step's reward is paid when the step ends, before the next rebalance is known, so a
+    per-step reward that reads the step's daily returns sees its last day without the next
+    trade's cost; all else is the same number.
+    """
+    import torch
+
+    env = PortfolioEnv(start="2005-01-01", end="2010-12-31", episode_days=126, rewards=rewards)
+    env.reset(options={"start_date": "2007-03-01"})
+    rng = np.random.default_rng(3)
+    actions = rng.normal(size=(6, len(env.assets)))
+    paid = []
+    for action in actions:
+        paid.append(env.step(action)[1])
+    t0 = env._t0
+    weights = np.stack([env.to_weights(a) for a in actions])
+    returns = env._ret[t0 + 1 : t0 + 1 + 126]
+    sim = simulate(
+        torch.tensor(weights[None, None]), torch.tensor(returns[None]), cost_bps=env.cost_bps
+    )
+    expected = step_rewards(sim, rewards).numpy()[0, 0]
+    tol = 2e-4 if "variance_penalty" in rewards else 1e-10  # next cost: about turnover x 10 bps
+    np.testing.assert_allclose(paid, expected, rtol=0, atol=tol)

@@ -1,0 +1,150 @@
+"""Training data: prices up to ``val_end`` as tensors, start sampling and market paths.
+
+A start state is a decision close t (features from prices up to t only); a market path is
+the K*h days after it: the realised future, or a stationary-bootstrap draw from the
+training-range returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+import torch
+
+from portfolio_rl.agents.config import TrainConfig
+from portfolio_rl.envs.paths import bootstrap_returns
+from portfolio_rl.errors import DataError
+from portfolio_rl.features import LOOKBACK, asset_features
+from portfolio_rl.market import simple_returns
+
+
+@dataclass
+class MarketData:
+    """Prices up to ``val_end`` turned into the tensors training needs (nothing later).
+
+    Attributes
+    ----------
+    dates : DatetimeIndex of shape (T,)
+    assets : list of str
+    prices : ndarray of shape (T, n)
+    returns : Tensor of shape (T, n)
+        ``r[t] = P[t]/P[t-1] - 1``.
+    features : Tensor of shape (T, n, N_FEATURES)
+    train_starts : ndarray of int
+        Decision indices whose K*h-day trajectory ends on or before ``train_end``.
+    val_start, val_steps : int
+        First validation decision index (the first day after ``train_end``) and the number
+        of h-day steps that fit before ``val_end``.
+    bootstrap_pool : ndarray of shape (n_train_days, n)
+        The training-range daily returns that bootstrap paths resample.
+    """
+
+    dates: pd.DatetimeIndex
+    assets: list[str]
+    prices: np.ndarray
+    returns: torch.Tensor
+    features: torch.Tensor
+    train_starts: np.ndarray
+    val_start: int
+    val_steps: int
+    bootstrap_pool: np.ndarray
+
+    @classmethod
+    def build(cls, prices: pd.DataFrame, config: TrainConfig, device: torch.device) -> MarketData:
+        """Cut the prices at ``val_end`` and precompute returns and features."""
+        frame = prices.loc[: pd.Timestamp(config.val_end)]
+        if config.data_start:
+            frame = frame.loc[pd.Timestamp(config.data_start) :]
+        dates = frame.index
+        values = frame.to_numpy(dtype=np.float64)
+        horizon = config.steps * config.rebalance_days
+        train_hi = int(dates.searchsorted(pd.Timestamp(config.train_end), side="right")) - 1
+        starts = np.arange(LOOKBACK, train_hi - horizon + 1)
+        if len(starts) < 1:
+            raise DataError(
+                f"training range too short: need {LOOKBACK} days of history plus a "
+                f"{horizon}-day trajectory before {config.train_end}"
+            )
+        val_start = train_hi
+        val_steps = (len(dates) - 1 - val_start) // config.rebalance_days
+        if val_steps < 2:
+            raise DataError(f"validation range {config.train_end}..{config.val_end} is too short")
+        feats = asset_features(values)
+        returns = torch.tensor(simple_returns(values), dtype=torch.float32, device=device)
+        return cls(
+            dates=dates,
+            assets=list(frame.columns),
+            prices=values,
+            returns=returns,
+            features=torch.tensor(np.nan_to_num(feats), dtype=torch.float32, device=device),
+            train_starts=starts,
+            val_start=val_start,
+            val_steps=val_steps,
+            bootstrap_pool=returns[1 : int(starts[-1]) + horizon + 1]
+            .cpu()
+            .numpy()
+            .astype(np.float64),
+        )
+
+
+class PathBatch(NamedTuple):
+    """Market paths for B start states."""
+
+    returns: torch.Tensor
+    """(B, K*h, n) daily returns after the start close."""
+    features: torch.Tensor
+    """(B, K, n, N_FEATURES) features at each decision close."""
+
+
+def historical_paths(data: MarketData, starts: np.ndarray, steps: int, h: int) -> PathBatch:
+    """The realised futures of the start dates."""
+    device = data.returns.device
+    t0 = torch.as_tensor(starts, device=device)[:, None]
+    days = t0 + 1 + torch.arange(steps * h, device=device)
+    decisions = t0 + h * torch.arange(steps, device=device)
+    return PathBatch(data.returns[days], data.features[decisions])
+
+
+def bootstrap_paths(
+    data: MarketData,
+    starts: np.ndarray,
+    steps: int,
+    h: int,
+    block_length: float,
+    rng: np.random.Generator,
+) -> PathBatch:
+    """One stationary-bootstrap future per start, drawn from the training returns before it.
+
+    Features along the synthetic path come from the real prices up to the start followed
+    by the bootstrapped ones, through the same feature function.
+    """
+    horizon = steps * h
+    future = bootstrap_returns(data.bootstrap_pool, horizon, block_length, rng, size=len(starts))
+    past = np.stack([data.prices[t - LOOKBACK : t + 1] for t in starts])
+    path_prices = np.concatenate([past, past[:, -1:] * np.cumprod(1 + future, axis=1)], axis=1)
+    feats = asset_features(path_prices)[:, LOOKBACK : LOOKBACK + horizon : h]
+    device = data.returns.device
+    return PathBatch(
+        torch.tensor(future, dtype=torch.float32, device=device),
+        torch.tensor(feats, dtype=torch.float32, device=device),
+    )
+
+
+def sample_starts(data: MarketData, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` training start indices, uniformly without replacement when possible."""
+    replace = n > len(data.train_starts)
+    return np.sort(rng.choice(data.train_starts, size=n, replace=replace))
+
+
+def sample_paths(
+    data: MarketData, config: TrainConfig, starts: np.ndarray, rng: np.random.Generator
+) -> PathBatch:
+    """Historical or bootstrap paths for ``starts``, as configured."""
+    if config.path == "bootstrap":
+        return bootstrap_paths(
+            data, starts, config.steps, config.rebalance_days, config.block_length, rng
+        )
+    return historical_paths(data, starts, config.steps, config.rebalance_days)

@@ -1,0 +1,64 @@
+"""The gradient step, the learning-rate schedule and the divergence check of every trainer."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from portfolio_rl.agents.config import TrainConfig
+from portfolio_rl.errors import TrainingDiverged
+
+
+def lr_at(config: TrainConfig, iteration: int) -> float:
+    """Learning rate of an iteration under the configured schedule.
+
+    ``constant``: ``lr``; ``linear``: ``lr (1 - i/I)``; ``cosine``: ``lr (1 + cos(pi i/I)) / 2``
+    (Loshchilov & Hutter 2017, without restarts), for iteration ``i`` of ``I``.
+    """
+    frac = iteration / max(config.iterations, 1)
+    if config.lr_schedule == "linear":
+        return config.lr * (1 - frac)
+    if config.lr_schedule == "cosine":
+        return config.lr * 0.5 * (1 + math.cos(math.pi * frac))
+    return config.lr
+
+
+def set_lr(optimizer: torch.optim.Optimizer, config: TrainConfig, iteration: int) -> float:
+    """Set and return the scheduled learning rate of ``iteration``."""
+    lr = lr_at(config, iteration)
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    return lr
+
+
+def gradient_step(
+    optimizer: torch.optim.Optimizer, loss: torch.Tensor, parameters: list[Any], max_norm: float
+) -> float:
+    """Backpropagate ``loss``, clip the gradient norm at ``max_norm`` and step.
+
+    Returns
+    -------
+    float
+        The gradient norm before clipping.
+    """
+    optimizer.zero_grad()
+    loss.backward()
+    norm = torch.nn.utils.clip_grad_norm_(parameters, max_norm)
+    optimizer.step()
+    return norm.item()
+
+
+def check_finite(iteration: int, loss: torch.Tensor, kl: float, max_kl: float) -> None:
+    """Stop a diverging run with a message instead of training on NaNs."""
+    if not torch.isfinite(loss):
+        raise TrainingDiverged(
+            f"training diverged at iteration {iteration}: the loss is {loss.item()}; "
+            "lower the learning rate or raise std_floor"
+        )
+    if not math.isfinite(kl) or kl > max_kl:
+        raise TrainingDiverged(
+            f"training diverged at iteration {iteration}: KL to the reference is {kl:.3g} "
+            f"(> max_kl={max_kl}); lower the learning rate or raise beta"
+        )

@@ -1,0 +1,109 @@
+"""Rollouts: G trajectories of K actions from each of B starts on one shared path per start.
+
+The policy acts at each decision close on the observation of the one feature function and
+its drifted weights (:func:`portfolio_rl.features.observation`); the batched simulator
+applies the one cost model to the whole batch at once.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import torch
+
+from portfolio_rl.agents.config import TrainConfig
+from portfolio_rl.agents.data import (
+    MarketData,
+    PathBatch,
+    historical_paths,
+    sample_paths,
+    sample_starts,
+)
+from portfolio_rl.agents.policy import SimplexPolicy
+from portfolio_rl.envs.simulator import SimResult, simulate
+from portfolio_rl.features import observation
+from portfolio_rl.market import hold
+from portfolio_rl.measures import sharpe
+
+
+class Rollout(NamedTuple):
+    """G trajectories of K actions from each of B starts."""
+
+    obs: torch.Tensor
+    """(B, G, K, n, OBS_FEATURES) observations."""
+    actions: torch.Tensor
+    """(B, G, K, n) actions (scores or weights)."""
+    logp: torch.Tensor
+    """(B, G, K) log-probabilities of the actions under the sampling policy."""
+    sim: SimResult
+    """Simulator output for the target weights."""
+
+
+@torch.no_grad()
+def rollout(
+    policy: SimplexPolicy,
+    paths: PathBatch,
+    group_size: int,
+    h: int,
+    cost_bps: float,
+    deterministic: bool = False,
+) -> Rollout:
+    """Sample (or take the mean action of) ``policy`` along the shared paths.
+
+    The loop runs over the K steps only: an observation needs the weights drifted by the
+    previous action; everything else is vectorised over B and G.
+    """
+    b, k, n, _ = paths.features.shape
+    drifted = paths.returns.new_zeros(b, group_size, n)
+    obs_steps, act_steps, logp_steps, weight_steps = [], [], [], []
+    for step in range(k):
+        feats = paths.features[:, step, None].expand(b, group_size, n, -1)
+        obs = observation(feats, drifted)
+        out = policy(obs)
+        if deterministic:
+            weights = policy.mean_weights(out)
+            action = weights
+            logp = torch.zeros(b, group_size, device=obs.device)
+        else:
+            action = policy.sample(out)
+            weights = policy.to_weights(action)
+            logp = policy.log_prob(out, action)
+        segment = paths.returns[:, None, step * h : (step + 1) * h]
+        _, drifted = hold(weights, segment)
+        obs_steps.append(obs)
+        act_steps.append(action)
+        logp_steps.append(logp)
+        weight_steps.append(weights)
+    weights = torch.stack(weight_steps, dim=2)
+    sim = simulate(weights, paths.returns, cost_bps)
+    return Rollout(
+        torch.stack(obs_steps, dim=2),
+        torch.stack(act_steps, dim=2),
+        torch.stack(logp_steps, dim=2),
+        sim,
+    )
+
+
+def independent_rollout(
+    policy: SimplexPolicy, data: MarketData, config: TrainConfig, rng: np.random.Generator
+) -> Rollout:
+    """The baselines' sample budget: B*G independent starts, one trajectory each."""
+    starts = sample_starts(data, config.batch_starts * config.group_size, rng)
+    paths = sample_paths(data, config, starts, rng)
+    return rollout(policy, paths, 1, config.rebalance_days, config.cost_bps)
+
+
+@torch.no_grad()
+def validation_returns(policy: SimplexPolicy, data: MarketData, config: TrainConfig) -> np.ndarray:
+    """Daily net returns of the deterministic policy over the validation range."""
+    paths = historical_paths(
+        data, np.array([data.val_start]), data.val_steps, config.rebalance_days
+    )
+    out = rollout(policy, paths, 1, config.rebalance_days, config.cost_bps, deterministic=True)
+    return out.sim.daily_returns[0, 0].double().cpu().numpy()
+
+
+def validation_score(policy: SimplexPolicy, data: MarketData, config: TrainConfig) -> float:
+    """Annualised Sharpe ratio of the deterministic policy on the validation range."""
+    return sharpe(validation_returns(policy, data, config))

@@ -1,0 +1,216 @@
+"""The bookkeeping of one training run: logs, validation, early stopping, checkpoints.
+
+Files in the run folder: ``config.json`` (the resolved TrainConfig), ``policy.pt`` +
+``policy.json`` (the best policy on validation, what the backtest loads), ``last.pt`` +
+``last.json`` (everything needed to resume bit-identically), ``train_log.csv`` (one row per
+iteration), ``summary.json``. Tensors are saved as ``state_dict``s and loaded with
+``weights_only=True``: no pickled code.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from portfolio_rl.agents.config import TrainConfig
+from portfolio_rl.agents.data import MarketData
+from portfolio_rl.agents.policy import SimplexPolicy
+from portfolio_rl.agents.rollout import validation_score
+from portfolio_rl.errors import DataError
+from portfolio_rl.features import OBS_FEATURES
+from portfolio_rl.paths import atomic_write, atomic_write_text
+
+#: ``progress(done, total, figures)`` after each iteration (the console draws a bar).
+ProgressFn = Callable[[int, int, str], None]
+
+
+#: Per-iteration figures of the clipped-ratio trainers (GRPO, PPO), averaged over the mu
+#: inner steps; the names and order of their columns in ``train_log.csv``.
+LOGGED_STATS = ("kl", "clip_ratio_low", "clip_ratio_high", "entropy", "grad_norm", "loss")
+
+
+@dataclass
+class TrainResult:
+    """What a finished training run reports."""
+
+    folder: Path
+    best_score: float
+    best_iteration: int
+    iterations_run: int
+    stopped: str
+    wall_s: float
+    log: pd.DataFrame = field(repr=False)
+
+
+class RunState:
+    """Logs, validation, early stopping and resumable checkpoints of one training run.
+
+    Files in the run folder: ``config.json`` (resolved TrainConfig), ``policy.pt`` +
+    ``policy.json`` (the best policy on validation, what the backtest loads),
+    ``last.pt`` + ``last.json`` (everything needed to resume bit-identically),
+    ``train_log.csv`` (one row per iteration). Tensors are saved as ``state_dict``s and
+    loaded with ``weights_only=True``: no pickled code.
+    """
+
+    def __init__(self, folder: Path, config: TrainConfig, data: MarketData) -> None:
+        self.folder, self.config, self.data = folder, config, data
+        self.rows: list[dict[str, Any]] = []
+        self.best_score = -math.inf
+        self.best_iteration = -1
+        self.bad_evals = 0
+        self.start_iteration = 0
+        self.started = time.perf_counter()
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(folder / "config.json", json.dumps(config.to_dict(), indent=2) + "\n")
+
+    def start(
+        self,
+        modules: dict[str, Any],
+        rng: np.random.Generator,
+        resume: bool,
+        progress: ProgressFn | None,
+    ) -> None:
+        """Register what checkpoints hold, resume if asked, and keep the progress callback."""
+        self.modules, self.rng = modules, rng
+        self.stopped = "iterations"
+        if resume:
+            self.resume()
+        self.progress = progress
+
+    def end_iteration(self, iteration: int, row: dict[str, Any], policy: SimplexPolicy) -> bool:
+        """Validate when due, log, checkpoint when due; return True to stop early."""
+        config = self.config
+        row.setdefault("val_score", float("nan"))
+        early_stop = False
+        if (iteration + 1) % config.eval_every == 0 or iteration + 1 == config.iterations:
+            row["val_score"], early_stop = self.validate(iteration, policy)
+        self.log(row)
+        if self.progress is not None:
+            figures = (
+                f"reward {row['reward_mean']:+.4f}  kl {row.get('kl', 0):.4f}  "
+                f"best val SR {self.best_score:.2f}"
+            )
+            self.progress(iteration + 1, config.iterations, figures)
+        if (iteration + 1) % config.checkpoint_every == 0 or early_stop:
+            self.checkpoint(iteration)
+        if early_stop:
+            self.stopped = "early stopping on validation"
+        return early_stop
+
+    def finish(self, iteration: int) -> TrainResult:
+        """Save the final resumable state and summarise the run."""
+        self.checkpoint(iteration)
+        return self.result(iteration + 1, self.stopped)
+
+    def validate(self, iteration: int, policy: SimplexPolicy) -> tuple[float, bool]:
+        """Score the policy; save it if best; return (score, stop early?)."""
+        score = validation_score(policy, self.data, self.config)
+        if score > self.best_score:
+            self.best_score, self.best_iteration, self.bad_evals = score, iteration, 0
+            self.save_policy(policy)
+        else:
+            self.bad_evals += 1
+        return score, self.bad_evals >= self.config.patience
+
+    def save_policy(self, policy: SimplexPolicy) -> None:
+        """The best policy so far: ``policy.pt`` (state_dict) + ``policy.json``."""
+        meta = {
+            "algo": self.config.algo,
+            "seed": self.config.seed,
+            "obs_features": OBS_FEATURES,
+            "hidden": self.config.hidden,
+            "distribution": self.config.distribution,
+            "assets": self.data.assets,
+            "rebalance_days": self.config.rebalance_days,
+            "val_score": self.best_score,
+            "best_iteration": self.best_iteration,
+            "train_end": self.config.train_end,
+            "val_end": self.config.val_end,
+        }
+        state = {k: v.detach().cpu().clone() for k, v in policy.state_dict().items()}
+        atomic_write(self.folder / "policy.pt", lambda tmp: torch.save(state, tmp))
+        atomic_write_text(self.folder / "policy.json", json.dumps(meta, indent=2) + "\n")
+
+    def log(self, row: dict[str, Any]) -> None:
+        """Append one iteration's figures (and write them to TensorBoard if it is installed)."""
+        self.rows.append(row)
+        writer = self._tensorboard()
+        if writer is not None:
+            for key, value in row.items():
+                if key != "iteration" and isinstance(value, float) and math.isfinite(value):
+                    writer.add_scalar(f"{self.config.algo}/{key}", value, row["iteration"])
+            writer.flush()
+
+    def _tensorboard(self) -> Any:
+        if not hasattr(self, "_writer"):
+            self._writer = None
+            try:
+                import tensorboard  # noqa: F401  (optional: SummaryWriter needs it)
+                from torch.utils.tensorboard import SummaryWriter
+            except ImportError:
+                return None
+            self._writer = SummaryWriter(log_dir=str(self.folder / "tensorboard"))
+        return self._writer
+
+    def write_log(self) -> pd.DataFrame:
+        """Write ``train_log.csv`` atomically and return it."""
+        frame = pd.DataFrame(self.rows)
+        atomic_write(self.folder / "train_log.csv", lambda tmp: frame.to_csv(tmp, index=False))
+        return frame
+
+    def checkpoint(self, iteration: int) -> None:
+        """Save everything needed to continue after ``iteration`` bit-identically."""
+        state = {name: m.state_dict() for name, m in self.modules.items()}
+        state["torch_rng"] = torch.get_rng_state()
+        meta = {
+            "next_iteration": iteration + 1,
+            "best_score": self.best_score,
+            "best_iteration": self.best_iteration,
+            "bad_evals": self.bad_evals,
+            "numpy_rng": self.rng.bit_generator.state,
+            "rows": self.rows,
+        }
+        atomic_write(self.folder / "last.pt", lambda tmp: torch.save(state, tmp))
+        atomic_write_text(self.folder / "last.json", json.dumps(meta) + "\n")
+        self.write_log()
+
+    def resume(self) -> None:
+        """Restore the state saved by :meth:`checkpoint` into the registered modules and rng."""
+        ckpt = self.folder / "last.pt"
+        if not ckpt.is_file():
+            raise DataError(f"nothing to resume: {ckpt} not found")
+        state = torch.load(ckpt, weights_only=True, map_location="cpu")
+        meta = json.loads((self.folder / "last.json").read_text())
+        for name, module in self.modules.items():
+            module.load_state_dict(state[name])
+        torch.set_rng_state(state["torch_rng"])
+        self.rng.bit_generator.state = meta["numpy_rng"]
+        self.start_iteration = meta["next_iteration"]
+        self.best_score = meta["best_score"]
+        self.best_iteration = meta["best_iteration"]
+        self.bad_evals = meta["bad_evals"]
+        self.rows = meta["rows"]
+
+    def result(self, iterations_run: int, stopped: str) -> TrainResult:
+        """Write the log and ``summary.json``, and summarise the run."""
+        result = TrainResult(
+            folder=self.folder,
+            best_score=self.best_score,
+            best_iteration=self.best_iteration,
+            iterations_run=iterations_run,
+            stopped=stopped,
+            wall_s=time.perf_counter() - self.started,
+            log=self.write_log(),
+        )
+        summary = {k: v for k, v in vars(result).items() if k not in ("folder", "log")}
+        atomic_write_text(self.folder / "summary.json", json.dumps(summary, indent=2) + "\n")
+        return result

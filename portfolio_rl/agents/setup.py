@@ -1,0 +1,45 @@
+"""What every trainer starts with: seeding, the device, the training data and a fresh policy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+
+from portfolio_rl.agents.config import TrainConfig
+from portfolio_rl.agents.data import MarketData
+from portfolio_rl.agents.policy import SimplexPolicy
+from portfolio_rl.errors import DataError
+from portfolio_rl.features import OBS_FEATURES
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` picks CUDA when available, else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise DataError("--device cuda asked for, but no CUDA device is available")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> np.random.Generator:
+    """Seed torch's global generator and return the run's numpy Generator."""
+    torch.manual_seed(seed)
+    return np.random.default_rng(seed)
+
+
+def make_policy(config: TrainConfig, device: torch.device) -> SimplexPolicy:
+    """The policy the config describes."""
+    return SimplexPolicy(OBS_FEATURES, config.hidden, config.distribution, config.init_log_std).to(
+        device
+    )
+
+
+def set_up(
+    config: TrainConfig, prices: pd.DataFrame
+) -> tuple[np.random.Generator, torch.device, MarketData, SimplexPolicy]:
+    """The set-up every trainer starts with, in this order: seeding, device, the training
+    data (prices up to ``val_end``), a fresh policy."""  # noqa: D205, D209
+    rng = seed_everything(config.seed)
+    device = resolve_device(config.device)
+    return rng, device, MarketData.build(prices, config, device), make_policy(config, device)

@@ -1,0 +1,81 @@
+"""The typer app, its error handling and the helpers every command shares.
+
+Flags in, typed configs to :mod:`portfolio_rl.pipeline`, results to :mod:`portfolio_rl.console`.
+Expected failures (bad input, missing data, a failed download or solve, a diverging run)
+end with one ``error:`` line on stderr and a non-zero exit code; ``--debug`` shows the
+traceback instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from portfolio_rl import console
+from portfolio_rl.errors import ConfigError, PortfolioRLError
+
+app = typer.Typer(
+    help="Portfolio allocation with GRPO against robust-optimization baselines.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+_state = {"debug": False}
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    console.warning(str(message))
+
+
+def command(func: F) -> F:
+    """Turn expected failures into one line on stderr and a non-zero exit."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        warnings.showwarning = _show_warning
+        try:
+            return func(*args, **kwargs)
+        except PortfolioRLError as exc:
+            if _state["debug"]:
+                raise
+            console.error(str(exc))
+            raise typer.Exit(code=2) from None
+        except KeyboardInterrupt:
+            console.say("interrupted")
+            raise typer.Exit(code=130) from None
+        except typer.Exit:
+            raise
+        except Exception as exc:
+            if _state["debug"]:
+                raise
+            msg = str(exc).splitlines()[0] if str(exc) else ""
+            console.say(
+                f"internal error: {type(exc).__name__}: {msg} (rerun with --debug for details)"
+            )
+            raise typer.Exit(code=1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.callback()
+def _root(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show full tracebacks instead of one-line errors.")
+    ] = False,
+) -> None:
+    _state["debug"] = debug
+
+
+def _names(text: str) -> tuple[str, ...]:
+    """A comma-separated list from a flag, blanks dropped, each name once."""
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ConfigError(f"{', '.join(repeated)} given more than once")
+    return names

@@ -1,0 +1,292 @@
+"""``portfolio-rl train | backtest | report | run | bench``: flags in, typed configs out."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from portfolio_rl import console
+from portfolio_rl.cli.app import _names, app, command
+from portfolio_rl.errors import ConfigError, PortfolioRLError
+
+# --------------------------------------------------------------------------- train
+
+
+@app.command()
+@command
+def train(
+    config: Annotated[
+        Path | None,
+        typer.Option(help="Experiment YAML (data, splits, rl.train settings); flags override it."),
+    ] = None,
+    prices: Annotated[
+        str | None, typer.Option(help="Price source: bundled name or CSV/parquet file.")
+    ] = None,
+    algo: Annotated[
+        str, typer.Option(help="grpo (the method), ppo or reinforce (baselines).")
+    ] = "grpo",
+    train_end: Annotated[
+        str | None, typer.Option(help="Last date of the training range (default 2012-12-31).")
+    ] = None,
+    val_end: Annotated[
+        str | None, typer.Option(help="Last date of the validation range (default 2014-12-31).")
+    ] = None,
+    iterations: Annotated[
+        int | None, typer.Option(min=1, help="Policy-update iterations (default 60).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same run.")] = 0,
+    device: Annotated[str, typer.Option(help="auto (CUDA if present), cpu or cuda.")] = "auto",
+    resume: Annotated[
+        Path | None, typer.Option(help="Continue the training run in this directory.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Run directory (default backtests/runs/<time>-train-...).")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Write into an existing non-empty --out.")] = False,
+) -> None:
+    """Train an allocation policy with GRPO (or PPO/REINFORCE) on the training range."""
+    import json
+
+    from portfolio_rl import pipeline
+    from portfolio_rl.agents.config import TrainConfig, train_config_for
+    from portfolio_rl.agents.registry import ALGORITHMS
+    from portfolio_rl.config import from_mapping, replace
+    from portfolio_rl.experiment import SplitConfig, load_experiment
+    from portfolio_rl.paths import new_run_dir
+
+    if algo not in ALGORITHMS:
+        raise PortfolioRLError(f"unknown --algo {algo!r}: choose {', '.join(ALGORITHMS)}")
+    if device not in ("auto", "cpu", "cuda"):
+        raise PortfolioRLError(f"unknown --device {device!r}: choose auto, cpu or cuda")
+    exp = load_experiment(config)
+    if resume is not None:
+        cfg_path = resume / "config.json"
+        if not cfg_path.is_file():
+            raise ConfigError(f"nothing to resume in {resume}: config.json not found")
+        train_cfg = from_mapping(TrainConfig, json.loads(cfg_path.read_text()), "config.json")
+        train_cfg = replace(train_cfg, iterations=iterations)
+        folder = resume
+    else:
+        if prices is not None:
+            exp = replace(exp, data=dataclasses.replace(exp.data, prices=prices, tickers=None))
+        if train_end or val_end:
+            splits = {
+                "train_end": train_end or exp.splits.train_end,
+                "val_end": val_end or exp.splits.val_end,
+            }
+            exp = replace(exp, splits=from_mapping(SplitConfig, splits, "splits"))
+        train_cfg = train_config_for(exp, algo, seed, iterations=iterations, device=device)
+        folder = new_run_dir(out, f"train-{algo}-s{seed}", force=force)
+    hooks = pipeline.Hooks(console.say, console.progress_bar)
+    result = pipeline.train(exp, train_cfg, folder, resume=resume is not None, hooks=hooks)
+    print(
+        f"{train_cfg.algo} seed {train_cfg.seed}: best validation Sharpe {result.best_score:.3f} "
+        f"at iteration {result.best_iteration + 1} of the {result.iterations_run} run "
+        f"({result.stopped}), {result.wall_s:.1f} s"
+    )
+    print(f"run directory: {folder}  (use with: portfolio-rl backtest --policy {folder})")
+
+
+# --------------------------------------------------------------------------- backtest
+
+
+@app.command()
+@command
+def backtest(
+    config: Annotated[
+        Path | None,
+        typer.Option(help="Experiment YAML (e.g. backtests/sp500.yaml); flags override it."),
+    ] = None,
+    prices: Annotated[
+        str | None,
+        typer.Option(help="Price source: bundled name (sp500, factors) or CSV/parquet file."),
+    ] = None,
+    strategies: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated strategies (default: every baseline and the benchmark)."
+        ),
+    ] = None,
+    policy: Annotated[
+        list[Path] | None,
+        typer.Option(help="Trained run directory (from `portfolio-rl train`); repeatable."),
+    ] = None,
+    start: Annotated[str | None, typer.Option(help="First decision date, YYYY-MM-DD.")] = None,
+    end: Annotated[str | None, typer.Option(help="Last date of the backtest, YYYY-MM-DD.")] = None,
+    window: Annotated[
+        int | None, typer.Option(min=2, help="Days of returns each strategy sees (default 252).")
+    ] = None,
+    expanding: Annotated[
+        bool, typer.Option(help="Hand strategies all history since the data start.")
+    ] = False,
+    rebalance_days: Annotated[
+        int | None, typer.Option(min=1, help="Trading days between rebalances (default 21).")
+    ] = None,
+    cost_bps: Annotated[
+        float | None,
+        typer.Option(min=0, help="Cost per unit of turnover, basis points (default 10)."),
+    ] = None,
+    rf: Annotated[
+        float | None, typer.Option(help="Annual risk-free rate for Sharpe/Sortino (default 0).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Run directory (default backtests/runs/<time>-backtest).")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Write into an existing non-empty --out.")] = False,
+) -> None:
+    """Walk-forward backtest of baselines (and trained policies) with costs; writes a run dir."""
+    from portfolio_rl import pipeline
+    from portfolio_rl.backtest.engine import BacktestConfig
+    from portfolio_rl.config import replace
+    from portfolio_rl.experiment import load_experiment
+
+    exp = load_experiment(config)
+    if prices is not None:
+        start_of_data = None if config is None else exp.data.start
+        data = dataclasses.replace(exp.data, prices=prices, tickers=None, start=start_of_data)
+        exp = replace(exp, data=data)
+    if config is None and start is None:
+        start = "2005-01-01"
+    bt = exp.backtest
+    try:
+        bt = BacktestConfig(
+            start=start or (pipeline.test_start(exp) if config is not None else bt.start),
+            end=end or bt.end,
+            window=window or bt.window,
+            expanding=expanding or bt.expanding,
+            rebalance_days=rebalance_days or bt.rebalance_days,
+            cost_bps=bt.cost_bps if cost_bps is None else cost_bps,
+            impact_bps=bt.impact_bps,
+        )
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    names = None if strategies is None else _names(strategies)
+    exp = replace(exp, backtest=bt, rf=rf, strategies=names)
+    hooks = pipeline.Hooks(console.say, console.progress_bar)
+    done = pipeline.backtest(exp, policy or [], out=out, force=force, hooks=hooks)
+    console.print_metrics(
+        done.metrics,
+        title=f"walk-forward from {done.result.returns.index[0].date()} ({exp.data.prices}), "
+        f"{bt.rebalance_days}-day rebalance, {bt.cost_bps:g} bps",
+    )
+    print(f"run directory: {done.run_dir}")
+
+
+# --------------------------------------------------------------------------- report and run
+
+
+@app.command()
+@command
+def report(
+    run_dir: Annotated[
+        Path, typer.Argument(help="A run directory written by `run` or `backtest`.")
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="PDF path (default reports/<run name>.pdf)."),
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing PDF.")] = False,
+) -> None:
+    """Write the multi-page PDF report of a run directory."""
+    from portfolio_rl.paths import child_path, reports_dir
+    from portfolio_rl.report.pdf import make_report
+
+    if not (run_dir / "metrics.csv").is_file():
+        raise PortfolioRLError(f"{run_dir} is not a run directory (metrics.csv missing)")
+    pdf = output or child_path(reports_dir(), run_dir.resolve().name, ".pdf", what="report name")
+    make_report(run_dir, pdf, force=force)
+    print(f"report: {pdf}")
+
+
+@app.command("run")
+@command
+def run_all(
+    config: Annotated[
+        Path | None,
+        typer.Option(help="Experiment YAML (default backtests/sp500.yaml: bundled data, offline)."),
+    ] = None,
+    tickers: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated tickers to download with yfinance instead."),
+    ] = None,
+    start: Annotated[str | None, typer.Option(help="First price date, YYYY-MM-DD.")] = None,
+    end: Annotated[str | None, typer.Option(help="Last price date, YYYY-MM-DD.")] = None,
+    quick: Annotated[
+        bool, typer.Option(help="A smaller run for a first look: 2 seeds, 20 iterations.")
+    ] = False,
+    out: Annotated[
+        Path | None, typer.Option(help="Run directory (default backtests/runs/<time>-run).")
+    ] = None,
+    pdf: Annotated[
+        Path | None, typer.Option(help="Report path (default reports/<run name>.pdf).")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Overwrite an existing run directory or PDF.")
+    ] = False,
+) -> None:
+    """Everything: data, GRPO + PPO + REINFORCE over seeds, backtest vs baselines, PDF report."""
+    from portfolio_rl import pipeline
+    from portfolio_rl.config import replace
+    from portfolio_rl.datasets import DataConfig
+    from portfolio_rl.experiment import default_config_path, load_experiment
+
+    exp = load_experiment(config or default_config_path())
+    if tickers:
+        data = DataConfig(
+            prices="yfinance", tickers=_names(tickers), start=start or "2010-01-01", end=end
+        )
+        exp = replace(exp, data=data)
+    elif start or end:
+        exp = replace(exp, data=replace(exp.data, start=start, end=end))
+    hooks = pipeline.Hooks(console.say, console.progress_bar)
+    done = pipeline.run(exp, out=out, pdf=pdf, force=force, quick=quick, hooks=hooks)
+    console.print_metrics(
+        done.metrics,
+        title=f"test period {done.exp.backtest.start} .. "
+        f"{done.result.returns.index[-1].date()}: net of {done.exp.backtest.cost_bps:g} bps costs",
+    )
+    print(done.verdict)
+    print(f"run directory: {done.run_dir}")
+    print(f"report: {done.pdf}")
+
+
+# --------------------------------------------------------------------------- bench
+
+
+@app.command()
+@command
+def bench(
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    only: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated subset of benchmarks (default all)."),
+    ] = None,
+    repeats: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Walk-forward: time our side and skfolio's this many times, alternating, "
+            "and report medians (1 keeps the whole bench under two minutes; each repeat adds "
+            "about 50 s).",
+        ),
+    ] = 1,
+) -> None:
+    """Measure throughput: env steps/s, batched simulator, training, walk-forward solves."""
+    import json
+
+    from portfolio_rl.bench import BENCHES, run_benchmarks
+
+    names = [x.strip() for x in only.split(",")] if only else None
+    unknown = sorted(set(names or []) - set(BENCHES))
+    if unknown:
+        raise PortfolioRLError(
+            f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHES)}"
+        )
+    figures = run_benchmarks(names, repeats)
+    if json_out:
+        print(json.dumps(figures))
+    else:
+        console.print_bench(figures, repeats)

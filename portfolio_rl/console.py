@@ -1,0 +1,147 @@
+"""Everything the command line shows: progress bars, tables, stage lines and error lines.
+
+The pipeline never prints; it calls the progress callbacks it is handed. This module draws
+them with rich on stderr (hidden when stderr is not a terminal) and prints the tables on
+stdout.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pandas as pd
+
+#: ``update(done, total, figures="")``: what a progress bar hands to the work it shows.
+Update = Callable[..., None]
+
+
+def say(message: str) -> None:
+    """A stage line on stderr (``[2/4] training grpo seed 0``)."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def error(message: str) -> None:
+    """The one ``error:`` line of a failed command, on stderr."""
+    print(f"error: {message}", file=sys.stderr, flush=True)
+
+
+def warning(message: str) -> None:
+    """A ``warning:`` line on stderr."""
+    print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def progress_bar(label: str, total: int | None = None) -> Iterator[Update]:
+    """A transient progress bar on stderr; yields ``update(done, total=None, figures="")``."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[figures]}"),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    ) as bar:
+        task = bar.add_task(label, total=total, figures="")
+
+        def update(done: int, total: int | None = None, figures: str = "") -> None:
+            bar.update(task, completed=done, figures=figures, **({"total": total} if total else {}))
+
+        yield update
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    console = Console()
+    return console if console.is_terminal else Console(width=max(console.width, 120))
+
+
+METRIC_COLUMNS = (
+    ("CAGR", "cagr", "{:.2%}"),
+    ("vol", "ann_vol", "{:.2%}"),
+    ("Sharpe", "sharpe", "{:.2f}"),
+    ("Sortino", "sortino", "{:.2f}"),
+    ("max DD", "max_drawdown", "{:.2%}"),
+    ("CVaR95", "cvar_95", "{:.2%}"),
+    ("turnover", "turnover", "{:.2f}"),
+    ("fails", "solver_failures", "{:.0f}"),
+)
+
+
+def print_metrics(metrics: pd.DataFrame, title: str) -> None:
+    """Readable table of the main measures, best Sharpe first."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column("strategy", no_wrap=True)
+    for label, _, _ in METRIC_COLUMNS:
+        table.add_column(label, justify="right", no_wrap=True)
+    for name, row in metrics.sort_values("sharpe", ascending=False).iterrows():
+        cells = [fmt.format(row[key]) if key in row else "-" for _, key, fmt in METRIC_COLUMNS]
+        table.add_row(str(name), *cells)
+    _console().print(table)
+
+
+def print_table(frame: pd.DataFrame, title: str) -> None:
+    """Any small frame of strings as a table (first column left-aligned)."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for i, col in enumerate(frame.columns):
+        table.add_column(str(col), justify="left" if i == 0 else "right")
+    for row in frame.astype(str).itertuples(index=False):
+        table.add_row(*row)
+    _console().print(table)
+
+
+def print_bench(figures: dict[str, Any], repeats: int) -> None:
+    """The figures of ``portfolio-rl bench`` and the walk-forward comparison side by side."""
+    from rich.table import Table
+
+    console = _console()
+    table = Table(title="portfolio-rl bench\n(medians of repeats in one process)")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key, value in figures.items():
+        if key.startswith("wf_"):
+            continue
+        if isinstance(value, float):
+            text = f"{value:,.0f}" if value > 100 else f"{value:.3g}"
+        else:
+            text = str(value)
+        table.add_row(key, text)
+    if table.row_count:
+        console.print(table)
+    models = [k[3:-2] for k in figures if k.startswith("wf_") and k.endswith("_s")]
+    models = [m for m in models if not m.endswith("_skfolio")]
+    if not models:
+        return
+    title = "walk-forward 2005-2022 per model, seconds"
+    wf = Table(title=title + (f" (medians of {repeats})" if repeats > 1 else ""))
+    for col in ("model", "rebalances", "ours", "skfolio", "speed-up"):
+        wf.add_column(col, justify="left" if col == "model" else "right")
+    for m in models:
+        theirs = figures.get(f"wf_{m}_skfolio_s")
+        wf.add_row(
+            m,
+            str(figures[f"wf_{m}_rebalances"]),
+            f"{figures[f'wf_{m}_s']:.2f}",
+            "-" if theirs is None else f"{theirs:.2f}",
+            "-" if theirs is None else f"{figures[f'wf_{m}_speedup']:.1f}x",
+        )
+    console.print(wf)

@@ -1,0 +1,159 @@
+"""Performance measures of daily returns, with one set of conventions (README).
+
+Conventions: ``PERIODS = 252`` periods a year; ``rf`` is an annual rate turned into a daily
+one by ``(1 + rf)^(1/252) - 1`` (0 unless given); sample std with ddof=1; Sortino with
+target 0 over all observations, ``sqrt(mean(min(r, 0)^2))``; drawdowns on compounded wealth
+starting from 1.0 before the first return; CVaR and VaR historical (VaR the 5% quantile with
+linear interpolation, CVaR the mean of the returns at or below it); hit rate over non-zero
+days.
+
+These are the only definitions of the measures: the backtest's metrics table, the training
+reward and validation score, the bootstrap intervals and the report's charts all call them.
+:func:`sharpe` works on numpy arrays and torch tensors along any axis.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from portfolio_rl.market import PERIODS, daily_rate, is_torch
+
+Array = Any  # np.ndarray or torch.Tensor
+
+
+def sharpe(
+    returns: Array, rf: float = 0.0, axis: int = -1, eps: float = 0.0, periods: int = PERIODS
+) -> Array:
+    """Annualised Sharpe ratio ``mean(x) / (std(x, ddof=1) + eps) * sqrt(periods)``.
+
+    ``x = r - rf_d`` with the daily rate ``rf_d`` of the annual ``rf``.
+
+    Parameters
+    ----------
+    returns : ndarray or Tensor of shape (..., n_days, ...)
+        Daily simple returns along ``axis``.
+    rf : float
+        Annual risk-free rate.
+    axis : int
+        The time axis.
+    eps : float
+        Added to the std: a training reward needs a finite value for a constant path
+        (``eps > 0``); a reported measure is NaN there (``eps = 0``).
+    periods : int
+        Periods a year; 1 gives the per-period ratio.
+
+    Returns
+    -------
+    float, ndarray or Tensor with ``axis`` removed
+    """
+    x = returns - daily_rate(rf) if rf else returns
+    if is_torch(x):
+        return x.mean(axis) / (x.std(axis) + eps) * float(np.sqrt(periods))
+    x = np.asarray(x, dtype=float)
+    sd = x.std(axis=axis, ddof=1) + eps
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(sd > 0, x.mean(axis=axis) / np.where(sd > 0, sd, 1.0), np.nan)
+    out = out * np.sqrt(periods)
+    return float(out) if out.ndim == 0 else out
+
+
+def wealth(returns: np.ndarray) -> np.ndarray:
+    """Compounded wealth path ``prod(1 + r)``, starting from 1.0 before the first return."""
+    return np.cumprod(1.0 + np.asarray(returns, float))
+
+
+def cagr(returns: np.ndarray) -> float:
+    """Compound annual growth: ``W_N^(252/N) - 1``."""
+    r = np.asarray(returns, float)
+    return float(wealth(r)[-1] ** (PERIODS / len(r)) - 1.0)
+
+
+def ann_vol(returns: np.ndarray) -> float:
+    """Annualised volatility: ``std(r, ddof=1) * sqrt(252)``."""
+    return float(np.std(returns, ddof=1) * np.sqrt(PERIODS))
+
+
+def sortino(returns: np.ndarray, rf: float = 0.0) -> float:
+    """Annualised Sortino ratio, target 0: ``mean(x) / sqrt(mean(min(x, 0)^2)) * sqrt(252)``."""
+    x = np.asarray(returns, float) - daily_rate(rf)
+    downside = np.sqrt(np.mean(np.minimum(x, 0.0) ** 2))
+    return float(x.mean() / downside * np.sqrt(PERIODS)) if downside > 0 else float("nan")
+
+
+def drawdowns(returns: np.ndarray) -> np.ndarray:
+    """Drawdown of each day ``W / max(1, running max W) - 1`` (<= 0)."""
+    w = wealth(returns)
+    peak = np.maximum.accumulate(np.concatenate([[1.0], w]))[1:]
+    return w / peak - 1.0
+
+
+def max_drawdown(returns: np.ndarray) -> float:
+    """Largest drawdown, a negative number (0 if wealth never fell below a peak)."""
+    return float(drawdowns(returns).min())
+
+
+def max_dd_duration(returns: np.ndarray) -> int:
+    """Longest run of consecutive days below a previous peak, in trading days."""
+    under = drawdowns(returns) < 0
+    longest = run = 0
+    for flag in under:
+        run = run + 1 if flag else 0
+        longest = max(longest, run)
+    return longest
+
+
+def calmar(returns: np.ndarray) -> float:
+    """CAGR divided by the absolute maximum drawdown."""
+    mdd = max_drawdown(returns)
+    return cagr(returns) / abs(mdd) if mdd < 0 else float("nan")
+
+
+def cvar(returns: np.ndarray, level: float = 0.95) -> float:
+    """Historical CVaR: mean of the returns at or below the ``1 - level`` quantile (negative)."""
+    r = np.asarray(returns, float)
+    var = np.quantile(r, 1.0 - level)
+    return float(r[r <= var].mean())
+
+
+def omega(returns: np.ndarray, threshold: float = 0.0) -> float:
+    """Omega ratio: ``sum(max(r - th, 0)) / sum(max(th - r, 0))``."""
+    x = np.asarray(returns, float) - threshold
+    loss = -x[x < 0].sum()
+    return float(x[x > 0].sum() / loss) if loss > 0 else float("nan")
+
+
+def tail_ratio(returns: np.ndarray) -> float:
+    """``|q95 / q5|`` of daily returns."""
+    r = np.asarray(returns, float)
+    low = np.quantile(r, 0.05)
+    return float(abs(np.quantile(r, 0.95) / low)) if low != 0 else float("nan")
+
+
+def hit_rate(returns: np.ndarray) -> float:
+    """Share of positive days among the days with a non-zero return."""
+    r = np.asarray(returns, float)
+    nonzero = r[r != 0]
+    return float((nonzero > 0).mean()) if len(nonzero) else float("nan")
+
+
+def rolling_sharpe(returns: pd.DataFrame, window: int = PERIODS) -> pd.DataFrame:
+    """Sharpe ratio of each trailing ``window`` days (NaN before a full window).
+
+    Parameters
+    ----------
+    returns : DataFrame of shape (n_days, n_strategies)
+
+    Returns
+    -------
+    DataFrame of shape (n_days, n_strategies)
+    """
+    roll = returns.rolling(window)
+    return roll.mean() / roll.std(ddof=1) * np.sqrt(PERIODS)
+
+
+def drawdown_frame(returns: pd.DataFrame) -> pd.DataFrame:
+    """:func:`drawdowns` of every column of ``returns`` (n_days, n_strategies)."""
+    return returns.apply(lambda col: pd.Series(drawdowns(col.to_numpy()), index=col.index))

@@ -1,0 +1,210 @@
+"""One function per chart, quantstats-style: ``chart(data, ax, ...) -> None``.
+
+Charts draw numbers they are given or that :mod:`portfolio_rl.measures` computes; they never
+define a measure of their own. Colours are fixed per strategy for the whole report.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from portfolio_rl.agents.registry import ALGORITHMS
+from portfolio_rl.measures import drawdown_frame, rolling_sharpe, wealth
+
+#: Red, orange, purple (and more) for the RL algorithms, in registry order.
+ALGO_COLOURS = dict(zip(ALGORITHMS, ("#d62728", "#ff7f0e", "#9467bd", "#8c2d04"), strict=False))
+FIXED = {"equal_weight": "#7f7f7f", "benchmark": "#000000"}
+# dark, distinct colours that stay readable as text
+PALETTE = (
+    "#1f77b4",
+    "#2ca02c",
+    "#8c564b",
+    "#17becf",
+    "#1b9e77",
+    "#7570b3",
+    "#a6761d",
+    "#66a61e",
+    "#0b3d91",
+    "#006d2c",
+    "#6a3d9a",
+    "#b15928",
+    "#01665e",
+)
+
+
+def algo_of(name: str) -> str | None:
+    """The RL algorithm of a strategy name (``grpo`` or ``grpo_s3``), else None."""
+    base = name.split("_s")[0]
+    return base if base in ALGORITHMS else None
+
+
+def colours(names: list[str]) -> dict[str, str]:
+    """One colour per strategy, the same on every page."""
+    out, i = {}, 0
+    for name in names:
+        if name in FIXED:
+            out[name] = FIXED[name]
+        elif algo_of(name) is not None:
+            out[name] = ALGO_COLOURS[algo_of(name)]
+        else:
+            out[name] = PALETTE[i % len(PALETTE)]
+            i += 1
+    return out
+
+
+def styles(name: str) -> dict[str, Any]:
+    """Line style of a strategy: thin for RL seeds, bold for 1/N and the benchmark."""
+    if algo_of(name) is not None:
+        return {"lw": 1.0, "alpha": 0.75}
+    if name in FIXED:
+        return {"lw": 1.6, "ls": "--" if name == "equal_weight" else "-"}
+    return {"lw": 1.0, "alpha": 0.9}
+
+
+def pct_formatter() -> Any:
+    """Axis ticks as whole percentages."""
+    from matplotlib.ticker import PercentFormatter
+
+    return PercentFormatter(1.0, decimals=0)
+
+
+def _legend(ax: Any, title: str | None = None) -> None:
+    ax.legend(
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        fontsize=7,
+        frameon=False,
+        title=title,
+        title_fontsize=7,
+    )
+
+
+def lines(frame: pd.DataFrame, ax: Any, colour_of: dict[str, str]) -> None:
+    """One line per column of ``frame`` in the strategy's colour and style."""
+    for name in frame:
+        ax.plot(frame.index, frame[name], color=colour_of[name], label=name, **styles(name))
+
+
+def wealth_chart(returns: pd.DataFrame, ax: Any, colour_of: dict[str, str]) -> None:
+    """Compounded wealth of each strategy, log scale, from 1."""
+    from matplotlib.ticker import LogLocator, ScalarFormatter
+
+    w = returns.apply(lambda c: pd.Series(wealth(c.to_numpy()), index=c.index))
+    lines(w, ax, colour_of)
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 1.5, 2.0, 3.0, 5.0, 7.0)))
+    ax.yaxis.set_major_formatter(ScalarFormatter())
+    ax.yaxis.set_minor_formatter(ScalarFormatter())
+    ax.yaxis.set_minor_locator(LogLocator(base=10, subs=()))
+    ax.set_ylabel("wealth, log scale (start = 1)")
+    ax.grid(alpha=0.3, which="both")
+    _legend(ax)
+
+
+def drawdown_chart(returns: pd.DataFrame, ax: Any, colour_of: dict[str, str]) -> None:
+    """Drawdown from the running peak of each strategy."""
+    lines(drawdown_frame(returns), ax, colour_of)
+    _legend(ax, "drawdowns shown")
+    ax.set_ylabel("drawdown from the running peak")
+    ax.yaxis.set_major_formatter(pct_formatter())
+    ax.grid(alpha=0.3)
+
+
+def rolling_sharpe_chart(returns: pd.DataFrame, ax: Any, colour_of: dict[str, str]) -> None:
+    """Trailing one-year Sharpe ratio of each strategy."""
+    lines(rolling_sharpe(returns), ax, colour_of)
+    ax.axhline(0, color="black", lw=0.6)
+    ax.set_ylabel("rolling 252-day Sharpe")
+    ax.grid(alpha=0.3)
+    _legend(ax)
+
+
+def annual_returns_heatmap(returns: pd.DataFrame, ax: Any, order: list[str]) -> Any:
+    """Calendar-year returns, one row per strategy in ``order``; returns the image."""
+    annual = (1 + returns).groupby(returns.index.year).prod() - 1
+    data = annual.T.loc[order]
+    lim = np.nanmax(np.abs(data.to_numpy()))
+    im = ax.imshow(data.to_numpy(), cmap="RdYlGn", vmin=-lim, vmax=lim, aspect="auto")
+    ax.set_xticks(range(len(data.columns)), [str(c) for c in data.columns], fontsize=7)
+    ax.set_yticks(range(len(data.index)), data.index, fontsize=6.5)
+    for i in range(data.shape[0]):
+        for j in range(data.shape[1]):
+            ax.text(j, i, f"{data.iloc[i, j]:.0%}", ha="center", va="center", fontsize=5.5)
+    ax.set_title("calendar-year returns (partial first/last years)", fontsize=9)
+    return im
+
+
+def asset_colours(n: int) -> list[Any]:
+    """Colours for n assets whose neighbours differ (tab20 with the pairs split apart)."""
+    import matplotlib as mpl
+
+    cmap = mpl.colormaps["tab20"]
+    order = [*range(0, 20, 2), *range(1, 20, 2)]
+    return [cmap(order[i % 20]) for i in range(n)]
+
+
+def weights_chart(weights: pd.DataFrame, ax: Any, colours_: list[Any]) -> None:
+    """Target weights at each rebalance, stacked."""
+    ax.stackplot(weights.index, weights.T.to_numpy(), colors=colours_, step="post", lw=0)
+    ax.set_ylim(0, 1)
+    ax.tick_params(labelsize=7)
+    ax.yaxis.set_major_formatter(pct_formatter())
+
+
+def turnover_chart(metrics: pd.DataFrame, ax: Any, colour_of: dict[str, str]) -> None:
+    """Annual one-way turnover and costs per strategy, as bars."""
+    m = metrics.sort_values("turnover")
+    y = np.arange(len(m))
+    ax.barh(
+        y - 0.2,
+        m["turnover"],
+        height=0.4,
+        color=[colour_of[n] for n in m.index],
+        label="turnover (1-way / yr)",
+    )
+    ax.barh(y + 0.2, m["avg_cost"] * 100, height=0.4, color="#bbbbbb", label="cost (% / yr)")
+    ax.set_yticks(y, m.index, fontsize=6.5)
+    ax.tick_params(axis="x", labelsize=7)
+    ax.legend(fontsize=6.5, loc="lower right", frameon=False)
+    ax.set_title("turnover and costs", fontsize=9)
+    ax.grid(alpha=0.3, axis="x")
+
+
+def training_curve(logs: dict[str, pd.DataFrame], key: str, ax: Any, title: str) -> None:
+    """One logged figure against the iteration, one line per training run."""
+    for name, log in logs.items():
+        x = log["iteration"] + 1
+        y = log[key] + (log["clip_ratio_low"] if key == "clip_ratio_high" else 0)
+        mask = y.notna()
+        ax.plot(
+            x[mask],
+            y[mask],
+            lw=1,
+            marker="o" if key == "val_score" else None,
+            ms=3,
+            label=name,
+            alpha=0.8,
+        )
+    ax.set_title(title, fontsize=9)
+    ax.set_xlabel("iteration", fontsize=7)
+    ax.tick_params(labelsize=7)
+    ax.grid(alpha=0.3)
+
+
+def seed_sharpe_chart(
+    sharpes: dict[str, pd.Series], references: dict[str, float], ax: Any
+) -> None:
+    """Test Sharpe of each seed per algorithm (bar = mean) with reference lines."""
+    for j, (algo, sr) in enumerate(sharpes.items()):
+        colour = ALGO_COLOURS.get(algo, "#333333")
+        ax.scatter(np.full(len(sr), j), sr, color=colour, zorder=3)
+        ax.plot([j - 0.25, j + 0.25], [sr.mean()] * 2, color=colour, lw=2)
+    for (label, value), style in zip(references.items(), ("--", ":"), strict=False):
+        ax.axhline(value, color="black", ls=style, lw=1, label=f"{label} ({value:.2f})")
+    ax.set_xticks(range(len(sharpes)), list(sharpes))
+    ax.set_title("test Sharpe per seed (bar = mean)", fontsize=9)
+    ax.legend(fontsize=6.5, frameon=False, loc="lower right")
+    ax.grid(alpha=0.3)

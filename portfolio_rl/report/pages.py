@@ -1,0 +1,301 @@
+"""The report's pages: each composes charts and text on one A4 landscape figure.
+
+Pages: summary (what was run, headline table, verdict); wealth and drawdowns; rolling
+Sharpe and annual returns; weights over time, turnover and costs; RL training curves and
+the spread over seeds; statistics; limitations. Adding a page is one function here and
+one entry in ``PAGES``.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from portfolio_rl.agents.registry import ALGORITHMS, METHOD
+from portfolio_rl.baselines import best_robust
+from portfolio_rl.report import charts
+from portfolio_rl.report.run import Run
+from portfolio_rl.report.text import headline_table, limitations, policy_rows, verdict
+
+PAGE = (11.69, 8.27)  # A4 landscape, inches
+
+
+def _page(title: str, number: int, run: Run):
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=PAGE)
+    fig.text(0.04, 0.955, title, fontsize=17, weight="bold", color="#1f2d3d")
+    fig.text(
+        0.96,
+        0.955,
+        f"{run.config.get('name', 'run')}  ·  page {number}",
+        fontsize=9,
+        ha="right",
+        color="#555555",
+    )
+    fig.add_artist(plt.Line2D([0.04, 0.96], [0.94, 0.94], color="#1f2d3d", lw=0.8))
+    return fig
+
+
+def _table(
+    ax,
+    frame: pd.DataFrame,
+    colour_of: dict[str, str] | None = None,
+    font: float = 8.0,
+    first_col: str = "Strategy",
+) -> None:
+    """Draw ``frame`` filling ``ax``: rows share its height, columns sized by their text."""
+    ax.axis("off")
+    labels = [first_col, *frame.columns]
+    cells = [[idx, *row] for idx, row in zip(frame.index, frame.to_numpy().tolist(), strict=True)]
+    chars = [max(len(str(x)) for x in col) for col in zip(labels, *cells, strict=True)]
+    widths = np.array(chars, dtype=float) + 2
+    table = ax.table(
+        cellText=cells,
+        colLabels=labels,
+        colWidths=list(widths / widths.sum()),
+        bbox=[0, 0, 1, 1],
+        cellLoc="right",
+        colLoc="center",
+    )
+    table.auto_set_font_size(False)
+    table.set_fontsize(font)
+    for (r, c), cell in table.get_celld().items():
+        cell.set_edgecolor("#dddddd")
+        if r == 0:
+            cell.set_facecolor("#1f2d3d")
+            cell.set_text_props(color="white", weight="bold")
+        elif r % 2 == 0:
+            cell.set_facecolor("#f5f7fa")
+        if c == 0 and r > 0:
+            cell.set_text_props(
+                ha="left", weight="bold", color=(colour_of or {}).get(cells[r - 1][0], "black")
+            )
+            cell._loc = "left"
+
+
+def page_summary(run: Run, colour_of: dict[str, str]):
+    """Page 1: what was run, headline table, verdict."""
+    cfg = run.config
+    fig = _page("Summary: GRPO allocation vs robust optimisation", 1, run)
+    bt = cfg.get("backtest", {})
+    data = cfg.get("data", {})
+    splits = cfg.get("splits", {})
+    rl = cfg.get("rl", {})
+    r = run.returns
+    source = ", ".join(data.get("tickers") or []) or data.get("prices", "?")
+    assets = cfg.get("assets") or list(run.weights.get("equal_weight", pd.DataFrame()).columns)
+    lines = [
+        f"Data: {source} ({len(assets)} assets), prices {cfg.get('data_range', ['?', '?'])[0]} .. "
+        f"{cfg.get('data_range', ['?', '?'])[1]}.  Train to {splits.get('train_end')}, validate to "
+        f"{splits.get('val_end')}, test {r.index[0].date()} .. {r.index[-1].date()} "
+        f"({len(r)} days, touched once).",
+        f"Backtest: rebalance every {bt.get('rebalance_days')} trading days, "
+        f"{bt.get('window')}-day {'expanding' if bt.get('expanding') else 'rolling'} window, "
+        f"costs {bt.get('cost_bps')} bps "
+        f"per unit of turnover (+{bt.get('impact_bps', 0)} bps square-law impact), rf = "
+        f"{cfg.get('rf', 0):.2%}. Returns are daily, net of costs.",
+        f"RL: {', '.join(rl.get('algos', []))} with seeds {rl.get('seeds')}; policies chosen on "
+        f"validation Sharpe; deterministic (mean) allocations in the test. "
+        f"Sharpe intervals: stationary bootstrap, 95%.",
+    ]
+    fig.text(
+        0.04,
+        0.915,
+        "\n".join(textwrap.fill(x, 185) for x in lines),
+        fontsize=8,
+        va="top",
+        linespacing=1.5,
+    )
+    table = headline_table(run.metrics, run.stats)
+    height = min(0.57, 0.024 * (len(table) + 1))
+    ax = fig.add_axes([0.04, 0.80 - height, 0.92, height])
+    _table(ax, table, colour_of, font=7 if len(table) > 20 else 8)
+    text = verdict(run.metrics, run.stats, run.seeds)
+    fig.text(0.04, 0.205, "Verdict", fontsize=12, weight="bold", color="#1f2d3d")
+    fig.text(
+        0.04,
+        0.18,
+        "\n".join(textwrap.fill(x, 175) for x in text.splitlines()),
+        fontsize=8.5,
+        va="top",
+        linespacing=1.5,
+    )
+    return fig
+
+
+def page_wealth(run: Run, colour_of: dict[str, str]):
+    """Page 2: cumulative wealth (log scale) and drawdowns."""
+    fig = _page("Wealth and drawdowns (test period, net of costs)", 2, run)
+    ax = fig.add_axes([0.08, 0.52, 0.68, 0.38])
+    charts.wealth_chart(run.returns, ax, colour_of)
+    ax2 = fig.add_axes([0.08, 0.08, 0.68, 0.36], sharex=ax)
+    charts.drawdown_chart(run.returns[_focus(run)], ax2, colour_of)
+    return fig
+
+
+def _focus(run: Run) -> list[str]:
+    """GRPO seeds, 1/N, the best robust baseline, min variance and the benchmark."""
+    names = policy_rows(run.metrics, METHOD)
+    for extra in ("equal_weight", best_robust(run.metrics), "min_variance", "benchmark"):
+        if extra and extra in run.returns and extra not in names:
+            names.append(extra)
+    return names
+
+
+def page_rolling(run: Run, colour_of: dict[str, str]):
+    """Page 3: rolling one-year Sharpe and annual returns heatmap."""
+    import matplotlib.pyplot as plt
+
+    fig = _page("Rolling one-year Sharpe ratio and calendar-year returns", 3, run)
+    ax = fig.add_axes([0.06, 0.56, 0.70, 0.34])
+    charts.rolling_sharpe_chart(run.returns[_focus(run)], ax, colour_of)
+    ax2 = fig.add_axes([0.16, 0.06, 0.78, 0.42])
+    order = list(run.metrics.sort_values("sharpe", ascending=False).index)
+    im = charts.annual_returns_heatmap(run.returns, ax2, order)
+    plt.colorbar(im, ax=ax2, fraction=0.02, pad=0.01, format=charts.pct_formatter())
+    return fig
+
+
+def page_weights(run: Run, colour_of: dict[str, str]):
+    """Page 4: weights over time for GRPO and the main baselines; turnover and costs."""
+    import matplotlib as mpl
+
+    fig = _page("Weights over time, turnover and costs", 4, run)
+    method = policy_rows(run.metrics, METHOD)
+    shown = [
+        n
+        for n in ([*method[:1], "min_variance", best_robust(run.metrics), "risk_parity"])
+        if n and n in run.weights
+    ][:4]
+    assets = list(next(iter(run.weights.values())).columns) if run.weights else []
+    palette = charts.asset_colours(len(assets))
+    for i, name in enumerate(shown):
+        ax = fig.add_axes([0.05 + (i % 2) * 0.36, 0.55 - (i // 2) * 0.42, 0.32, 0.33])
+        charts.weights_chart(run.weights[name], ax, palette)
+        ax.set_title(
+            f"{name}: target weights at each rebalance",
+            fontsize=9,
+            color=colour_of.get(name, "black"),
+        )
+    if assets:
+        handles = [
+            mpl.patches.Patch(color=c, label=a) for a, c in zip(assets, palette, strict=True)
+        ]
+        fig.legend(
+            handles=handles,
+            loc="lower left",
+            bbox_to_anchor=(0.05, 0.0),
+            ncol=10,
+            fontsize=6.5,
+            frameon=False,
+        )
+    charts.turnover_chart(run.metrics, fig.add_axes([0.79, 0.12, 0.18, 0.76]), colour_of)
+    return fig
+
+
+def page_training(run: Run, colour_of: dict[str, str]):
+    """Page 5: GRPO training curves and the spread of test Sharpe over seeds."""
+    fig = _page("RL training curves (GRPO) and the spread over seeds", 5, run)
+    panels = [
+        ("reward_mean", "reward (mean outcome)"),
+        ("kl", "KL to reference (k3)"),
+        ("clip_ratio_high", "clip ratio (high + low)"),
+        ("entropy", "policy entropy"),
+        ("val_score", "validation Sharpe"),
+    ]
+    logs = {n: log for n, log in run.logs.items() if charts.algo_of(n) == METHOD}
+    for i, (key, title) in enumerate(panels):
+        ax = fig.add_axes([0.05 + (i % 3) * 0.31, 0.53 - (i // 3) * 0.43, 0.26, 0.33])
+        charts.training_curve(logs, key, ax, title)
+        if i == 0 and logs:
+            ax.legend(fontsize=6.5, frameon=False)
+        if not logs:
+            ax.text(0.5, 0.5, "no GRPO training in this run", ha="center", transform=ax.transAxes)
+    sharpes = {
+        a: run.metrics.loc[policy_rows(run.metrics, a), "sharpe"]
+        for a in ALGORITHMS
+        if policy_rows(run.metrics, a)
+    }
+    references = {
+        ref: float(run.metrics.loc[ref, "sharpe"])
+        for ref in ("equal_weight", best_robust(run.metrics))
+        if ref and ref in run.metrics.index
+    }
+    charts.seed_sharpe_chart(sharpes, references, fig.add_axes([0.67, 0.10, 0.29, 0.33]))
+    return fig
+
+
+def page_stats(run: Run, colour_of: dict[str, str]):
+    """Page 6: bootstrap intervals, Sharpe-difference tests, PSR and DSR."""
+    fig = _page("Statistics", 6, run)
+    s = run.stats.loc[run.metrics.sort_values("sharpe", ascending=False).index]
+    cols = {
+        "Sharpe": run.metrics["sharpe"].map("{:.2f}".format),
+        "Sharpe 95% CI": [
+            f"[{a:.2f}, {b:.2f}]" for a, b in zip(s["sharpe_lo"], s["sharpe_hi"], strict=True)
+        ],
+        "CAGR 95% CI": [
+            f"[{a:.1%}, {b:.1%}]" for a, b in zip(s["cagr_lo"], s["cagr_hi"], strict=True)
+        ],
+    }
+    table = pd.DataFrame(cols, index=s.index)
+    for key, label in (
+        ("sr_diff_vs_ew", "ΔSharpe vs 1/N"),
+        ("p_vs_ew", "p vs 1/N"),
+        ("sr_diff_vs_best_robust", "ΔSharpe vs best robust"),
+        ("p_vs_best_robust", "p vs best robust"),
+        ("psr", "PSR (SR>0)"),
+        ("dsr", "DSR"),
+    ):
+        if key in s:
+            table[label] = s[key].map("{:.2f}".format)
+    height = min(0.68, 0.028 * (len(table) + 1))
+    ax = fig.add_axes([0.04, 0.90 - height, 0.92, height])
+    _table(ax, table, colour_of, font=7 if len(table) > 20 else 8)
+    robust = best_robust(run.metrics)
+    note = (
+        "Confidence intervals: stationary bootstrap (Politis & Romano 1994; mean block 21 days, "
+        f"{run.config.get('n_boot', 1000)} resamples). Sharpe differences: Jobson & Korkie (1981) "
+        f"with Memmel's (2003) correction, two-sided, against equal weight and against the best "
+        f"robust baseline by test Sharpe ({robust}). PSR: probability that the true Sharpe ratio "
+        "is above 0 given skewness and kurtosis (Bailey & López de Prado 2012). DSR: PSR against "
+        f"the expected maximum Sharpe ratio of {len(run.metrics)} strategies tried "
+        "(Bailey & López de Prado 2014). Choosing the best robust baseline after the fact favours "
+        "it: the test against it is conservative for GRPO."
+    )
+    fig.text(0.04, 0.17, textwrap.fill(note, 175), fontsize=8, va="top", linespacing=1.5)
+    return fig
+
+
+def page_limitations(run: Run, colour_of: dict[str, str]):
+    """Page 7: limitations generated from the run."""
+    fig = _page("Limitations", 7, run)
+    y = 0.90
+    for item in limitations(run):
+        text = textwrap.fill(item, 150)
+        fig.text(0.05, y, "•", fontsize=11, va="top")
+        fig.text(0.07, y, text, fontsize=10, va="top", linespacing=1.5)
+        y -= 0.035 * (text.count("\n") + 1) + 0.03
+    fig.text(
+        0.05,
+        0.04,
+        f"Generated by portfolio-rl from {run.folder.name} on {datetime.now():%Y-%m-%d %H:%M}.",
+        fontsize=8,
+        color="#555555",
+    )
+    return fig
+
+
+PAGES = (
+    page_summary,
+    page_wealth,
+    page_rolling,
+    page_weights,
+    page_training,
+    page_stats,
+    page_limitations,
+)

@@ -1,0 +1,42 @@
+"""The tables of a run directory, read once for the report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from portfolio_rl.errors import PortfolioRLError
+
+
+class Run:
+    """The tables of a run directory."""
+
+    def __init__(self, folder: Path) -> None:
+        def csv(name: str, **kw: Any) -> pd.DataFrame | None:
+            path = folder / name
+            return pd.read_csv(path, **kw) if path.is_file() else None
+
+        self.folder = folder
+        try:
+            self.returns = pd.read_csv(folder / "returns.csv", index_col=0, parse_dates=True)
+            self.metrics = pd.read_csv(folder / "metrics.csv", index_col=0)
+            self.stats = pd.read_csv(folder / "stats.csv", index_col=0)
+            self.config = json.loads((folder / "config.json").read_text())
+        except (OSError, ValueError) as exc:
+            raise PortfolioRLError(f"{folder} is not a complete run directory: {exc}") from None
+        self.turnover = csv("turnover.csv", index_col=0, parse_dates=True)
+        self.costs = csv("costs.csv", index_col=0, parse_dates=True)
+        self.failures = csv("failures.csv")
+        self.seeds = csv("seeds.csv")
+        self.weights = {
+            p.stem: pd.read_csv(p, index_col=0, parse_dates=True)
+            for p in sorted((folder / "weights").glob("*.csv"))
+        }
+        self.logs: dict[str, pd.DataFrame] = {}
+        for name, rel in (self.config.get("policies") or {}).items():
+            log = folder / rel / "train_log.csv"
+            if log.is_file():
+                self.logs[name] = pd.read_csv(log)

@@ -1,0 +1,163 @@
+"""The report's words and tables: the headline table, the verdict and the limitations.
+
+Whether GRPO beat 1/N and the best robust baseline is said here, from a run's tables; the
+limitations are the ones this run's data and results warrant.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from portfolio_rl.agents.registry import ALGORITHMS, METHOD
+from portfolio_rl.baselines import best_robust
+from portfolio_rl.report.run import Run
+
+ALPHA = 0.05
+
+
+def policy_rows(metrics: pd.DataFrame, algo: str) -> list[str]:
+    """Strategy names of the trained policies of ``algo`` (``grpo`` or ``grpo_s<seed>``)."""
+    return [n for n in metrics.index if n == algo or n.startswith(f"{algo}_s")]
+
+
+def compare(metrics: pd.DataFrame, stats: pd.DataFrame, algo: str, other: str, p_col: str) -> str:
+    """One sentence on whether ``algo`` (over its seeds) beat ``other`` on test Sharpe."""
+    rows = policy_rows(metrics, algo)
+    sr = metrics.loc[rows, "sharpe"].to_numpy()
+    ref = float(metrics.loc[other, "sharpe"])
+    higher = int((sr > ref).sum())
+    pvals = stats.loc[rows, p_col].to_numpy() if p_col in stats else np.full(len(rows), np.nan)
+    significant_better = int(((sr > ref) & (pvals < ALPHA)).sum())
+    significant_worse = int(((sr < ref) & (pvals < ALPHA)).sum())
+    n = len(rows)
+    if significant_better > n / 2:
+        head = f"Yes: {algo.upper()} beat {other}"
+    elif significant_worse > n / 2:
+        head = f"No: {algo.upper()} did significantly worse than {other}"
+    elif sr.mean() > ref:
+        head = f"Not significantly: {algo.upper()} had a higher Sharpe ratio than {other}"
+    else:
+        head = f"No: {algo.upper()} did not beat {other}"
+    p_text = ", ".join(f"{p:.2f}" for p in pvals)
+    return (
+        f"{head}. Mean test Sharpe {sr.mean():.3f} over {n} seed(s) vs {ref:.3f}; "
+        f"{higher}/{n} seeds higher; Jobson-Korkie-Memmel p-values {p_text} "
+        f"(significant at {ALPHA:.0%}: {significant_better} better, {significant_worse} worse)."
+    )
+
+
+def verdict(metrics: pd.DataFrame, stats: pd.DataFrame, seeds: pd.DataFrame | None = None) -> str:
+    """The verdict paragraph of the report and the terminal."""
+    if not policy_rows(metrics, METHOD):
+        return "No GRPO policy was part of this run: no verdict on GRPO."
+    lines = []
+    if "equal_weight" in metrics.index:
+        lines.append(compare(metrics, stats, METHOD, "equal_weight", "p_vs_ew"))
+    robust = best_robust(metrics)
+    if robust is not None:
+        lines.append(
+            compare(metrics, stats, METHOD, robust, "p_vs_best_robust").replace(
+                robust, f"the best robust baseline ({robust})", 1
+            )
+        )
+    if seeds is not None and "sharpe_lo" in seeds:
+        row = seeds[seeds["strategy"] == f"{METHOD} (mean)"]
+        if len(row) and np.isfinite(row["sharpe_lo"].iloc[0]):
+            r = row.iloc[0]
+            lines.append(
+                f"GRPO's mean test Sharpe over seeds has a 95% t-interval of "
+                f"[{r['sharpe_lo']:.2f}, {r['sharpe_hi']:.2f}] (seed spread sd "
+                f"{r['sharpe_std']:.2f})."
+            )
+    return "\n".join(lines)
+
+
+def _pct(v: float) -> str:
+    return f"{v:.2%}" if np.isfinite(v) else "-"
+
+
+def headline_table(metrics: pd.DataFrame, stats: pd.DataFrame) -> pd.DataFrame:
+    """The strings of the headline table, sorted by Sharpe ratio (as printed on page 1)."""
+    rows = {}
+    for name, m in metrics.sort_values("sharpe", ascending=False).iterrows():
+        ci = ""
+        if name in stats.index and "sharpe_lo" in stats:
+            ci = f" [{stats.loc[name, 'sharpe_lo']:.2f}, {stats.loc[name, 'sharpe_hi']:.2f}]"
+        rows[name] = {
+            "CAGR": _pct(m["cagr"]),
+            "Volatility": _pct(m["ann_vol"]),
+            "Sharpe [95% CI]": f"{m['sharpe']:.2f}{ci}",
+            "Sortino": f"{m['sortino']:.2f}",
+            "Max drawdown": _pct(m["max_drawdown"]),
+            "CVaR 95% (daily)": _pct(m["cvar_95"]),
+            "Turnover (1-way/yr)": f"{m['turnover']:.2f}",
+        }
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def limitations(run: Run) -> list[str]:
+    """The limitations that this run's data and results warrant."""
+    cfg = run.config
+    data = cfg.get("data", {})
+    bt = cfg.get("backtest", {})
+    r = run.returns
+    out = []
+    if data.get("prices") in ("sp500", "factors") and not data.get("tickers"):
+        out.append(
+            "Survivorship bias: the bundled stocks are companies that still existed when the data "
+            "set was made; a real investor of the time could not have picked exactly these. All "
+            "strategies share the bias, so the comparison between them is fairer than their levels."
+        )
+        out.append(
+            "Stale and rounded data: prices end on 2022-12-28 and are rounded to 3 decimals "
+            "(early split-adjusted prices below 1.00 have quantised returns). Research use only."
+        )
+    else:
+        out.append(
+            "Downloaded data: adjusted closes from Yahoo Finance via yfinance, not "
+            "audited; delistings are absent (survivorship bias)."
+        )
+    years = len(r) / 252
+    out.append(
+        f"Sample period: one test window, {r.index[0].date()} .. {r.index[-1].date()} "
+        f"({years:.1f} years, one market history). Sharpe intervals are wide at this length "
+        "(see the statistics page); a different period may rank the strategies differently."
+    )
+    out.append(
+        f"Costs: {bt.get('cost_bps')} bps per unit of turnover charged at the rebalance close, "
+        f"+{bt.get('impact_bps', 0)} bps square-law impact; no borrowing, shorting, taxes, or "
+        "intraday execution: trades fill at the close whose prices the decision saw."
+    )
+    n = len(run.metrics)
+    n_rl = sum(len(policy_rows(run.metrics, a)) for a in ALGORITHMS)
+    out.append(
+        f"Multiple testing: {n} strategies (including {n_rl} trained policies over seeds) were "
+        "compared on the same test period; the deflated Sharpe ratio accounts for this, the "
+        "individual p-values do not."
+    )
+    grpo = policy_rows(run.metrics, METHOD)
+    if grpo and "equal_weight" in run.metrics.index:
+        gap = run.metrics.loc[grpo, "sharpe"].mean() - run.metrics.loc["equal_weight", "sharpe"]
+        if abs(gap) < 0.1:
+            out.append(
+                "GRPO's test Sharpe is within 0.1 of 1/N: the trained policies stay close to equal "
+                "weight, which is consistent with how hard 1/N is to beat out of sample "
+                "(DeMiguel, Garlappi & Uppal 2009)."
+            )
+    if run.seeds is not None and len(grpo) < 5:
+        out.append(f"Seeds: {len(grpo)} GRPO seed(s); the seed interval is rough with so few.")
+    if run.failures is not None and len(run.failures):
+        counts = run.failures.groupby("strategy").size()
+        out.append(
+            "Solver failures (previous weights kept): "
+            + ", ".join(f"{k} {v}" for k, v in counts.items())
+            + "."
+        )
+    else:
+        out.append("Solver failures: none (every optimisation returned an optimal solution).")
+    out.append(
+        "Model risk: features are price-only (momentum, volatility, drawdown); no fundamentals, "
+        "news or regime information; the policy is retrained once, not walk-forward."
+    )
+    return out
