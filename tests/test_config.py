@@ -1,7 +1,7 @@
 import pytest
 
-from portfolio_rl.experiment import ExperimentConfig, default_config_path, load_experiment
 from portfolio_rl.errors import ConfigError
+from portfolio_rl.experiment import ExperimentConfig, default_config_path, load_experiment
 
 
 def write(tmp_path, text):

@@ -71,10 +71,15 @@ def test_k3_estimates_the_exact_kl():
     torch.testing.assert_close(k3, policy.kl(out, ref), rtol=0.1, atol=2e-3)
 
 
-def test_aggregation_modes():
-    per_step = torch.tensor([[1.0, 3.0], [5.0, 7.0]])
-    assert aggregate(per_step, "trajectory").item() == 4.0
-    assert aggregate(per_step, "step").item() == 4.0  # equal lengths: the same
+def test_aggregation_modes_by_hand():
+    per_step = torch.tensor([[1.0, 3.0, 2.0], [5.0, 7.0, 9.0]])
+    assert aggregate(per_step, "trajectory").item() == pytest.approx((2.0 + 7.0) / 2)
+    assert aggregate(per_step, "step").item() == pytest.approx(27.0 / 6)
+    # the first trajectory was truncated after one step: per trajectory (1 + 7) / 2,
+    # per step (1 + 5 + 7 + 9) / 4, which weighs the long trajectory more
+    mask = torch.tensor([[1.0, 0.0, 0.0], [1.0, 1.0, 1.0]])
+    assert aggregate(per_step, "trajectory", mask).item() == pytest.approx(4.0)
+    assert aggregate(per_step, "step", mask).item() == pytest.approx(22.0 / 4)
 
 
 def test_gae_by_hand():
@@ -86,3 +91,16 @@ def test_gae_by_hand():
         [d[0] + g * lam * d[1] + (g * lam) ** 2 * d[2], d[1] + g * lam * d[2], d[2]]
     )
     torch.testing.assert_close(gae(rewards, values, g, lam), expected)
+
+
+@pytest.mark.parametrize(
+    ("schedule", "expected"),
+    [("constant", [1.0, 1.0, 1.0]), ("linear", [1.0, 0.75, 0.5]), ("cosine", [1.0, 0.8536, 0.5])],
+)
+def test_lr_schedules_by_hand(schedule, expected):
+    from portfolio_rl.agents.config import TrainConfig
+    from portfolio_rl.agents.optim import lr_at
+
+    cfg = TrainConfig(lr=1.0, lr_schedule=schedule, iterations=4)
+    got = [lr_at(cfg, i) for i in range(3)]
+    assert got == pytest.approx(expected, abs=1e-4)

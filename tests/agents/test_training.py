@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from portfolio_rl.agents.checkpoint import load_policy, load_policy_strategy
+from portfolio_rl.agents.config import TrainConfig
 from portfolio_rl.agents.registry import trainer
 from portfolio_rl.agents.runstate import RunState
-from portfolio_rl.agents.config import TrainConfig
 from portfolio_rl.backtest.engine import BacktestConfig, run_backtest
 from portfolio_rl.backtest.runner import build_baselines
 from portfolio_rl.envs.paths import gbm_returns, regime_returns, returns_to_prices
@@ -149,19 +149,22 @@ def test_checkpoints_never_unpickle_code(tmp_path, sp500):
         load_policy(tmp_path)
 
 
-def test_training_never_reads_after_val_end(tmp_path, sp500):
-    cfg = TrainConfig(iterations=3, batch_starts=4, group_size=4, eval_every=3)
-    changed = sp500.copy()
-    later = changed.index > pd.Timestamp(cfg.val_end)
-    extended = pd.concat(
-        [changed, changed.iloc[-50:].set_axis(pd.bdate_range("2015-01-01", periods=50))]
-    )
-    a = trainer("grpo")(cfg, sp500, tmp_path / "a")
-    b = trainer("grpo")(
-        cfg, extended * np.r_[np.ones(len(sp500)), np.full(50, 3.0)][:, None], tmp_path / "b"
-    )
-    assert not later.any()
+@pytest.mark.parametrize("path", ["historical", "bootstrap"])
+def test_training_never_reads_after_val_end(tmp_path, path):
+    from portfolio_rl.datasets import load_prices
+
+    cfg = TrainConfig(iterations=3, batch_starts=4, group_size=4, eval_every=1, path=path)
+    prices = load_prices("sp500", start="2000-01-01", end="2016-12-31")
+    later = prices.index > pd.Timestamp(cfg.val_end)
+    assert later.sum() > 400  # two years of prices that training must never read
+    changed = prices.copy()
+    changed.loc[later] *= np.random.default_rng(0).uniform(0.5, 2.0, size=(later.sum(), 20))
+    a = trainer("grpo")(cfg, prices, tmp_path / "a")
+    b = trainer("grpo")(cfg, changed, tmp_path / "b")
     pd.testing.assert_frame_equal(a.log, b.log)
+    pa, pb = load_policy(tmp_path / "a")[0], load_policy(tmp_path / "b")[0]
+    for k, v in pa.state_dict().items():
+        assert torch.equal(v, pb.state_dict()[k]), k
 
 
 def test_policy_strategy_runs_in_the_backtest(tmp_path, sp500):

@@ -52,3 +52,31 @@ def test_bootstrap_ci_covers_point_estimates():
         assert ci.loc[c, "sharpe_hi"] - ci.loc[c, "sharpe_lo"] > 0.5  # 4 years: wide
     again = stats.bootstrap_ci(frame, n_boot=500)
     pd.testing.assert_frame_equal(ci, again)
+
+
+def test_seed_summary_by_hand():
+    from scipy import stats as sps
+
+    metrics = pd.DataFrame(
+        {
+            "sharpe": [1.0, 0.8, 0.9, 0.5],
+            "cagr": [0.1, 0.08, 0.09, 0.05],
+            "max_drawdown": [-0.2, -0.3, -0.25, -0.1],
+        },
+        index=["grpo_s0", "grpo_s1", "grpo_s2", "ppo_s0"],
+    )
+    names = {
+        "grpo_s0": ("grpo", 0),
+        "grpo_s1": ("grpo", 1),
+        "grpo_s2": ("grpo", 2),
+        "ppo_s0": ("ppo", 0),
+    }
+    out = stats.seed_summary(metrics, names, {"grpo_s0": 2.0}).set_index("strategy")
+    row = out.loc["grpo (mean)"]
+    sd = np.std([1.0, 0.8, 0.9], ddof=1)
+    half = sps.t.ppf(0.975, 2) * sd / np.sqrt(3)
+    assert row["sharpe"] == pytest.approx(0.9)
+    assert row["sharpe_std"] == pytest.approx(sd)
+    assert (row["sharpe_lo"], row["sharpe_hi"]) == pytest.approx((0.9 - half, 0.9 + half))
+    assert np.isnan(out.loc["ppo (mean)", "sharpe_lo"])  # one seed: no interval
+    assert out.loc["grpo_s0", "train_wall_s"] == 2.0

@@ -159,3 +159,44 @@ def test_ledoit_wolf_covariance_is_shrunk(sp500_returns):
     assert np.linalg.cond(lw) < np.linalg.cond(sample)
     w = make_baseline("min_variance", covariance="ledoit_wolf").fit(x).weights_
     assert w.sum() == pytest.approx(1)
+
+
+def test_baselines_are_scikit_learn_estimators(sp500_returns):
+    from sklearn.base import clone
+
+    model = make_baseline("robust_mv_ellipsoid", risk_aversion=2.0, max_weight=0.3)
+    params = model.get_params()
+    assert params["risk_aversion"] == 2.0 and params["max_weight"] == 0.3
+    assert params["uncertainty"] == "ellipsoid" and model.name == "robust_mv_ellipsoid"
+    twin = clone(model)
+    assert twin is not model and twin.get_params() == params
+    x = sp500_returns.iloc[:252].to_numpy()
+    first = model.fit(x).weights_.copy()
+    # set_params drops the compiled problem: the new risk aversion is the one solved
+    model.set_params(risk_aversion=50.0)
+    again = model.fit(x).weights_
+    np.testing.assert_allclose(
+        again,
+        make_baseline("robust_mv_ellipsoid", risk_aversion=50.0, max_weight=0.3).fit(x).weights_,
+        atol=1e-6,
+    )
+    assert np.abs(first - again).sum() > 1e-3
+    assert "max_turnover" not in make_baseline("risk_parity").get_params()
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "message"),
+    [
+        ("min_variance", {"solver": "MAGIC"}, "solver must be one of"),
+        ("min_variance", {"covariance": "shrunk"}, "covariance must be one of"),
+        ("risk_parity", {"risk_budget": [1.0, -1.0]}, "positive numbers"),
+        ("min_cvar", {"beta": 1.5}, "beta must lie"),
+        ("risk_parity", {"max_turnover": 0.1}, "unexpected keyword"),
+    ],
+)
+def test_bad_parameters_are_refused_when_built(name, params, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        make_baseline(name, **params)
+    if "unexpected" not in message:
+        with pytest.raises(ValueError, match=message):
+            make_baseline(name).set_params(**params)

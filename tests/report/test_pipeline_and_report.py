@@ -159,3 +159,14 @@ def test_run_refuses_to_overwrite(small_run):
     out, _, _ = small_run
     result = runner.invoke(app, ["run", "--out", str(out)])
     assert result.exit_code == 2 and "already exists" in result.output
+
+
+@pytest.mark.slow
+def test_the_default_run_is_bit_identical_twice(tmp_path):
+    """One seed makes a run bit-identical: the whole default `portfolio-rl run`, twice."""
+    for name in ("a", "b"):
+        args = ["run", "--out", str(tmp_path / name), "--pdf", str(tmp_path / f"{name}.pdf")]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+    for table in ("metrics.csv", "returns.csv", "stats.csv"):
+        assert (tmp_path / "a" / table).read_bytes() == (tmp_path / "b" / table).read_bytes()

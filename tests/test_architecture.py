@@ -1,0 +1,150 @@
+"""The layout shows the architecture: layers import only from the layers before them."""
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "portfolio_rl"
+
+#: Lower layers first. A module may import from an earlier layer or from its own package;
+#: modules of one layer in different packages (agents and baselines) may not import each other.
+LAYERS = [
+    ["portfolio_rl", "errors"],
+    ["paths", "config"],
+    ["market"],
+    ["features", "measures"],
+    ["rewards"],
+    ["download"],
+    ["datasets"],
+    ["envs"],
+    ["agents", "baselines"],
+    ["backtest"],
+    ["experiment"],
+    ["report"],
+    ["pipeline", "bench"],
+    ["console"],
+    ["cli"],
+    ["__main__"],
+]
+RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}
+
+
+def unit(module: str) -> str:
+    """``portfolio_rl.agents.grpo`` -> ``agents``; ``portfolio_rl`` -> ``portfolio_rl``."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def modules() -> dict[str, Path]:
+    out = {}
+    for path in PACKAGE.rglob("*.py"):
+        rel = path.relative_to(PACKAGE.parent).with_suffix("")
+        name = ".".join(rel.parts)
+        out[name.removesuffix(".__init__")] = path
+    return out
+
+
+def imports(path: Path, module: str) -> set[str]:
+    """Every portfolio_rl module ``path`` imports at run time (TYPE_CHECKING blocks left out)."""
+    tree = ast.parse(path.read_text())
+    skip = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skip.update(id(n) for n in ast.walk(node))
+    found = set()
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("portfolio_rl"))
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            if node.module.startswith("portfolio_rl"):
+                found.add(node.module)
+                found.update(
+                    f"{node.module}.{a.name}"
+                    for a in node.names
+                    if f"{node.module}.{a.name}" in modules()
+                )
+    found.discard(module)
+    return found
+
+
+def test_every_module_has_a_layer():
+    assert {unit(m) for m in modules()} <= set(RANK)
+
+
+def test_no_module_imports_a_higher_layer():
+    wrong = []
+    for module, path in modules().items():
+        for target in imports(path, module):
+            a, b = unit(module), unit(target)
+            if a == b or target == "portfolio_rl.errors" or b == "portfolio_rl":
+                continue
+            if RANK[b] >= RANK[a]:
+                wrong.append(f"{module} imports {target}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_module_graph_has_no_cycle():
+    graph = {m: imports(p, m) & set(modules()) for m, p in modules().items()}
+    # the package imports its subpackages' __init__ implicitly: only explicit edges count
+    state: dict[str, int] = {}
+
+    def visit(node, trail):
+        state[node] = 1
+        for nxt in graph[node]:
+            if state.get(nxt) == 1:
+                pytest.fail("import cycle: " + " -> ".join([*trail, node, nxt]))
+            if nxt not in state:
+                visit(nxt, [*trail, node])
+        state[node] = 2
+
+    for node in graph:
+        if node not in state:
+            visit(node, [])
+
+
+def test_no_file_over_400_lines():
+    long = {
+        str(p.relative_to(PACKAGE)): n
+        for p in PACKAGE.rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > 400
+    }
+    assert not long, long
+
+
+def test_the_pipeline_never_prints():
+    source = (PACKAGE / "pipeline.py").read_text()
+    assert "print(" not in source and "sys.stdout" not in source and "sys.stderr" not in source
+
+
+@pytest.mark.parametrize(
+    ("module", "absent"),
+    [
+        ("portfolio_rl.pipeline", ("torch", "matplotlib")),
+        ("portfolio_rl.backtest.runner", ("torch", "matplotlib")),
+        ("portfolio_rl.cli", ("torch", "matplotlib", "cvxpy", "sklearn", "scipy")),
+    ],
+)
+def test_heavy_modules_are_imported_only_where_used(module, absent):
+    code = f"import sys, {module}; print(sorted(m for m in {absent!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_a_baselines_only_backtest_imports_no_torch(tmp_path):
+    code = (
+        "import sys\n"
+        "from portfolio_rl import pipeline\n"
+        "from portfolio_rl.experiment import ExperimentConfig\n"
+        "from portfolio_rl.backtest.engine import BacktestConfig\n"
+        "exp = ExperimentConfig(backtest=BacktestConfig(start='2020-01-01'), n_boot=10,\n"
+        "                       strategies=('equal_weight', 'min_variance'))\n"
+        f"pipeline.backtest(exp, out=__import__('pathlib').Path({str(tmp_path / 'r')!r}))\n"
+        "print('torch' in sys.modules, 'matplotlib' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "False False", out.stdout + out.stderr
