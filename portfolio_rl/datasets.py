@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from portfolio_rl.errors import DataError, DataWarning
+from portfolio_rl.market import PERIODS
 from portfolio_rl.paths import data_dir
 
 #: Interior or trailing gaps up to this many rows are forward-filled (a stated repair);
@@ -349,7 +350,7 @@ def summarize(prices: pd.DataFrame) -> pd.DataFrame:
             "last": [prices[c].last_valid_index().date() for c in prices],
             "rows": prices.notna().sum(),
             "missing": prices.isna().sum(),
-            "ann_return": growth ** (252 / max(n, 1)) - 1,
-            "ann_vol": rets.std(ddof=1) * np.sqrt(252),
+            "ann_return": growth ** (PERIODS / max(n, 1)) - 1,
+            "ann_vol": rets.std(ddof=1) * np.sqrt(PERIODS),
         }
     )

@@ -22,7 +22,9 @@ class TrainConfig:
 
     Attributes
     ----------
-    algo : {"grpo", "ppo", "reinforce"}
+    algo : str
+        A name of :data:`portfolio_rl.agents.registry.ALGORITHMS` (``grpo``, ``ppo``,
+        ``reinforce``).
     prices : str
         Price source (bundled name or file) when no frame is passed to ``train``.
     data_start : str

@@ -55,7 +55,7 @@ def simulate(
         Daily simple returns of the days after the first decision close; path b is shared
         by the G trajectories of start b.
     cost_bps, impact_bps, cash
-        The cost model, see :func:`portfolio_rl.market.rebalance_cost`.
+        The cost model, see :func:`portfolio_rl.market.rebalance`.
     initial_weights : Tensor of shape (B, G, n) or (B, n), optional
         Drifted weights held before the first rebalance; default all cash (zeros), so the
         first rebalance pays for buying the whole portfolio.

@@ -11,6 +11,7 @@ import pandas as pd
 
 from portfolio_rl.agents.registry import ALGORITHMS, METHOD
 from portfolio_rl.baselines import best_robust
+from portfolio_rl.market import PERIODS
 from portfolio_rl.report.run import Run
 
 ALPHA = 0.05
@@ -118,7 +119,7 @@ def limitations(run: Run) -> list[str]:
             "Downloaded data: adjusted closes from Yahoo Finance via yfinance, not "
             "audited; delistings are absent (survivorship bias)."
         )
-    years = len(r) / 252
+    years = len(r) / PERIODS
     out.append(
         f"Sample period: one test window, {r.index[0].date()} .. {r.index[-1].date()} "
         f"({years:.1f} years, one market history). Sharpe intervals are wide at this length "
