@@ -6,7 +6,6 @@ Every source ends as one validated wide frame of adjusted closes: a ``DatetimeIn
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,15 +13,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from portfolio_rl.errors import DataError, DataWarning
+from portfolio_rl.errors import DataError
 from portfolio_rl.market import PERIODS
 from portfolio_rl.paths import data_dir
-
-#: Interior or trailing gaps up to this many rows are forward-filled (a stated repair);
-#: longer gaps are an error naming the asset and dates.
-MAX_FFILL_ROWS = 5
-#: A run of this many identical prices in a row is reported as a stale series.
-STALE_RUN_ROWS = 20
+from portfolio_rl.validation import check_stale, date_index, read_file, validate_prices
 
 
 @dataclass(frozen=True)
@@ -39,12 +33,22 @@ class BundledDataset:
         One line for ``portfolio-rl data list``.
     benchmark_file : str or None
         File name of the benchmark index level, if the dataset has one.
+    returns_pct : bool
+        The file holds daily returns in percent, not prices: loading turns them into a
+        price index from 100 on the business day before the first return, so that the
+        returns of the index give back every return of the file.
+    risk_free_file, risk_free_column : str or None
+        File and column of the dataset's own daily risk-free rate in percent (what cash
+        earns and Sharpe is in excess of); None: a flat rate from the config.
     """
 
     name: str
     file: str
     description: str
     benchmark_file: str | None = None
+    returns_pct: bool = False
+    risk_free_file: str | None = None
+    risk_free_column: str | None = None
 
 
 BUNDLED: dict[str, BundledDataset] = {
@@ -58,6 +62,15 @@ BUNDLED: dict[str, BundledDataset] = {
         "factors",
         "factors_dataset.csv.gz",
         "5 US factor ETFs (MTUM, QUAL, SIZE, USMV, VLUE), adjusted daily closes",
+    ),
+    "industries49": BundledDataset(
+        "industries49",
+        "industries49_daily_pct.csv.gz",
+        "Kenneth French's 49 value-weighted US industry portfolios, daily 1969-2021, "
+        "survivorship-free (risk-free: one-month T-bill, RF)",
+        returns_pct=True,
+        risk_free_file="ff_factors_daily_pct.csv.gz",
+        risk_free_column="RF",
     ),
 }
 
@@ -127,7 +140,7 @@ def load_prices(
     """
     frame = _read_source(source)
     prices = _slice_dates(validate_prices(frame, warn_stale=False), start, end, min_rows)
-    _warn_stale(prices)
+    check_stale(prices)
     return prices
 
 
@@ -138,7 +151,7 @@ def load_benchmark(source: str | Path | pd.DataFrame) -> pd.Series | None:
     spec = BUNDLED[source]
     if spec.benchmark_file is None:
         return None
-    frame = validate_prices(_read_file(data_dir() / spec.benchmark_file))
+    frame = validate_prices(read_file(data_dir() / spec.benchmark_file))
     return frame.iloc[:, 0]
 
 
@@ -166,7 +179,9 @@ def _read_source(source: str | Path | pd.DataFrame) -> pd.DataFrame:
     if isinstance(source, pd.DataFrame):
         return source.copy()
     if isinstance(source, str) and source in BUNDLED:
-        return _read_file(data_dir() / BUNDLED[source].file)
+        spec = BUNDLED[source]
+        frame = read_file(data_dir() / spec.file)
+        return _price_index(frame) if spec.returns_pct else frame
     path = Path(source)
     if not path.suffix:
         names = ", ".join(BUNDLED)
@@ -176,156 +191,45 @@ def _read_source(source: str | Path | pd.DataFrame) -> pd.DataFrame:
         )
     if not path.is_file():
         raise DataError(f"price file not found: {path}")
-    return _read_file(path)
+    return read_file(path)
 
 
-def _read_file(path: Path) -> pd.DataFrame:
-    name = path.name.lower()
-    try:
-        if name.endswith((".parquet", ".pq")):
-            return pd.read_parquet(path)
-        if name.endswith((".csv", ".csv.gz", ".txt")):
-            return pd.read_csv(path)
-    except (OSError, ValueError, ImportError) as exc:
-        raise DataError(f"cannot read {path}: {exc}") from None
-    raise DataError(f"unsupported file type {path.name!r}: use .csv, .csv.gz or .parquet")
+def _price_index(frame: pd.DataFrame) -> pd.DataFrame:
+    """Daily returns in percent (a Date column and one column per asset) as a price index.
+
+    ``P = 100 * cumprod(1 + r / 100)``, from 100 on the business day before the first
+    return, so ``P[t] / P[t-1] - 1`` gives back every return of the file (to ~1e-12).
+    """
+    frame = date_index(frame)
+    returns = frame.astype(float) / 100.0
+    base = pd.bdate_range(end=returns.index[0] - pd.Timedelta(days=1), periods=1)
+    prices = 100.0 * (1.0 + returns).cumprod()
+    start = pd.DataFrame(100.0, index=base.rename("Date"), columns=prices.columns)
+    return pd.concat([start, prices])
 
 
-def _date_index(frame: pd.DataFrame) -> pd.DataFrame:
-    date_cols = [c for c in frame.columns if str(c).strip().lower() in ("date", "datetime")]
-    if date_cols:
-        frame = frame.set_index(date_cols[0])
-    elif not isinstance(frame.index, pd.DatetimeIndex) and str(frame.index.name).lower() != "date":
-        raise DataError("no date column: the prices need a 'Date' column or a date index")
-    raw = frame.index
-    try:
-        index = pd.to_datetime(raw, errors="coerce")
-    except (ValueError, TypeError):
-        index = pd.DatetimeIndex([pd.NaT] * len(raw))
-    if index.tz is not None:
-        index = index.tz_localize(None)
-    bad = index.isna()
-    if bad.any():
-        examples = ", ".join(map(str, list(raw[bad][:3])))
-        raise DataError(f"{int(bad.sum())} unparseable dates (e.g. {examples})")
-    frame.index = index.normalize().rename("Date")
-    return frame
+def risk_free(
+    data: DataConfig, index: pd.DatetimeIndex, annual_rate: float = 0.0
+) -> pd.Series:
+    """The daily risk-free rate on ``index``: the dataset's own series, else ``annual_rate``.
 
-
-def validate_prices(frame: pd.DataFrame, warn_stale: bool = True) -> pd.DataFrame:
-    """Check a raw price frame and apply the documented repairs.
-
-    Errors: no date column, unparseable or duplicated dates, non-numeric, zero or
-    negative prices, an asset with no data, a gap longer than ``MAX_FFILL_ROWS``.
-    Repairs (each stated as a ``DataWarning``): unsorted dates are sorted; leading rows
-    before every asset has a price are dropped; gaps up to ``MAX_FFILL_ROWS`` rows are
-    forward-filled. Stale series (``STALE_RUN_ROWS`` identical prices in a row) are warned.
-
-    Parameters
-    ----------
-    frame : DataFrame
-        Raw prices with a date column or index and one column per asset.
-    warn_stale : bool
-        Check for stale series here (``load_prices`` checks after its date bounds).
+    The same series is what cash earns, what Sharpe and Sortino are in excess of, and what
+    the report shows. A bundled series is forward-filled over dates it lacks and, before its
+    first date, set to its first value (the French ``RF`` starts in 1970, the industry
+    returns in July 1969).
 
     Returns
     -------
-    DataFrame of shape (n_dates, n_assets)
-        Float prices on a sorted, unique ``DatetimeIndex``.
+    Series of daily simple rates, named ``rf``
     """
-    frame = _date_index(frame.copy())
-    if frame.shape[1] == 0:
-        raise DataError("no asset columns next to the dates")
-    frame.columns = [str(c).strip() for c in frame.columns]
-    if len(set(frame.columns)) != len(frame.columns):
-        raise DataError("duplicated asset column names")
-    dup = frame.index.duplicated()
-    if dup.any():
-        raise DataError(f"duplicated dates, e.g. {frame.index[dup][0].date()}")
-    if not frame.index.is_monotonic_increasing:
-        warnings.warn("dates were not sorted; sorted them", DataWarning, stacklevel=2)
-        frame = frame.sort_index()
-    for col in frame.columns:
-        if not pd.api.types.is_numeric_dtype(frame[col]):
-            values = pd.to_numeric(frame[col], errors="coerce")
-            bad = values.isna() & frame[col].notna()
-            if bad.any():
-                raise DataError(
-                    f"non-numeric price in {col!r} on {frame.index[bad][0].date()}: "
-                    f"{frame[col][bad].iloc[0]!r}"
-                )
-            frame[col] = values
-    frame = frame.astype(float)
-    values = frame.to_numpy()
-    if np.isinf(values).any():
-        col = frame.columns[np.isinf(values).any(axis=0)][0]
-        raise DataError(f"infinite price in {col!r}")
-    nonpos = values <= 0
-    if nonpos.any():
-        col_i = int(np.argmax(nonpos.any(axis=0)))
-        row_i = int(np.argmax(nonpos[:, col_i]))
-        raise DataError(
-            f"non-positive price {values[row_i, col_i]} in {frame.columns[col_i]!r} "
-            f"on {frame.index[row_i].date()}"
-        )
-    empty = frame.columns[frame.isna().all()]
-    if len(empty):
-        raise DataError(f"no data for asset(s): {', '.join(empty)}")
-    first_valid = max(frame[c].first_valid_index() for c in frame.columns)
-    if first_valid != frame.index[0]:
-        n_drop = int((frame.index < first_valid).sum())
-        warnings.warn(
-            f"dropped {n_drop} leading rows before every asset has a price "
-            f"(common start {first_valid.date()})",
-            DataWarning,
-            stacklevel=2,
-        )
-        frame = frame.loc[first_valid:]
-    _fill_gaps(frame)
-    if warn_stale:
-        _warn_stale(frame)
-    return frame
-
-
-def _fill_gaps(frame: pd.DataFrame) -> None:
-    missing = frame.isna()
-    if not missing.any().any():
-        return
-    for col in frame.columns[missing.any()]:
-        gap = missing[col].to_numpy()
-        # run lengths of consecutive missing rows
-        starts = np.flatnonzero(gap & ~np.r_[False, gap[:-1]])
-        ends = np.flatnonzero(gap & ~np.r_[gap[1:], False])
-        lengths = ends - starts + 1
-        if lengths.max() > MAX_FFILL_ROWS:
-            i = int(np.argmax(lengths))
-            raise DataError(
-                f"gap of {lengths[i]} missing prices in {col!r} from "
-                f"{frame.index[starts[i]].date()} to {frame.index[ends[i]].date()} "
-                f"(at most {MAX_FFILL_ROWS} are forward-filled)"
-            )
-    n = int(missing.to_numpy().sum())
-    frame.ffill(inplace=True)
-    warnings.warn(
-        f"forward-filled {n} missing prices (gaps of at most {MAX_FFILL_ROWS} rows)",
-        DataWarning,
-        stacklevel=3,
-    )
-
-
-def _warn_stale(frame: pd.DataFrame) -> None:
-    values = frame.to_numpy()
-    if len(values) <= STALE_RUN_ROWS:
-        return
-    same = values[1:] == values[:-1]
-    window = np.lib.stride_tricks.sliding_window_view(same, STALE_RUN_ROWS - 1, axis=0)
-    stale = window.all(axis=-1).any(axis=0)
-    for col in frame.columns[stale]:
-        warnings.warn(
-            f"stale series {col!r}: {STALE_RUN_ROWS} or more identical prices in a row",
-            DataWarning,
-            stacklevel=3,
-        )
+    spec = BUNDLED.get(data.prices) if not data.tickers else None
+    if spec is None or spec.risk_free_file is None:
+        rate = (1.0 + annual_rate) ** (1.0 / PERIODS) - 1.0
+        return pd.Series(rate, index=index, name="rf")
+    raw = date_index(read_file(data_dir() / spec.risk_free_file))
+    daily = raw[spec.risk_free_column].astype(float) / 100.0
+    aligned = daily.reindex(index.union(daily.index)).ffill().reindex(index)
+    return aligned.bfill().rename("rf")
 
 
 def summarize(prices: pd.DataFrame) -> pd.DataFrame:

@@ -67,13 +67,35 @@ class RLConfig:
 
 @dataclass(frozen=True)
 class ExperimentConfig:
-    """One experiment: data, splits, backtest, strategies, RL, report settings."""
+    """One experiment: data, splits, backtest, strategies, RL, report settings.
+
+    Attributes
+    ----------
+    name : str
+    data, splits, backtest, rl
+        See :class:`~portfolio_rl.datasets.DataConfig`, :class:`SplitConfig`,
+        :class:`~portfolio_rl.backtest.engine.BacktestConfig`, :class:`RLConfig`.
+    rf : float
+        Annual risk-free rate for data without a risk-free series of its own (``industries49``
+        has the French ``RF``): what cash earns and Sharpe is in excess of.
+    cash : bool
+        Cash is an asset: it earns the risk-free rate, trades free, and is where every
+        portfolio starts; RL policies get an exposure head; baselines stay fully invested
+        unless they time exposure (``vol_managed``, ``vol_target``).
+    strategies : list of str, optional
+        Baselines to run (default: every one that applies).
+    strategy_params : dict
+        Parameters per baseline.
+    n_boot : int
+        Bootstrap resamples of the statistics.
+    """
 
     name: str = "sp500"
     data: DataConfig = field(default_factory=DataConfig)
     splits: SplitConfig = field(default_factory=SplitConfig)
     backtest: BacktestConfig = field(default_factory=BacktestConfig)
     rf: float = 0.0
+    cash: bool = False
     strategies: tuple[str, ...] | None = None
     strategy_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     rl: RLConfig = field(default_factory=RLConfig)

@@ -117,21 +117,39 @@ def add_cash(returns: np.ndarray, annual_rate: float = 0.0) -> np.ndarray:
     return np.concatenate([returns, cash], axis=-1)
 
 
-def add_cash_prices(prices: pd.DataFrame, annual_rate: float) -> pd.DataFrame:
-    """Append a ``cash`` price column, 1.0 on the first day and growing at ``annual_rate``.
+def add_cash_prices(prices: pd.DataFrame, rate: float | pd.Series) -> pd.DataFrame:
+    """Append a ``cash`` price column, 1.0 on the first day, earning the risk-free rate.
 
     Parameters
     ----------
     prices : DataFrame of shape (n_days, n_assets)
+    rate : float or Series
+        An annual rate (compounded daily, :func:`daily_rate`), or the daily simple rate of
+        each day (a Series on ``prices.index``; the first day's is not earned: cash is
+        bought at its close), e.g. the Fama-French ``RF`` column.
 
     Returns
     -------
-    DataFrame of shape (n_days, n_assets + 1), cash last
+    DataFrame of shape (n_days, n_assets + 1), cash last: ``simple_returns`` of its column
+    give back the daily rates.
     """
     if CASH in prices.columns:
         raise ValueError(f"the prices already have a column named {CASH!r}")
-    growth = (1.0 + daily_rate(annual_rate)) ** np.arange(len(prices))
+    if np.isscalar(rate):
+        growth = (1.0 + daily_rate(float(rate))) ** np.arange(len(prices))
+    else:
+        daily = np.asarray(rate.reindex(prices.index), dtype=float)
+        if not np.all(np.isfinite(daily[1:])):
+            raise ValueError("the risk-free series has gaps on the price dates")
+        growth = np.concatenate([[1.0], np.cumprod(1.0 + daily[1:])])
     return prices.assign(**{CASH: growth})
+
+
+def split_cash(prices: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+    """The risky columns of ``prices`` and whether a last ``cash`` column was there."""
+    if len(prices.columns) and prices.columns[-1] == CASH:
+        return prices.iloc[:, :-1], True
+    return prices, False
 
 
 def simple_returns(prices: np.ndarray) -> np.ndarray:

@@ -24,19 +24,37 @@ from portfolio_rl.market import PERIODS, daily_rate, is_torch
 Array = Any  # np.ndarray or torch.Tensor
 
 
+def excess(returns: Array, rf: float | np.ndarray = 0.0) -> Array:
+    """``r - rf_d``: ``rf`` an annual rate (its daily rate is subtracted) or daily rates.
+
+    Parameters
+    ----------
+    returns : ndarray or Tensor of shape (..., n_days)
+    rf : float or ndarray of shape (n_days,)
+        An annual rate, or the daily risk-free rate of each day (a dataset's own series).
+    """
+    if np.isscalar(rf):
+        return returns - daily_rate(float(rf)) if rf else returns
+    return returns - np.asarray(rf, dtype=float)
+
+
 def sharpe(
-    returns: Array, rf: float = 0.0, axis: int = -1, eps: float = 0.0, periods: int = PERIODS
+    returns: Array,
+    rf: float | np.ndarray = 0.0,
+    axis: int = -1,
+    eps: float = 0.0,
+    periods: int = PERIODS,
 ) -> Array:
     """Annualised Sharpe ratio ``mean(x) / (std(x, ddof=1) + eps) * sqrt(periods)``.
 
-    ``x = r - rf_d`` with the daily rate ``rf_d`` of the annual ``rf``.
+    ``x = r - rf_d``, the excess return over the risk-free rate (:func:`excess`).
 
     Parameters
     ----------
     returns : ndarray or Tensor of shape (..., n_days, ...)
         Daily simple returns along ``axis``.
-    rf : float
-        Annual risk-free rate.
+    rf : float or ndarray
+        Annual risk-free rate, or daily rates along the last axis.
     axis : int
         The time axis.
     eps : float
@@ -49,7 +67,7 @@ def sharpe(
     -------
     float, ndarray or Tensor with ``axis`` removed
     """
-    x = returns - daily_rate(rf) if rf else returns
+    x = excess(returns, rf)
     if is_torch(x):
         return x.mean(axis) / (x.std(axis) + eps) * float(np.sqrt(periods))
     x = np.asarray(x, dtype=float)
@@ -76,9 +94,10 @@ def ann_vol(returns: np.ndarray) -> float:
     return float(np.std(returns, ddof=1) * np.sqrt(PERIODS))
 
 
-def sortino(returns: np.ndarray, rf: float = 0.0) -> float:
-    """Annualised Sortino ratio, target 0: ``mean(x) / sqrt(mean(min(x, 0)^2)) * sqrt(252)``."""
-    x = np.asarray(returns, float) - daily_rate(rf)
+def sortino(returns: np.ndarray, rf: float | np.ndarray = 0.0) -> float:
+    """Annualised Sortino ratio of the excess return ``x`` (:func:`excess`), target 0:
+    ``mean(x) / sqrt(mean(min(x, 0)^2)) * sqrt(252)``."""  # noqa: D205, D209
+    x = np.asarray(returns, float) - (daily_rate(rf) if np.isscalar(rf) else np.asarray(rf))
     downside = np.sqrt(np.mean(np.minimum(x, 0.0) ** 2))
     return float(x.mean() / downside * np.sqrt(PERIODS)) if downside > 0 else float("nan")
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from portfolio_rl.config import replace
-from portfolio_rl.datasets import load_data
+from portfolio_rl.datasets import load_data, risk_free
 from portfolio_rl.errors import ConfigError
 from portfolio_rl.experiment import ExperimentConfig, RLConfig, SplitConfig
 
@@ -87,11 +87,33 @@ def auto_splits(prices: pd.DataFrame) -> SplitConfig:
     )
 
 
+def market_data(
+    exp: ExperimentConfig, min_rows: int = 2, hooks: Hooks | None = None
+) -> tuple[pd.DataFrame, pd.Series | None, pd.Series]:
+    """Prices (with a last ``cash`` column when ``exp.cash``), benchmark and risk-free rate.
+
+    The daily risk-free series is the dataset's own (``industries49``: the French ``RF``)
+    or ``exp.rf``; the same series is what cash earns and what Sharpe is in excess of.
+    """
+    from portfolio_rl.market import add_cash_prices
+
+    if exp.data.tickers:
+        with (hooks or SILENT).bar("download", len(exp.data.tickers)) as update:
+            prices, bench = load_data(exp.data, min_rows=min_rows, progress=update)
+    else:
+        prices, bench = load_data(exp.data, min_rows=min_rows)
+    rf = risk_free(exp.data, prices.index, exp.rf)
+    if exp.cash:
+        prices = add_cash_prices(prices, rf)
+    return prices, bench, rf
+
+
 def backtest_and_evaluate(
     exp: ExperimentConfig,
     prices: pd.DataFrame,
     benchmark: pd.Series | None,
     policies: Sequence[PolicyStrategy],
+    rf: pd.Series,
     hooks: Hooks = SILENT,
 ) -> tuple[BacktestResult, pd.DataFrame, pd.DataFrame]:
     """Walk forward with the baselines of ``exp`` plus ``policies``; measures and statistics."""
@@ -108,7 +130,7 @@ def backtest_and_evaluate(
             benchmark=benchmark if "benchmark" in names else None,
             progress=update,
         )
-    metrics, stats = evaluate(result, rf=exp.rf, n_boot=exp.n_boot)
+    metrics, stats = evaluate(result, rf=rf, n_boot=exp.n_boot)
     return result, metrics, stats
 
 
@@ -142,13 +164,16 @@ def backtest(
     from portfolio_rl.backtest.runner import write_run
     from portfolio_rl.paths import new_run_dir
 
-    prices, bench = load_data(exp.data)
+    prices, bench, rf = market_data(exp, hooks=hooks)
     loaded = load_policies(policies)
+    for policy in loaded:
+        policy.check_assets(list(prices.columns))
     run_dir = new_run_dir(out, "backtest", force=force)
-    result, metrics, stats = backtest_and_evaluate(exp, prices, bench, loaded, hooks)
+    result, metrics, stats = backtest_and_evaluate(exp, prices, bench, loaded, rf, hooks)
     config = exp.to_dict() | {
         "policies": {p.name: str(f) for p, f in zip(loaded, policies, strict=True)}
     }
+    config["risk_free"] = _risk_free_summary(rf.loc[result.returns.index[0] :])
     write_run(run_dir, result, metrics, stats, config)
     return BacktestRun(run_dir, exp, result, metrics, stats)
 
@@ -163,7 +188,8 @@ def train(
     """``portfolio-rl train``: one training run of ``config`` on the experiment's data."""
     from portfolio_rl.agents.registry import trainer
 
-    prices, _ = load_data(replace(exp.data, prices=config.prices))
+    exp = replace(exp, data=replace(exp.data, prices=config.prices), cash=config.cash)
+    prices, _, _ = market_data(exp, hooks=hooks)
     with hooks.bar(f"train {config.algo}", config.iterations) as update:
         return trainer(config.algo)(config, prices, folder, resume=resume, progress=update)
 
@@ -204,7 +230,7 @@ def run(
         exp = quick_experiment(exp)
     source = ", ".join(exp.data.tickers) if exp.data.tickers else exp.data.prices
     hooks.stage(f"[1/4] loading data ({source})")
-    prices, bench = load_data(exp.data, min_rows=600)
+    prices, bench, rf = market_data(exp, min_rows=600, hooks=hooks)
     if exp.data.tickers:
         exp = replace(exp, splits=auto_splits(prices))
     exp = replace(exp, backtest=replace(exp.backtest, start=test_start(exp)))
@@ -233,13 +259,14 @@ def run(
     policies = [
         load_policy_strategy(f, name) for f, name in zip(folders, policy_names, strict=True)
     ]
-    result, metrics, stats = backtest_and_evaluate(exp, prices, bench, policies, hooks)
+    result, metrics, stats = backtest_and_evaluate(exp, prices, bench, policies, rf, hooks)
     seeds = seed_summary(metrics, policy_names, wall_s)
     resolved: dict[str, Any] = exp.to_dict() | {
         "policies": {
             n: str(f.relative_to(run_dir)) for n, f in zip(policy_names, folders, strict=True)
         },
         "data_range": [str(prices.index[0].date()), str(prices.index[-1].date())],
+        "risk_free": _risk_free_summary(rf.loc[exp.backtest.start :]),
         "assets": list(prices.columns),
         "quick": quick,
         "train_and_backtest_s": round(time.perf_counter() - started, 1),
@@ -252,3 +279,14 @@ def run(
     return PipelineRun(
         run_dir, exp, result, metrics, stats, pdf, seeds, verdict(metrics, stats, seeds)
     )
+
+
+def _risk_free_summary(rf: pd.Series) -> dict[str, Any]:
+    """What the report says of the risk-free series over the test period."""
+    from portfolio_rl.market import PERIODS
+
+    return {
+        "annualised_mean": float((1 + rf).prod() ** (PERIODS / max(len(rf), 1)) - 1),
+        "first": float(rf.iloc[0]) if len(rf) else 0.0,
+        "last": float(rf.iloc[-1]) if len(rf) else 0.0,
+    }

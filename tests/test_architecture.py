@@ -17,6 +17,7 @@ LAYERS = [
     ["market"],
     ["features", "measures"],
     ["rewards"],
+    ["validation"],
     ["download"],
     ["datasets"],
     ["envs"],

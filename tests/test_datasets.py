@@ -4,14 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from portfolio_rl.datasets import (
-    MAX_FFILL_ROWS,
-    load_benchmark,
-    load_prices,
-    summarize,
-    validate_prices,
-)
+from portfolio_rl.datasets import load_benchmark, load_prices, summarize
 from portfolio_rl.errors import DataError, DataWarning
+from portfolio_rl.validation import MAX_FFILL_ROWS, validate_prices
 
 
 def test_bundled_sp500_loads():

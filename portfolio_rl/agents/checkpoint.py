@@ -14,6 +14,7 @@ import torch
 from portfolio_rl.agents.policy import SimplexPolicy
 from portfolio_rl.errors import PortfolioRLError
 from portfolio_rl.features import LOOKBACK, asset_features, observation
+from portfolio_rl.market import CASH, split_cash
 
 
 def load_policy(folder: str | Path) -> tuple[SimplexPolicy, dict[str, Any]]:
@@ -24,10 +25,25 @@ def load_policy(folder: str | Path) -> tuple[SimplexPolicy, dict[str, Any]]:
         raise PortfolioRLError(f"{folder} is not a trained run (policy.pt and policy.json missing)")
     try:
         meta = json.loads(meta_path.read_text())
-        policy = SimplexPolicy(meta["obs_features"], meta["hidden"], meta["distribution"])
+        if not isinstance(meta, dict):
+            raise ValueError("policy.json is not a JSON object")
+        policy = SimplexPolicy(
+            meta["obs_features"],
+            meta["hidden"],
+            meta["distribution"],
+            exposure=bool(meta.get("cash", False)),
+        )
         state = torch.load(weights_path, weights_only=True, map_location="cpu")
         policy.load_state_dict(state)
-    except (KeyError, ValueError, RuntimeError, OSError, pickle.UnpicklingError) as exc:
+    except (
+        KeyError,
+        TypeError,
+        ValueError,
+        RuntimeError,
+        OSError,
+        EOFError,
+        pickle.UnpicklingError,
+    ) as exc:
         reason = str(exc).splitlines()[0]
         raise PortfolioRLError(f"cannot load the policy in {folder}: {reason}") from None
     policy.eval()
@@ -37,20 +53,41 @@ def load_policy(folder: str | Path) -> tuple[SimplexPolicy, dict[str, Any]]:
 class PolicyStrategy:
     """A trained policy in the walk-forward engine: the deterministic (mean) allocation.
 
-    At each rebalance it computes the features of the price window (the same function as
-    in training) and observes its drifted weights, exactly as in the environment.
+    At each rebalance it computes the features of the risky prices of the window (the same
+    function as in training) and observes its drifted risky weights, exactly as in training.
+    A policy trained with cash (``uses_cash``) also sets the cash weight.
     """
 
     def __init__(self, name: str, policy: SimplexPolicy, meta: dict[str, Any]) -> None:
         self.name, self.policy, self.meta = name, policy, meta
+        self.uses_cash = bool(meta.get("cash", False))
+
+    def check_assets(self, columns: list[str]) -> None:
+        """Refuse prices whose assets (names and order) differ from the training data's."""
+        expected = list(self.meta.get("assets", []))
+        given = [*columns, CASH] if self.uses_cash and CASH not in columns else list(columns)
+        if not self.uses_cash:
+            given = [c for c in given if c != CASH]
+        if given != expected:
+            missing = sorted(set(expected) - set(given))
+            extra = sorted(set(given) - set(expected))
+            detail = f"missing {missing}, not trained on {extra}" if missing or extra else (
+                "the same assets in another order"
+            )
+            raise PortfolioRLError(
+                f"policy {self.name!r} was trained on other assets ({detail}); "
+                "backtest it on the data it was trained on"
+            )
 
     @torch.no_grad()
     def decide(self, prices: pd.DataFrame, prev_weights: np.ndarray) -> np.ndarray:
         """Mean allocation of the policy at the last date of ``prices``."""
         if len(prices) < LOOKBACK + 1:
             raise PortfolioRLError(f"a policy needs a window of at least {LOOKBACK} returns")
-        feats = asset_features(prices.to_numpy()[-(LOOKBACK + 1) :])[-1]
-        obs = torch.from_numpy(observation(feats, prev_weights))
+        risky, _ = split_cash(prices)
+        n = risky.shape[1]
+        feats = asset_features(risky.to_numpy()[-(LOOKBACK + 1) :])[-1]
+        obs = torch.from_numpy(observation(feats, prev_weights[:n]))
         w = self.policy.mean_weights(self.policy(obs)).double().numpy()
         return w / w.sum()
 

@@ -47,6 +47,9 @@ class TrainConfig:
         h: trading days between actions.
     cost_bps : float
         The cost model's rate, as in the backtest.
+    cash : bool
+        Cash is an asset (the prices end with a ``cash`` column earning the risk-free rate);
+        the policy gets an exposure head (:class:`portfolio_rl.agents.policy.SimplexPolicy`).
     path : {"historical", "bootstrap"}
         Group members share the realised future, or one stationary-bootstrap draw per start.
     block_length : float
@@ -80,7 +83,11 @@ class TrainConfig:
     hidden, distribution, init_log_std
         Policy architecture (:class:`portfolio_rl.agents.policy.SimplexPolicy`).
     eval_every, patience
-        Validation every N iterations; stop after ``patience`` evaluations without gain.
+        Validation every N iterations (and once before any update: the initial policy is a
+        candidate too); stop after ``patience`` evaluations without gain.
+    val_objective : {"log_growth", "sharpe"}
+        What selects the policy on validation: annualised net log growth (default, which
+        cash cannot game) or the Sharpe ratio in excess of cash.
     max_kl : float
         A KL above this (or a NaN) stops training as diverged.
     gamma, gae_lambda, vf_coef
@@ -102,6 +109,7 @@ class TrainConfig:
     steps: int = 6
     rebalance_days: int = 21
     cost_bps: float = 10.0
+    cash: bool = False
     path: str = "historical"
     block_length: float = 20.0
     rewards: dict[str, float] = field(default_factory=lambda: {"log_growth": 1.0})
@@ -124,6 +132,7 @@ class TrainConfig:
     init_log_std: float = -0.5
     eval_every: int = 5
     patience: int = 6
+    val_objective: str = "log_growth"
     max_kl: float = 50.0
     gamma: float = 0.99
     gae_lambda: float = 0.95
@@ -140,6 +149,7 @@ class TrainConfig:
             "loss_aggregation": ("trajectory", "step"),
             "lr_schedule": ("constant", "linear", "cosine"),
             "distribution": DISTRIBUTIONS,
+            "val_objective": ("log_growth", "sharpe"),
         }
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:
@@ -189,6 +199,7 @@ def train_config_for(
         "val_end": exp.splits.val_end,
         "rebalance_days": exp.backtest.rebalance_days,
         "cost_bps": exp.backtest.cost_bps,
+        "cash": exp.cash,
     }
     settings = base | dict(exp.rl.train) | {k: v for k, v in overrides.items() if v is not None}
     return from_mapping(TrainConfig, settings, where="rl.train")

@@ -18,7 +18,7 @@ from portfolio_rl.agents.config import TrainConfig
 from portfolio_rl.envs.paths import bootstrap_returns
 from portfolio_rl.errors import DataError
 from portfolio_rl.features import LOOKBACK, asset_features
-from portfolio_rl.market import simple_returns
+from portfolio_rl.market import CASH, simple_returns, split_cash
 
 
 @dataclass
@@ -29,10 +29,13 @@ class MarketData:
     ----------
     dates : DatetimeIndex of shape (T,)
     assets : list of str
+        The risky assets, then ``cash`` when the config has cash.
     prices : ndarray of shape (T, n)
-    returns : Tensor of shape (T, n)
-        ``r[t] = P[t]/P[t-1] - 1``.
+        Prices of the n risky assets.
+    returns : Tensor of shape (T, n) or (T, n + 1)
+        ``r[t] = P[t]/P[t-1] - 1`` of the assets (and of cash: the risk-free rate).
     features : Tensor of shape (T, n, N_FEATURES)
+        The feature function of the risky prices.
     train_starts : ndarray of int
         Decision indices whose K*h-day trajectory ends on or before ``train_end``.
     val_start, val_steps : int
@@ -51,6 +54,7 @@ class MarketData:
     val_start: int
     val_steps: int
     bootstrap_pool: np.ndarray
+    cash: bool
 
     @classmethod
     def build(cls, prices: pd.DataFrame, config: TrainConfig, device: torch.device) -> MarketData:
@@ -58,8 +62,13 @@ class MarketData:
         frame = prices.loc[: pd.Timestamp(config.val_end)]
         if config.data_start:
             frame = frame.loc[pd.Timestamp(config.data_start) :]
+        risky, has_cash = split_cash(frame)
+        if config.cash and not has_cash:
+            raise DataError(f"cash: true needs prices with a last {CASH!r} column")
+        if not config.cash:
+            frame = risky
         dates = frame.index
-        values = frame.to_numpy(dtype=np.float64)
+        values = risky.to_numpy(dtype=np.float64)
         horizon = config.steps * config.rebalance_days
         train_hi = int(dates.searchsorted(pd.Timestamp(config.train_end), side="right")) - 1
         starts = np.arange(LOOKBACK, train_hi - horizon + 1)
@@ -73,7 +82,8 @@ class MarketData:
         if val_steps < 2:
             raise DataError(f"validation range {config.train_end}..{config.val_end} is too short")
         feats = asset_features(values)
-        returns = torch.tensor(simple_returns(values), dtype=torch.float32, device=device)
+        all_values = frame.to_numpy(dtype=np.float64)
+        returns = torch.tensor(simple_returns(all_values), dtype=torch.float32, device=device)
         return cls(
             dates=dates,
             assets=list(frame.columns),
@@ -87,6 +97,7 @@ class MarketData:
             .cpu()
             .numpy()
             .astype(np.float64),
+            cash=config.cash,
         )
 
 
@@ -94,7 +105,7 @@ class PathBatch(NamedTuple):
     """Market paths for B start states."""
 
     returns: torch.Tensor
-    """(B, K*h, n) daily returns after the start close."""
+    """(B, K*h, n) daily returns after the start close (n + 1 columns with cash)."""
     features: torch.Tensor
     """(B, K, n, N_FEATURES) features at each decision close."""
 
@@ -116,15 +127,20 @@ def bootstrap_paths(
     block_length: float,
     rng: np.random.Generator,
 ) -> PathBatch:
-    """One stationary-bootstrap future per start, drawn from the training returns before it.
+    """One stationary-bootstrap future per start, resampled from the training range's returns.
 
-    Features along the synthetic path come from the real prices up to the start followed
-    by the bootstrapped ones, through the same feature function.
+    The pool is every daily return of the training range (``bootstrap_pool``), not only the
+    days before each start: a bootstrap start is a scenario generator for the training
+    period, and nothing after ``train_end`` is ever in it. Whole rows are resampled, cash
+    (the risk-free rate of the drawn day) included. Features along the synthetic path come
+    from the real prices up to the start followed by the bootstrapped ones, through the same
+    feature function.
     """
     horizon = steps * h
     future = bootstrap_returns(data.bootstrap_pool, horizon, block_length, rng, size=len(starts))
+    risky = future[..., : data.prices.shape[1]]
     past = np.stack([data.prices[t - LOOKBACK : t + 1] for t in starts])
-    path_prices = np.concatenate([past, past[:, -1:] * np.cumprod(1 + future, axis=1)], axis=1)
+    path_prices = np.concatenate([past, past[:, -1:] * np.cumprod(1 + risky, axis=1)], axis=1)
     feats = asset_features(path_prices)[:, LOOKBACK : LOOKBACK + horizon : h]
     device = data.returns.device
     return PathBatch(

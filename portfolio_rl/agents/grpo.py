@@ -126,7 +126,7 @@ def train(
                     logp, logp_old, a, config.epsilon_low, config.epsilon_high
                 )
                 if config.kl_estimator == "exact":
-                    kl = policy.kl(out, _detach(ref_out))
+                    kl = policy.kl(out, ref_out.detach())
                 else:
                     kl = k3_kl(logp, logp_ref)
                 loss = aggregate(-(surrogate - config.beta * kl), config.loss_aggregation)
@@ -164,7 +164,3 @@ def train(
         if state.end_iteration(iteration, row, policy):
             break
     return state.finish(iteration)
-
-
-def _detach(out):
-    return type(out)(*(t.detach() for t in out))

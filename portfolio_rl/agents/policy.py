@@ -13,6 +13,13 @@ Two distributions over allocations:
 ``dirichlet``
     The action is the weight vector itself, ``w ~ Dir(alpha)`` with
     ``alpha = softplus(s(x)) + alpha_min``. Deterministic action: the mean ``alpha / sum(alpha)``.
+
+With cash (``exposure=True``) an exposure head adds one more action component: a logit
+``u ~ N(m(x), s(x)^2)`` with a state-dependent mean and scale read from the pooled encoding
+(whose rows carry the market-level features); the exposure is ``e = sigmoid(u)`` and the
+weights are ``(e * w_risky, 1 - e)``, cash last. The exposure has its own log-probability
+term, so a group can tell "less risk now" from "another mix" (per-slot noise on a cash score
+cannot: it only learns a constant cash share). Deterministic exposure: ``sigmoid(m(x))``.
 """
 
 from __future__ import annotations
@@ -46,6 +53,10 @@ class AssetEncoder(nn.Module):
         return self.mix(torch.cat([h, context], dim=-1))
 
 
+_EXPOSURE_START = 3.0  # sigmoid(3) = 0.95 invested at the start
+_EXPOSURE_LOG_STD = (-5.0, 1.0)
+
+
 class PolicyOutput(NamedTuple):
     """Parameters of the action distribution for a batch of states."""
 
@@ -53,6 +64,25 @@ class PolicyOutput(NamedTuple):
     """(..., n) asset scores (logistic-normal means, or Dirichlet pre-activations)."""
     log_std: torch.Tensor
     """() shared log standard deviation (logistic-normal only)."""
+    exposure: torch.Tensor | None = None
+    """(...) mean of the exposure logit (with cash), else None."""
+    exposure_log_std: torch.Tensor | None = None
+    """(...) log standard deviation of the exposure logit (with cash), else None."""
+
+    def detach(self) -> PolicyOutput:
+        """The same parameters cut from the graph."""
+        return PolicyOutput(*(None if t is None else t.detach() for t in self))
+
+
+def _normal_logp(x: torch.Tensor, mean: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
+    z = (x - mean) / log_std.exp()
+    return -0.5 * z * z - log_std - 0.5 * math.log(2 * math.pi)
+
+
+def _normal_kl(p_mean, p_log_std, q_mean, q_log_std) -> torch.Tensor:
+    var_p, var_q = (2 * p_log_std).exp(), (2 * q_log_std).exp()
+    diff = p_mean - q_mean
+    return q_log_std - p_log_std + (var_p + diff * diff) / (2 * var_q) - 0.5
 
 
 class SimplexPolicy(nn.Module):
@@ -66,7 +96,9 @@ class SimplexPolicy(nn.Module):
         Encoder width.
     distribution : {"logistic_normal", "dirichlet"}
     init_log_std : float
-        Initial log standard deviation of the logistic-normal scores.
+        Initial log standard deviation of the logistic-normal scores (and of the exposure).
+    exposure : bool
+        Add the exposure head: the weights get a last cash column.
     """
 
     def __init__(
@@ -75,6 +107,7 @@ class SimplexPolicy(nn.Module):
         hidden: int = 32,
         distribution: str = "logistic_normal",
         init_log_std: float = -0.5,
+        exposure: bool = False,
     ) -> None:
         super().__init__()
         if distribution not in DISTRIBUTIONS:
@@ -88,60 +121,102 @@ class SimplexPolicy(nn.Module):
             # softplus(b) + alpha_min = 2: a moderately concentrated start around 1/N
             nn.init.constant_(self.head.bias, math.log(math.expm1(2.0 - _ALPHA_MIN)))
         self.log_std = nn.Parameter(torch.tensor(float(init_log_std)))
+        self.exposure = exposure
+        if exposure:
+            self.exposure_head = nn.Linear(hidden, 2)  # mean and log std of the logit
+            nn.init.zeros_(self.exposure_head.weight)
+            with torch.no_grad():
+                self.exposure_head.bias.copy_(torch.tensor([_EXPOSURE_START, init_log_std]))
 
     def forward(self, obs: torch.Tensor) -> PolicyOutput:
-        """Scores of shape (..., n) for observations of shape (..., n, obs_features)."""
-        return PolicyOutput(self.head(self.encoder(obs)).squeeze(-1), self.log_std)
+        """Distribution parameters for observations of shape (..., n, obs_features)."""
+        h = self.encoder(obs)
+        scores = self.head(h).squeeze(-1)
+        if not self.exposure:
+            return PolicyOutput(scores, self.log_std)
+        mean, log_std = self.exposure_head(h.mean(dim=-2)).unbind(-1)
+        return PolicyOutput(scores, self.log_std, mean, log_std.clamp(*_EXPOSURE_LOG_STD))
 
     # -- distribution ---------------------------------------------------------------
     def _alpha(self, out: PolicyOutput) -> torch.Tensor:
         return F.softplus(out.scores) + _ALPHA_MIN
 
     def sample(self, out: PolicyOutput) -> torch.Tensor:
-        """Draw actions (global torch RNG): scores ``z`` or weights ``w``, shape (..., n)."""
+        """Draw actions (global torch RNG): scores ``z`` or weights ``w``, shape (..., n),
+        then the exposure logit ``u`` as a last component with cash."""  # noqa: D205, D209
         if self.distribution == "logistic_normal":
-            return out.scores + out.log_std.exp() * torch.randn_like(out.scores)
-        w = torch.distributions.Dirichlet(self._alpha(out)).sample()
-        w = w.clamp_min(_W_MIN)  # the stored action is exactly the one whose prob we use
-        return w / w.sum(-1, keepdim=True)
+            action = out.scores + out.log_std.exp() * torch.randn_like(out.scores)
+        else:
+            w = torch.distributions.Dirichlet(self._alpha(out)).sample()
+            w = w.clamp_min(_W_MIN)  # the stored action is exactly the one whose prob we use
+            action = w / w.sum(-1, keepdim=True)
+        if not self.exposure:
+            return action
+        u = out.exposure + out.exposure_log_std.exp() * torch.randn_like(out.exposure)
+        return torch.cat([action, u[..., None]], dim=-1)
+
+    def _split(self, action: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return (action[..., :-1], action[..., -1]) if self.exposure else (action, None)
 
     def log_prob(self, out: PolicyOutput, action: torch.Tensor) -> torch.Tensor:
         """Log density of ``action``, shape (...)."""
+        mix, u = self._split(action)
         if self.distribution == "logistic_normal":
-            std = out.log_std.exp()
-            z = (action - out.scores) / std
-            return (-0.5 * z * z - out.log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
-        return torch.distributions.Dirichlet(self._alpha(out)).log_prob(action)
+            logp = _normal_logp(mix, out.scores, out.log_std).sum(-1)
+        else:
+            logp = torch.distributions.Dirichlet(self._alpha(out)).log_prob(mix)
+        if u is not None:
+            logp = logp + _normal_logp(u, out.exposure, out.exposure_log_std)
+        return logp
 
     def entropy(self, out: PolicyOutput) -> torch.Tensor:
         """Differential entropy, shape (...)."""
         if self.distribution == "logistic_normal":
             n = out.scores.shape[-1]
             per = 0.5 + 0.5 * math.log(2 * math.pi) + out.log_std
-            return (n * per).expand(out.scores.shape[:-1])
-        return torch.distributions.Dirichlet(self._alpha(out)).entropy()
+            ent = (n * per).expand(out.scores.shape[:-1])
+        else:
+            ent = torch.distributions.Dirichlet(self._alpha(out)).entropy()
+        if self.exposure:
+            ent = ent + 0.5 + 0.5 * math.log(2 * math.pi) + out.exposure_log_std
+        return ent
 
     def kl(self, out: PolicyOutput, other: PolicyOutput) -> torch.Tensor:
         """Exact ``KL(self(out) || other)`` per state, shape (...)."""
         if self.distribution == "logistic_normal":
-            var_p, var_q = (2 * out.log_std).exp(), (2 * other.log_std).exp()
-            diff = out.scores - other.scores
-            per = other.log_std - out.log_std + (var_p + diff * diff) / (2 * var_q) - 0.5
-            return per.sum(-1)
-        p = torch.distributions.Dirichlet(self._alpha(out))
-        q = torch.distributions.Dirichlet(self._alpha(other))
-        return torch.distributions.kl_divergence(p, q)
+            kl = _normal_kl(out.scores, out.log_std, other.scores, other.log_std).sum(-1)
+        else:
+            p = torch.distributions.Dirichlet(self._alpha(out))
+            q = torch.distributions.Dirichlet(self._alpha(other))
+            kl = torch.distributions.kl_divergence(p, q)
+        if self.exposure:
+            kl = kl + _normal_kl(
+                out.exposure, out.exposure_log_std, other.exposure, other.exposure_log_std
+            )
+        return kl
+
+    def _with_cash(self, mix: torch.Tensor, u: torch.Tensor | None) -> torch.Tensor:
+        if u is None:
+            return mix
+        e = torch.sigmoid(u)[..., None]
+        return torch.cat([e * mix, 1 - e], dim=-1)
 
     def to_weights(self, action: torch.Tensor) -> torch.Tensor:
-        """The action transform: softmax of scores, or the Dirichlet weights themselves."""
-        return torch.softmax(action, dim=-1) if self.distribution == "logistic_normal" else action
+        """The action transform: softmax of scores, or the Dirichlet weights themselves;
+        with cash, times the exposure ``sigmoid(u)`` and the rest in cash."""  # noqa: D205, D209
+        mix, u = self._split(action)
+        if self.distribution == "logistic_normal":
+            mix = torch.softmax(mix, dim=-1)
+        return self._with_cash(mix, u)
 
     def mean_weights(self, out: PolicyOutput) -> torch.Tensor:
-        """Deterministic allocation used for evaluation, shape (..., n)."""
+        """Deterministic allocation used for evaluation, shape (..., n) (+1 with cash)."""
         if self.distribution == "logistic_normal":
-            return torch.softmax(out.scores, dim=-1)
-        alpha = self._alpha(out)
-        return alpha / alpha.sum(-1, keepdim=True)
+            mix = torch.softmax(out.scores, dim=-1)
+        else:
+            alpha = self._alpha(out)
+            mix = alpha / alpha.sum(-1, keepdim=True)
+        return self._with_cash(mix, out.exposure)
 
 
 class ValueNetwork(nn.Module):

@@ -23,7 +23,7 @@ from portfolio_rl.agents.data import (
 from portfolio_rl.agents.policy import SimplexPolicy
 from portfolio_rl.envs.simulator import SimResult, simulate
 from portfolio_rl.features import observation
-from portfolio_rl.market import hold
+from portfolio_rl.market import PERIODS, hold
 from portfolio_rl.measures import sharpe
 
 
@@ -52,14 +52,19 @@ def rollout(
     """Sample (or take the mean action of) ``policy`` along the shared paths.
 
     The loop runs over the K steps only: an observation needs the weights drifted by the
-    previous action; everything else is vectorised over B and G.
+    previous action; everything else is vectorised over B and G. With cash (the paths have
+    one more return column than feature rows) every trajectory starts in it.
     """
     b, k, n, _ = paths.features.shape
-    drifted = paths.returns.new_zeros(b, group_size, n)
+    cash = paths.returns.shape[-1] > n
+    start = paths.returns.new_zeros(b, group_size, paths.returns.shape[-1])
+    if cash:
+        start[..., -1] = 1.0
+    drifted = start
     obs_steps, act_steps, logp_steps, weight_steps = [], [], [], []
     for step in range(k):
         feats = paths.features[:, step, None].expand(b, group_size, n, -1)
-        obs = observation(feats, drifted)
+        obs = observation(feats, drifted[..., :n])
         out = policy(obs)
         if deterministic:
             weights = policy.mean_weights(out)
@@ -76,7 +81,9 @@ def rollout(
         logp_steps.append(logp)
         weight_steps.append(weights)
     weights = torch.stack(weight_steps, dim=2)
-    sim = simulate(weights, paths.returns, cost_bps)
+    sim = simulate(
+        weights, paths.returns, cost_bps, initial_weights=start if cash else None, cash=cash
+    )
     return Rollout(
         torch.stack(obs_steps, dim=2),
         torch.stack(act_steps, dim=2),
@@ -105,5 +112,17 @@ def validation_returns(policy: SimplexPolicy, data: MarketData, config: TrainCon
 
 
 def validation_score(policy: SimplexPolicy, data: MarketData, config: TrainConfig) -> float:
-    """Annualised Sharpe ratio of the deterministic policy on the validation range."""
-    return sharpe(validation_returns(policy, data, config))
+    """The validation objective of the deterministic policy on the validation range.
+
+    ``log_growth`` (default): annualised net log growth, ``252 * mean(log(1 + r))``, which
+    holding cash cannot game (a policy all in cash earns the risk-free rate, no more);
+    ``sharpe``: annualised Sharpe ratio in excess of cash's return (0 without cash).
+    """
+    r = validation_returns(policy, data, config)
+    if config.val_objective == "log_growth":
+        return float(np.log1p(r).mean() * PERIODS)
+    rf = 0.0
+    if data.cash:
+        days = slice(data.val_start + 1, data.val_start + 1 + len(r))
+        rf = data.returns[days, -1].double().cpu().numpy()
+    return sharpe(r, rf)

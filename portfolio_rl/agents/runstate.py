@@ -82,9 +82,12 @@ class RunState:
         """Register what checkpoints hold, resume if asked, and keep the progress callback."""
         self.modules, self.rng = modules, rng
         self.stopped = "iterations"
+        self.progress = progress
         if resume:
             self.resume()
-        self.progress = progress
+        else:  # the starting policy is a candidate: training must beat it on validation
+            score, _ = self.validate(-1, modules["policy"])
+            self.log({"iteration": -1, "val_score": score})
 
     def end_iteration(self, iteration: int, row: dict[str, Any], policy: SimplexPolicy) -> bool:
         """Validate when due, log, checkpoint when due; return True to stop early."""
@@ -129,6 +132,7 @@ class RunState:
             "obs_features": OBS_FEATURES,
             "hidden": self.config.hidden,
             "distribution": self.config.distribution,
+            "cash": self.config.cash,
             "assets": self.data.assets,
             "rebalance_days": self.config.rebalance_days,
             "val_score": self.best_score,
@@ -164,6 +168,7 @@ class RunState:
     def write_log(self) -> pd.DataFrame:
         """Write ``train_log.csv`` atomically and return it."""
         frame = pd.DataFrame(self.rows)
+        frame = frame[[c for c in frame if c != "val_score"] + ["val_score"]]
         atomic_write(self.folder / "train_log.csv", lambda tmp: frame.to_csv(tmp, index=False))
         return frame
 

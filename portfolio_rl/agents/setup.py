@@ -30,9 +30,10 @@ def seed_everything(seed: int) -> np.random.Generator:
 
 def make_policy(config: TrainConfig, device: torch.device) -> SimplexPolicy:
     """The policy the config describes."""
-    return SimplexPolicy(OBS_FEATURES, config.hidden, config.distribution, config.init_log_std).to(
-        device
+    policy = SimplexPolicy(
+        OBS_FEATURES, config.hidden, config.distribution, config.init_log_std, config.cash
     )
+    return policy.to(device)
 
 
 def set_up(

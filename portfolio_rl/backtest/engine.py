@@ -6,6 +6,11 @@ rolling window of ``window`` returns, or everything since the data start when
 :func:`portfolio_rl.market.rebalance` costs at that close and earn ``r[t+1]`` onward, drifting
 until the next rebalance. Daily net returns start at the first decision close (its return is
 minus the cost of buying the first portfolio from cash).
+
+Cash: when the prices end with a ``cash`` column (:func:`portfolio_rl.market.add_cash_prices`)
+every portfolio starts in it and trades in it are free. A strategy that does not say
+``uses_cash = True`` sees the risky columns only and stays fully invested (its cash weight
+is 0).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from portfolio_rl.errors import DataError
-from portfolio_rl.market import hold, rebalance, simple_returns
+from portfolio_rl.market import hold, rebalance, simple_returns, split_cash
 
 
 @dataclass(frozen=True)
@@ -89,7 +94,8 @@ def run_backtest(
     Parameters
     ----------
     prices : DataFrame of shape (n_dates, n_assets)
-        Validated prices, including the history before ``config.start`` that windows need.
+        Validated prices, including the history before ``config.start`` that windows need;
+        a last ``cash`` column makes cash an asset.
     strategies : sequence of Strategy
         Objects with ``name`` and ``decide(prices_window, prev_weights) -> weights``.
     config : BacktestConfig
@@ -123,8 +129,14 @@ def run_backtest(
     if len(set(names)) != len(names):
         raise ValueError(f"duplicate strategy names: {names}")
 
-    held = {s.name: np.zeros(n_assets) for s in strategies}
-    target = {s.name: np.full(n_assets, 1.0 / n_assets) for s in strategies}
+    _, cash = split_cash(prices)
+    start = np.zeros(n_assets)
+    if cash:
+        start[-1] = 1.0
+    held = {s.name: start.copy() for s in strategies}
+    first_fallback = start if cash else np.full(n_assets, 1.0 / n_assets)
+    target = {s.name: first_fallback.copy() for s in strategies}
+    risky_only = {s.name: cash and not getattr(s, "uses_cash", False) for s in strategies}
     wealth = {s.name: np.empty(n_days) for s in strategies}
     level = dict.fromkeys(names, 1.0)
     weights = {s.name: np.empty((len(decisions), n_assets)) for s in strategies}
@@ -140,7 +152,11 @@ def run_backtest(
             name = strat.name
             before = getattr(strat, "failures", 0)
             try:
-                w = np.asarray(strat.decide(window, held[name].copy()), dtype=float)
+                if risky_only[name]:
+                    w = strat.decide(window.iloc[:, :-1], held[name][:-1].copy())
+                    w = np.append(np.asarray(w, dtype=float), 0.0)
+                else:
+                    w = np.asarray(strat.decide(window, held[name].copy()), dtype=float)
                 status = getattr(strat, "status", "invalid weights")
                 ok = _valid(w, n_assets) and getattr(strat, "failures", 0) == before
             except Exception as exc:  # a strategy's failure is recorded, never fatal
@@ -149,7 +165,7 @@ def run_backtest(
                 failures.append((dates[t], name, status if status != "optimal" else "invalid"))
                 w = target[name]
             target[name] = w
-            trade, cost = rebalance(w, held[name], config.cost_bps, config.impact_bps)
+            trade, cost = rebalance(w, held[name], config.cost_bps, config.impact_bps, cash)
             weights[name][k], trades[name][k], costs[name][k] = w, trade, cost
             level[name] *= 1.0 - cost
             wealth[name][t - first] = level[name]

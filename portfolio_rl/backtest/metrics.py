@@ -6,6 +6,7 @@ written once, in :mod:`portfolio_rl.measures` and the README.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from portfolio_rl.market import PERIODS
@@ -44,7 +45,7 @@ def compute_metrics(
     returns: pd.DataFrame,
     turnover: pd.DataFrame | None = None,
     costs: pd.DataFrame | None = None,
-    rf: float = 0.0,
+    rf: float | pd.Series = 0.0,
 ) -> pd.DataFrame:
     """Every measure for every strategy.
 
@@ -56,8 +57,9 @@ def compute_metrics(
         Two-way turnover and cost of each rebalance. ``turnover`` in the output is
         annualised one-way (half the two-way sum per year); ``avg_cost`` the costs paid per
         year as a fraction of wealth.
-    rf : float
-        Annual risk-free rate.
+    rf : float or Series
+        Annual risk-free rate, or the daily rate of each day (on ``returns.index``): what
+        Sharpe and Sortino are in excess of.
 
     Returns
     -------
@@ -65,7 +67,9 @@ def compute_metrics(
     """
     rows = {}
     for name in returns.columns:
-        r = returns[name].dropna().to_numpy()
+        col = returns[name].dropna()
+        r = col.to_numpy()
+        rf_r = rf if np.isscalar(rf) else rf.reindex(col.index).to_numpy()
         years = len(r) / PERIODS
         one_way = (
             0.5 * turnover[name].sum() / years if turnover is not None and name in turnover else 0.0
@@ -74,8 +78,8 @@ def compute_metrics(
         rows[name] = {
             "cagr": cagr(r),
             "ann_vol": ann_vol(r),
-            "sharpe": sharpe(r, rf),
-            "sortino": sortino(r, rf),
+            "sharpe": sharpe(r, rf_r),
+            "sortino": sortino(r, rf_r),
             "max_drawdown": max_drawdown(r),
             "calmar": calmar(r),
             "cvar_95": cvar(r),

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from portfolio_rl.backtest.engine import BacktestConfig, BacktestResult
@@ -15,6 +16,7 @@ from portfolio_rl.backtest.stats import compute_stats
 from portfolio_rl.backtest.strategies import BaselineStrategy
 from portfolio_rl.baselines import BASELINES, best_robust, make_baseline
 from portfolio_rl.errors import ConfigError
+from portfolio_rl.market import daily_rate
 from portfolio_rl.paths import atomic_write, atomic_write_text, child_path
 
 DEFAULT_STRATEGIES = tuple(BASELINES)
@@ -54,9 +56,13 @@ def build_baselines(
 
 
 def evaluate(
-    result: BacktestResult, rf: float = 0.0, n_boot: int = 1000, seed: int = 0
+    result: BacktestResult, rf: float | pd.Series = 0.0, n_boot: int = 1000, seed: int = 0
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Metrics and statistics of a backtest result."""
+    """Metrics and statistics of a backtest result.
+
+    ``rf``: an annual rate, or the daily risk-free series (a dataset's own ``RF``) that
+    Sharpe, Sortino and the statistics are in excess of.
+    """
     metrics = compute_metrics(result.returns, result.turnover, result.costs, rf=rf)
     fails = result.failures.groupby("strategy").size() if len(result.failures) else pd.Series()
     metrics["solver_failures"] = [int(fails.get(n, 0)) for n in metrics.index]
@@ -67,8 +73,16 @@ def evaluate(
         best_robust=best_robust(metrics),
         n_boot=n_boot,
         seed=seed,
+        rf=None if np.isscalar(rf) and rf == 0 else _daily(rf, result.returns.index),
     )
     return metrics, stats
+
+
+def _daily(rf: float | pd.Series, index: pd.DatetimeIndex) -> pd.Series:
+    """The daily risk-free rate on ``index`` from an annual rate or a daily series."""
+    if np.isscalar(rf):
+        return pd.Series(daily_rate(float(rf)), index=index)
+    return rf.reindex(index)
 
 
 def write_run(

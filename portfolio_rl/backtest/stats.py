@@ -19,6 +19,7 @@ def bootstrap_ci(
     mean_block: float = 21.0,
     level: float = 0.95,
     seed: int = 0,
+    rf: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Stationary-bootstrap percentile intervals of the annualised Sharpe ratio and CAGR.
 
@@ -34,6 +35,9 @@ def bootstrap_ci(
         Mean block length in days (Politis & Romano 1994).
     level : float
     seed : int
+    rf : Series, optional
+        Daily risk-free rate on ``returns.index``: the Sharpe ratio is of the excess return
+        (resampled on the same days), CAGR of the return itself.
 
     Returns
     -------
@@ -43,7 +47,10 @@ def bootstrap_ci(
     x = returns.to_numpy(dtype=float)
     idx = stationary_bootstrap_indices(len(x), len(x), mean_block, rng, size=n_boot)
     sample = x[idx]  # (n_boot, n_days, n_strategies)
-    sr = sharpe(sample, axis=1)
+    if rf is None:
+        sr = sharpe(sample, axis=1)
+    else:
+        sr = sharpe(sample - rf.reindex(returns.index).to_numpy()[idx][..., None], axis=1)
     growth = np.exp(np.log1p(sample).sum(axis=1) * PERIODS / len(x)) - 1.0
     a = (1 - level) / 2 * 100
     out = pd.DataFrame(index=returns.columns)
@@ -134,6 +141,7 @@ def compute_stats(
     best_robust: str | None = None,
     n_boot: int = 1000,
     seed: int = 0,
+    rf: pd.Series | None = None,
 ) -> pd.DataFrame:
     """The statistics table of a run.
 
@@ -146,6 +154,8 @@ def compute_stats(
         The best robust baseline, also tested against.
     n_boot, seed
         Bootstrap settings.
+    rf : Series, optional
+        Daily risk-free rate: Sharpe ratios, their tests, PSR and DSR are of excess returns.
 
     Returns
     -------
@@ -153,8 +163,9 @@ def compute_stats(
     against the reference and the best robust baseline, PSR (vs 0) and DSR (given all the
     strategies in the table as the trials).
     """
-    r = returns.dropna()
-    out = bootstrap_ci(r, n_boot=n_boot, seed=seed)
+    raw = returns.dropna()
+    out = bootstrap_ci(raw, n_boot=n_boot, seed=seed, rf=rf)
+    r = raw if rf is None else raw.sub(rf.reindex(raw.index), axis=0)
     per_period = np.array([sharpe(r[c].to_numpy(), periods=1) for c in r])
     for label, other in (("ew", reference), ("best_robust", best_robust)):
         if other is None or other not in r:

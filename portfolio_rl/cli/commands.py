@@ -12,6 +12,15 @@ from portfolio_rl import console
 from portfolio_rl.cli.app import _names, app, command
 from portfolio_rl.errors import ConfigError, PortfolioRLError
 
+CashFlag = Annotated[
+    bool | None,
+    typer.Option(
+        "--cash/--no-cash",
+        help="Hold cash as an asset earning the risk-free rate, where portfolios start; RL "
+        "policies get an exposure head (default: the config's `cash:`).",
+    ),
+]
+
 # --------------------------------------------------------------------------- train
 
 
@@ -39,6 +48,7 @@ def train(
     ] = None,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same run.")] = 0,
     device: Annotated[str, typer.Option(help="auto (CUDA if present), cpu or cuda.")] = "auto",
+    cash: CashFlag = None,
     resume: Annotated[
         Path | None, typer.Option(help="Continue the training run in this directory.")
     ] = None,
@@ -72,6 +82,7 @@ def train(
     else:
         if prices is not None:
             exp = replace(exp, data=dataclasses.replace(exp.data, prices=prices, tickers=None))
+        exp = replace(exp, cash=cash)
         if train_end or val_end:
             splits = {
                 "train_end": train_end or exp.splits.train_end,
@@ -130,8 +141,13 @@ def backtest(
         typer.Option(min=0, help="Cost per unit of turnover, basis points (default 10)."),
     ] = None,
     rf: Annotated[
-        float | None, typer.Option(help="Annual risk-free rate for Sharpe/Sortino (default 0).")
+        float | None,
+        typer.Option(
+            help="Annual risk-free rate for data without its own series (default 0): what cash "
+            "earns and Sharpe/Sortino are in excess of."
+        ),
     ] = None,
+    cash: CashFlag = None,
     out: Annotated[
         Path | None, typer.Option(help="Run directory (default backtests/runs/<time>-backtest).")
     ] = None,
@@ -164,7 +180,7 @@ def backtest(
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     names = None if strategies is None else _names(strategies)
-    exp = replace(exp, backtest=bt, rf=rf, strategies=names)
+    exp = replace(exp, backtest=bt, rf=rf, strategies=names, cash=cash)
     hooks = pipeline.Hooks(console.say, console.progress_bar)
     done = pipeline.backtest(exp, policy or [], out=out, force=force, hooks=hooks)
     console.print_metrics(
@@ -217,6 +233,7 @@ def run_all(
     quick: Annotated[
         bool, typer.Option(help="A smaller run for a first look: 2 seeds, 20 iterations.")
     ] = False,
+    cash: CashFlag = None,
     out: Annotated[
         Path | None, typer.Option(help="Run directory (default backtests/runs/<time>-run).")
     ] = None,
@@ -241,6 +258,7 @@ def run_all(
         exp = replace(exp, data=data)
     elif start or end:
         exp = replace(exp, data=replace(exp.data, start=start, end=end))
+    exp = replace(exp, cash=cash)
     hooks = pipeline.Hooks(console.say, console.progress_bar)
     done = pipeline.run(exp, out=out, pdf=pdf, force=force, quick=quick, hooks=hooks)
     console.print_metrics(

@@ -98,8 +98,8 @@ def data_download(
     retries: Annotated[int, typer.Option(min=0, max=10, help="Retries per ticker.")] = 3,
 ) -> None:
     """Download adjusted daily closes with yfinance, through the per-ticker cache."""
-    from portfolio_rl.datasets import validate_prices
     from portfolio_rl.download import download_prices, write_prices
+    from portfolio_rl.validation import validate_prices
 
     with console.progress_bar("download", len(tickers)) as bar:
         raw = download_prices(

@@ -43,7 +43,8 @@ def prices():
 
 def run(tmp_path, prices, name, **kw):
     result = trainer("grpo")(small(**kw), prices, tmp_path / name)
-    return result.log
+    assert result.log["iteration"].iloc[0] == -1  # the initial policy is scored first
+    return result.log.iloc[1:]
 
 
 @pytest.mark.parametrize(
@@ -86,6 +87,6 @@ def test_dynamic_sampling_skips_groups_without_spread(tmp_path):
     assert (log["loss"] == 0.0).all() and (log["grad_norm"] == 0.0).all()
     policy, _ = load_policy(tmp_path / "ds")
     fresh = trainer("grpo")(small(iterations=1, eval_every=1, lr=0.0), one_asset, tmp_path / "f")
-    assert fresh.best_iteration == 0
+    assert fresh.best_iteration == -1  # lr = 0: the initial policy is never beaten
     for k, v in load_policy(tmp_path / "f")[0].state_dict().items():
         assert torch.equal(v, policy.state_dict()[k]), k

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import torch
 
-from portfolio_rl.agents.checkpoint import load_policy, load_policy_strategy
+from portfolio_rl.agents.checkpoint import PolicyStrategy, load_policy, load_policy_strategy
 from portfolio_rl.agents.config import TrainConfig
 from portfolio_rl.agents.registry import trainer
 from portfolio_rl.agents.runstate import RunState
@@ -181,16 +181,20 @@ def test_policy_strategy_runs_in_the_backtest(tmp_path, sp500):
 
 def test_policy_decisions_do_not_see_the_future(tmp_path, sp500):
     trainer("grpo")(
-        TrainConfig(iterations=4, batch_starts=4, group_size=4, eval_every=2, lr=3e-2),
+        TrainConfig(iterations=4, batch_starts=4, group_size=4, eval_every=2, lr=1e-2),
         sp500,
         tmp_path,
     )
+    # the last policy, not the one chosen on validation (which may be the 1/N start)
+    policy, meta = load_policy(tmp_path)
+    policy.load_state_dict(torch.load(tmp_path / "last.pt", weights_only=True)["policy"])
+    strategy = PolicyStrategy("grpo", policy, meta)
     d = pd.Timestamp("2014-03-31")
     changed = sp500.copy()
     later = changed.index > d
     changed.loc[later] *= np.random.default_rng(0).uniform(0.6, 1.6, size=(later.sum(), 20))
     config = BacktestConfig(start="2013-01-01", rebalance_days=10)
-    a, b = (run_backtest(p, [load_policy_strategy(tmp_path)], config) for p in (sp500, changed))
+    a, b = (run_backtest(p, [strategy], config) for p in (sp500, changed))
     wa, wb = a.weights["grpo"], b.weights["grpo"]
     assert np.array_equal(wa.loc[:d].to_numpy(), wb.loc[:d].to_numpy())
     assert not np.array_equal(wa.to_numpy(), wb.to_numpy())

@@ -8,6 +8,7 @@ from gymnasium.utils.env_checker import check_env
 import portfolio_rl  # noqa: F401  (registers the env)
 from portfolio_rl.envs.portfolio_env import PortfolioEnv
 from portfolio_rl.envs.simulator import simulate
+from portfolio_rl.features import OBS_FEATURES
 from portfolio_rl.market import simple_returns
 from portfolio_rl.rewards import REWARDS, step_rewards
 
@@ -20,7 +21,7 @@ def sp500_env():
 def test_make_with_no_arguments():
     env = gym.make("portfolio_rl/Portfolio-v0")
     obs, info = env.reset(seed=0)
-    assert obs.shape == (20, 8) and obs.dtype == np.float32
+    assert obs.shape == (20, OBS_FEATURES) and obs.dtype == np.float32
     assert isinstance(info["date"], pd.Timestamp)
 
 
