@@ -118,10 +118,12 @@ def backtest_and_evaluate(
 ) -> tuple[BacktestResult, pd.DataFrame, pd.DataFrame]:
     """Walk forward with the baselines of ``exp`` plus ``policies``; measures and statistics."""
     from portfolio_rl.backtest.engine import run_backtest
-    from portfolio_rl.backtest.runner import DEFAULT_STRATEGIES, build_baselines, evaluate
+    from portfolio_rl.backtest.runner import build_baselines, evaluate
+    from portfolio_rl.baselines import default_strategies
 
-    names = list(exp.strategies or DEFAULT_STRATEGIES)
-    strategies = [*build_baselines(names, exp.strategy_params, exp.backtest), *policies]
+    names = list(exp.strategies or default_strategies(exp.cash))
+    baselines = build_baselines(names, exp.strategy_params, exp.backtest, cash=exp.cash)
+    strategies = [*baselines, *policies]
     with hooks.bar("backtest", None) as update:
         result = run_backtest(
             prices,

@@ -22,7 +22,7 @@ STALE_RUN_ROWS = 20
 
 
 def read_file(path: Path) -> pd.DataFrame:
-    """A CSV (.csv, .csv.gz, .txt) or parquet file as a raw frame; unreadable files are DataError."""
+    """A CSV (.csv, .csv.gz, .txt) or parquet file as a raw frame (DataError if unreadable)."""
     name = path.name.lower()
     try:
         if name.endswith((".parquet", ".pq")):

@@ -40,10 +40,15 @@ def group_advantages(
 
 
 def process_advantages(rewards: torch.Tensor, std_floor: float = 1e-4) -> torch.Tensor:
-    """Process-supervision advantages (Shao et al. 2024, §4.1.3).
+    """Process-supervision advantages (Shao et al. 2024, §4.1.3), normalised step by step.
 
-    Per-step rewards are normalised with the mean and std of all step rewards in the
-    group; the advantage of step t is the sum of normalised rewards of steps t..K-1.
+    The reward of step t is normalised with the mean and std of the G members' rewards *at
+    that step*; the advantage of step t is the sum of normalised rewards of steps t..K-1.
+    The paper pools all G x K step rewards of a group; here every member of a group shares
+    the market path, so a pooled normalisation keeps the month-to-month market move in the
+    advantage (most of its variance is common to the group) and credits an action with the
+    market's luck. Normalising per step over the group removes it: what is left is what the
+    actions did.
 
     Parameters
     ----------
@@ -53,9 +58,8 @@ def process_advantages(rewards: torch.Tensor, std_floor: float = 1e-4) -> torch.
     -------
     Tensor of shape (B, G, K)
     """
-    flat = rewards.flatten(1)
-    mean = flat.mean(dim=1)[:, None, None]
-    std = torch.clamp(flat.std(dim=1), min=std_floor)[:, None, None]
+    mean = rewards.mean(dim=1, keepdim=True)
+    std = torch.clamp(rewards.std(dim=1, keepdim=True), min=std_floor)
     normalised = (rewards - mean) / std
     return normalised.flip(-1).cumsum(-1).flip(-1)
 

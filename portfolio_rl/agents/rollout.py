@@ -118,7 +118,28 @@ def validation_score(policy: SimplexPolicy, data: MarketData, config: TrainConfi
     holding cash cannot game (a policy all in cash earns the risk-free rate, no more);
     ``sharpe``: annualised Sharpe ratio in excess of cash's return (0 without cash).
     """
-    r = validation_returns(policy, data, config)
+    return _objective(validation_returns(policy, data, config), data, config)
+
+
+@torch.no_grad()
+def equal_weight_score(data: MarketData, config: TrainConfig) -> float:
+    """The validation objective of 1/N (fully invested, rebalanced like the policy): the
+    reference line of the validation curves."""  # noqa: D205, D209
+    paths = historical_paths(
+        data, np.array([data.val_start]), data.val_steps, config.rebalance_days
+    )
+    n_risky, n = data.prices.shape[1], paths.returns.shape[-1]
+    weights = paths.returns.new_zeros(1, 1, data.val_steps, n)
+    weights[..., :n_risky] = 1.0 / n_risky
+    start = None
+    if data.cash:
+        start = paths.returns.new_zeros(1, 1, n)
+        start[..., -1] = 1.0
+    sim = simulate(weights, paths.returns, config.cost_bps, start, cash=data.cash)
+    return _objective(sim.daily_returns[0, 0].double().cpu().numpy(), data, config)
+
+
+def _objective(r: np.ndarray, data: MarketData, config: TrainConfig) -> float:
     if config.val_objective == "log_growth":
         return float(np.log1p(r).mean() * PERIODS)
     rf = 0.0

@@ -24,7 +24,7 @@ import torch
 from portfolio_rl.agents.config import TrainConfig
 from portfolio_rl.agents.data import MarketData
 from portfolio_rl.agents.policy import SimplexPolicy
-from portfolio_rl.agents.rollout import validation_score
+from portfolio_rl.agents.rollout import equal_weight_score, validation_score
 from portfolio_rl.errors import DataError
 from portfolio_rl.features import OBS_FEATURES
 from portfolio_rl.paths import atomic_write, atomic_write_text
@@ -217,5 +217,7 @@ class RunState:
             log=self.write_log(),
         )
         summary = {k: v for k, v in vars(result).items() if k not in ("folder", "log")}
+        summary["val_objective"] = self.config.val_objective
+        summary["val_equal_weight"] = equal_weight_score(self.data, self.config)
         atomic_write_text(self.folder / "summary.json", json.dumps(summary, indent=2) + "\n")
         return result

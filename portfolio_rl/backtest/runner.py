@@ -19,18 +19,19 @@ from portfolio_rl.errors import ConfigError
 from portfolio_rl.market import daily_rate
 from portfolio_rl.paths import atomic_write, atomic_write_text, child_path
 
-DEFAULT_STRATEGIES = tuple(BASELINES)
-
 
 def build_baselines(
     names: Sequence[str],
     params: dict[str, dict[str, Any]] | None = None,
     config: BacktestConfig | None = None,
+    cash: bool = False,
 ) -> list[BaselineStrategy]:
     """Baseline strategies by command-line name (``benchmark`` is handled by the engine).
 
     Models with a cost term (``uses_costs``) get the backtest's cost rate and holding
-    period unless their parameters say otherwise.
+    period unless their parameters say otherwise; models that set a cash weight
+    (``uses_cash``) need ``cash``. Bad names and parameters are a ConfigError, before any
+    data is read.
     """
     params = params or {}
     unknown = sorted(set(names) - set(BASELINES))
@@ -42,8 +43,13 @@ def build_baselines(
     for name in names:
         if name == "benchmark":
             continue
-        p = dict(params.get(name, {}))
+        given = params.get(name, {})
+        if not isinstance(given, dict):
+            raise ConfigError(f"strategy_params.{name} must be a mapping, got {given!r}")
+        p = dict(given)
         cls = BASELINES[name][0]
+        if cls.uses_cash and not cash:
+            raise ConfigError(f"{name} holds cash: run it with cash (`cash: true` or --cash)")
         if config is not None and cls.uses_costs:
             p.setdefault("cost_bps", config.cost_bps)
             p.setdefault("holding_days", config.rebalance_days)

@@ -32,6 +32,7 @@ class BaselineStrategy:
 
     def __init__(self, name: str, model: Any) -> None:
         self.name, self.model = name, model
+        self.uses_cash = bool(getattr(model, "uses_cash", False))
 
     def decide(self, prices: pd.DataFrame, prev_weights: np.ndarray) -> np.ndarray:
         """Fit the estimator on the window's returns and return its weights."""

@@ -17,7 +17,13 @@ from portfolio_rl.baselines.mean_risk import (
     MinVariance,
     RobustMeanVariance,
 )
-from portfolio_rl.baselines.naive import Benchmark, EqualWeight, InverseVolatility
+from portfolio_rl.baselines.naive import (
+    Benchmark,
+    EqualWeight,
+    InverseVolatility,
+    Momentum,
+    VolTarget,
+)
 from portfolio_rl.baselines.risk_parity import RiskParity
 
 if TYPE_CHECKING:
@@ -35,17 +41,34 @@ BASELINES: dict[str, tuple[type[BaseModel], dict[str, Any]]] = {
     "min_cvar": (MinCVaR, {}),
     "dro_cvar": (DROCVaR, {}),
     "risk_parity": (RiskParity, {}),
+    "momentum": (Momentum, {}),
+    "vol_managed": (VolTarget, {}),
+    "vol_target": (VolTarget, {"base": "min_variance"}),
 }
 #: The robust-optimization baselines among which the "best robust baseline" is chosen.
 ROBUST = ("robust_mv_box", "robust_mv_ellipsoid", "dro_cvar", "min_cvar")
 
 
+def default_strategies(cash: bool) -> tuple[str, ...]:
+    """Every baseline that applies: those that need cash only when there is cash."""
+    return tuple(n for n, (cls, _) in BASELINES.items() if cash or not cls.uses_cash)
+
+
 def make_baseline(name: str, **params: Any) -> BaseModel:
-    """Build the baseline ``name`` with its defaults updated by ``params``."""
+    """Build the baseline ``name`` with its defaults updated by ``params``.
+
+    A ``base`` given by name (``vol_target``'s) is built here too, with ``base_params``.
+    """
     if name not in BASELINES:
         raise KeyError(name)
     cls, defaults = BASELINES[name]
-    return cls(**(defaults | params))
+    params = defaults | params
+    if isinstance(params.get("base"), str):
+        base, base_params = params.pop("base"), params.pop("base_params", None) or {}
+        if base not in BASELINES:
+            raise ValueError(f"unknown base {base!r}")
+        params["base"] = make_baseline(base, **base_params)
+    return cls(**params)
 
 
 def best_robust(metrics: pd.DataFrame) -> str | None:
@@ -68,8 +91,11 @@ __all__ = [
     "MeanVariance",
     "MinCVaR",
     "MinVariance",
+    "Momentum",
     "RiskParity",
     "RobustMeanVariance",
+    "VolTarget",
     "best_robust",
+    "default_strategies",
     "make_baseline",
 ]

@@ -47,6 +47,9 @@ class BaseModel(BaseEstimator):
     name: ClassVar[str] = "base"
     #: Whether the backtest hands the model its cost rate and holding period.
     uses_costs: ClassVar[bool] = False
+    #: Whether the model sets a cash weight (it then gets the cash column's returns last);
+    #: a model that does not stays fully invested in the risky assets.
+    uses_cash: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         self._check()

@@ -1,12 +1,14 @@
-"""Allocations without an optimiser: equal weight, inverse volatility, the benchmark."""
+"""Allocations without an optimiser: equal weight, inverse volatility, momentum, the
+benchmark, and a volatility target around any baseline."""  # noqa: D205, D209
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from portfolio_rl.baselines.base import BaseModel
+from portfolio_rl.market import PERIODS
 
 
 @dataclass(eq=False, repr=False)
@@ -54,3 +56,103 @@ class Benchmark(BaseModel):
         raise NotImplementedError(
             "the benchmark is the index itself: the backtest engine runs it on the index series"
         )
+
+
+@dataclass(eq=False, repr=False)
+class Momentum(BaseModel):
+    """Cross-sectional momentum: equal weight in the ``top_k`` assets by 12-1 month return.
+
+    The return is compounded over the ``lookback`` days of the window that end ``skip`` days
+    before the decision (skipping the last month's short-term reversal), as in Jegadeesh &
+    Titman (1993); across industries this is Moskowitz & Grinblatt's (1999) industry
+    momentum.
+
+    Parameters
+    ----------
+    top_k : int, optional
+        Assets held (default: a fifth of them, at least one).
+    lookback, skip : int
+        Days of the formation period and of the skipped last month.
+
+    References
+    ----------
+    Jegadeesh, N. & Titman, S. (1993). Returns to buying winners and selling losers.
+    Journal of Finance 48(1). Moskowitz, T. J. & Grinblatt, M. (1999). Do industries explain
+    momentum? Journal of Finance 54(4).
+    """
+
+    top_k: int | None = None
+    lookback: int = 252
+    skip: int = 21
+
+    name = "momentum"
+
+    def _check(self) -> None:
+        if self.top_k is not None and self.top_k < 1:
+            raise ValueError("top_k must be at least 1")
+        if not 0 <= self.skip < self.lookback:
+            raise ValueError("need 0 <= skip < lookback")
+
+    def _weights(self, x: np.ndarray, prev: np.ndarray | None) -> np.ndarray:
+        n = x.shape[1]
+        k = min(n, self.top_k or max(1, round(n / 5)))
+        formation = x[-self.lookback :][: len(x[-self.lookback :]) - self.skip]
+        growth = np.prod(1.0 + formation, axis=0)
+        winners = np.argsort(-growth, kind="stable")[:k]
+        w = np.zeros(n)
+        w[winners] = 1.0 / k
+        return w
+
+
+@dataclass(eq=False, repr=False)
+class VolTarget(BaseModel):
+    """A baseline's weights scaled to a volatility target, the rest in cash.
+
+    ``exposure = min(max_exposure, target_vol / sigma)``, ``sigma`` the annualised realised
+    volatility of the base portfolio's daily returns over the last ``window`` days; weights
+    ``(exposure * w_base, 1 - exposure)``. With ``base="equal_weight"`` this is the
+    volatility-managed 1/N of Moreira & Muir (2017) (registered as ``vol_managed``), who scale
+    by variance; scaling by volatility is the common practitioners' form. Needs cash.
+
+    Parameters
+    ----------
+    base : BaseModel
+        The fully invested model whose weights are scaled (an estimator, as scikit-learn
+        composes them; by name in a config: ``{base: min_variance, base_params: {...}}``).
+    target_vol : float
+        Annualised volatility aimed at.
+    window : int
+        Days of realised volatility.
+    max_exposure : float
+        Cap on the risky share (1: no leverage).
+
+    References
+    ----------
+    Moreira, A. & Muir, T. (2017). Volatility-managed portfolios. Journal of Finance 72(4).
+    """
+
+    base: BaseModel = field(default_factory=EqualWeight)
+    target_vol: float = 0.15
+    window: int = 63
+    max_exposure: float = 1.0
+
+    name = "vol_target"
+    uses_cash = True
+
+    def _check(self) -> None:
+        if not (self.target_vol > 0 and self.window >= 2 and 0 < self.max_exposure <= 1):
+            raise ValueError("need target_vol > 0, window >= 2 and 0 < max_exposure <= 1")
+        if not isinstance(self.base, BaseModel) or isinstance(self.base, VolTarget | Benchmark):
+            raise ValueError(f"base must be a fully invested baseline, got {self.base!r}")
+
+    def _weights(self, x: np.ndarray, prev: np.ndarray | None) -> np.ndarray:
+        risky = x[:, :-1]  # the engine hands a cash-using model the cash column last
+        base = self.base
+        base.fit(risky, None if prev is None else prev[:-1])
+        self.n_failures_ += base.n_failures_ - getattr(self, "_base_failures", 0)
+        self._base_failures = base.n_failures_
+        w = base.weights_
+        portfolio = risky[-self.window :] @ w
+        vol = float(np.std(portfolio, ddof=1) * np.sqrt(PERIODS)) if len(portfolio) > 1 else 0.0
+        exposure = self.max_exposure if vol <= 0 else min(self.max_exposure, self.target_vol / vol)
+        return np.append(exposure * w, 1.0 - exposure)

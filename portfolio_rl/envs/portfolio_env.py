@@ -106,9 +106,12 @@ class PortfolioEnv(gym.Env):
         Date range of the data used (``YYYY-MM-DD``).
     action_transform : str
         ``softmax`` or ``simplex``.
-    cash_rate : float, optional
-        Adds a last asset ``cash`` earning this annual rate (trades in it are free; episodes
-        start fully in it). Without it, episodes start from cash outside the portfolio.
+    cash_rate : float or Series, optional
+        Adds a last asset ``cash`` earning this annual rate, or the daily rates of a Series
+        on the price dates (e.g. :func:`portfolio_rl.datasets.risk_free`); trades in it are
+        free and episodes start fully in it. Observations stay those of the risky assets
+        (cash's weight is what they leave). Without it, episodes start from cash outside the
+        portfolio.
     """
 
     metadata = {"render_modes": []}  # noqa: RUF012
@@ -127,7 +130,7 @@ class PortfolioEnv(gym.Env):
         start: str | None = None,
         end: str | None = None,
         action_transform: str = "softmax",
-        cash_rate: float | None = None,
+        cash_rate: float | pd.Series | None = None,
     ) -> None:
         from portfolio_rl.datasets import load_prices
 
@@ -150,7 +153,8 @@ class PortfolioEnv(gym.Env):
         self.assets = list(frame.columns)
         self._prices = frame.to_numpy()
         self._returns = simple_returns(self._prices)
-        self._features = asset_features(self._prices)
+        self.n_risky = len(self.assets) - int(self.cash)
+        self._features = asset_features(self._prices[:, : self.n_risky])
         self.window, self.h = window, rebalance_days
         self.cost_bps, self.impact_bps = cost_bps, impact_bps
         self.n_steps = episode_days // rebalance_days
@@ -165,9 +169,10 @@ class PortfolioEnv(gym.Env):
         self.first_start = window
         self.last_start = len(self.dates) - 1 - self.n_steps * self.h
         self.action_space = spaces.Box(-10.0, 10.0, shape=(n,), dtype=np.float32)
-        # features are clipped to +-CLIP; the weight column is at most n_assets
+        # features are clipped to +-CLIP; the weight column is at most n_risky
+        m = self.n_risky
         self.observation_space = spaces.Box(
-            -CLIP, max(CLIP, float(n)), shape=(n, OBS_FEATURES), dtype=np.float32
+            -CLIP, max(CLIP, float(m)), shape=(m, OBS_FEATURES), dtype=np.float32
         )
         self._t = self.first_start
         self._weights = self._start_weights()
@@ -180,7 +185,7 @@ class PortfolioEnv(gym.Env):
         return w
 
     def _obs(self) -> np.ndarray:
-        return observation(self._feat[self._t], self._weights)
+        return observation(self._feat[self._t], self._weights[: self.n_risky])
 
     def _info(self, cost: float = 0.0, trade: float = 0.0) -> dict[str, Any]:
         return {
@@ -225,7 +230,7 @@ class PortfolioEnv(gym.Env):
             self._feat = np.concatenate(
                 [
                     self._features[: t0 + 1],
-                    asset_features(prices[t0 - LOOKBACK :])[LOOKBACK + 1 :],
+                    asset_features(prices[t0 - LOOKBACK :, : self.n_risky])[LOOKBACK + 1 :],
                 ]
             )
         self._weights = self._start_weights()

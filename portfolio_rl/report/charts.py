@@ -36,9 +36,15 @@ PALETTE = (
 
 
 def algo_of(name: str) -> str | None:
-    """The RL algorithm of a strategy name (``grpo`` or ``grpo_s3``), else None."""
-    base = name.split("_s")[0]
+    """The RL algorithm of a strategy name (``grpo``, ``grpo_s3``, ``grpo (5 seeds)``)."""
+    base = name.split(" (")[0].split("_s")[0]
     return base if base in ALGORITHMS else None
+
+
+def colour_for(name: str, colour_of: dict[str, str]) -> str:
+    """The strategy's colour, or its algorithm's for a summary row."""
+    algo = algo_of(name)
+    return colour_of.get(name) or (ALGO_COLOURS[algo] if algo else "black")
 
 
 def colours(names: list[str]) -> dict[str, str]:
@@ -83,9 +89,24 @@ def _legend(ax: Any, title: str | None = None) -> None:
 
 
 def lines(frame: pd.DataFrame, ax: Any, colour_of: dict[str, str]) -> None:
-    """One line per column of ``frame`` in the strategy's colour and style."""
+    """One line per strategy in its colour and style; an algorithm's seeds as one line (the
+    mean over seeds) in a band (their range)."""  # noqa: D205, D209
+    seeds: dict[str, list[str]] = {}
     for name in frame:
-        ax.plot(frame.index, frame[name], color=colour_of[name], label=name, **styles(name))
+        algo = algo_of(name)
+        if algo is None:
+            ax.plot(frame.index, frame[name], color=colour_of[name], label=name, **styles(name))
+        else:
+            seeds.setdefault(algo, []).append(name)
+    for algo, names in seeds.items():
+        group = frame[names]
+        colour = ALGO_COLOURS[algo]
+        label = f"{algo} (mean of {len(names)} seeds)" if len(names) > 1 else names[0]
+        ax.plot(group.index, group.mean(axis=1), color=colour, lw=1.4, label=label)
+        if len(names) > 1:
+            ax.fill_between(
+                group.index, group.min(axis=1), group.max(axis=1), color=colour, alpha=0.2, lw=0
+            )
 
 
 def wealth_chart(returns: pd.DataFrame, ax: Any, colour_of: dict[str, str]) -> None:
@@ -195,16 +216,61 @@ def training_curve(logs: dict[str, pd.DataFrame], key: str, ax: Any, title: str)
 
 
 def seed_sharpe_chart(
-    sharpes: dict[str, pd.Series], references: dict[str, float], ax: Any
+    sharpes: dict[str, pd.DataFrame], references: dict[str, tuple[float, float, float]], ax: Any
 ) -> None:
-    """Test Sharpe of each seed per algorithm (bar = mean) with reference lines."""
-    for j, (algo, sr) in enumerate(sharpes.items()):
+    """Each seed's test Sharpe with its bootstrap 95% interval, per algorithm, beside the
+    references' (1/N, the best robust baseline) intervals as shaded bands.
+
+    ``sharpes[algo]`` has columns ``sharpe, lo, hi`` (one row per seed); a reference is
+    ``(sharpe, lo, hi)``. The axis spans the intervals, so a gap of 0.01 looks like one.
+    """  # noqa: D205
+    for (label, (value, lo, hi)), style in zip(references.items(), ("--", ":"), strict=False):
+        ax.axhline(value, color="black", ls=style, lw=1, label=f"{label} {value:.2f}")
+        ax.axhspan(lo, hi, color="#999999", alpha=0.08, lw=0)
+    for j, (algo, table) in enumerate(sharpes.items()):
         colour = ALGO_COLOURS.get(algo, "#333333")
-        ax.scatter(np.full(len(sr), j), sr, color=colour, zorder=3)
-        ax.plot([j - 0.25, j + 0.25], [sr.mean()] * 2, color=colour, lw=2)
-    for (label, value), style in zip(references.items(), ("--", ":"), strict=False):
-        ax.axhline(value, color="black", ls=style, lw=1, label=f"{label} ({value:.2f})")
+        x = j + np.linspace(-0.25, 0.25, len(table))
+        err = [table["sharpe"] - table["lo"], table["hi"] - table["sharpe"]]
+        ax.errorbar(x, table["sharpe"], yerr=err, fmt="o", ms=3, color=colour, lw=1, capsize=2)
     ax.set_xticks(range(len(sharpes)), list(sharpes))
-    ax.set_title("test Sharpe per seed (bar = mean)", fontsize=9)
-    ax.legend(fontsize=6.5, frameon=False, loc="lower right")
+    ax.set_title("test Sharpe per seed, 95% bootstrap intervals", fontsize=9)
+    ax.legend(fontsize=6.5, frameon=False, loc="upper left", bbox_to_anchor=(0.0, -0.08), ncol=2)
+    ax.grid(alpha=0.3)
+
+
+def exposure_chart(held: dict[str, pd.Series], ax: Any, colour_of: dict[str, str]) -> None:
+    """Share in risky assets at each rebalance, one step line per strategy."""
+    for name, exposure in held.items():
+        ax.step(
+            exposure.index,
+            exposure,
+            where="post",
+            color=colour_of[name],
+            label=name,
+            **styles(name),
+        )
+    ax.set_ylim(0, 1.02)
+    ax.set_ylabel("share in risky assets at each rebalance")
+    ax.yaxis.set_major_formatter(pct_formatter())
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, frameon=False, loc="lower left")
+
+
+def exposure_vs_volatility(
+    held: dict[str, pd.Series], reference: pd.Series, ax: Any, colour_of: dict[str, str]
+) -> None:
+    """Exposure at each rebalance against the trailing 63-day volatility of 1/N's returns.
+
+    A strategy that times risk slopes down: less exposure when the market is volatile.
+    """
+    vol = reference.rolling(63).std(ddof=1) * np.sqrt(252)
+    for name, exposure in held.items():
+        x = vol.reindex(exposure.index)
+        mask = x.notna()
+        ax.scatter(x[mask], exposure[mask], s=8, alpha=0.6, color=colour_of[name], label=name)
+    ax.set_xlabel("1/N volatility over the previous 63 days (annualised)")
+    ax.set_ylabel("share in risky assets")
+    ax.xaxis.set_major_formatter(pct_formatter())
+    ax.yaxis.set_major_formatter(pct_formatter())
+    ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)

@@ -23,19 +23,13 @@ from portfolio_rl.report.text import headline_table, limitations, policy_rows, v
 PAGE = (11.69, 8.27)  # A4 landscape, inches
 
 
-def _page(title: str, number: int, run: Run):
+def _page(title: str, run: Run):
+    """A page with its title; the writer adds the page number (pages without content are
+    left out, so numbers are given at the end)."""  # noqa: D205, D209
     import matplotlib.pyplot as plt
 
     fig = plt.figure(figsize=PAGE)
     fig.text(0.04, 0.955, title, fontsize=17, weight="bold", color="#1f2d3d")
-    fig.text(
-        0.96,
-        0.955,
-        f"{run.config.get('name', 'run')}  ·  page {number}",
-        fontsize=9,
-        ha="right",
-        color="#555555",
-    )
     fig.add_artist(plt.Line2D([0.04, 0.96], [0.94, 0.94], color="#1f2d3d", lw=0.8))
     return fig
 
@@ -72,7 +66,7 @@ def _table(
             cell.set_facecolor("#f5f7fa")
         if c == 0 and r > 0:
             cell.set_text_props(
-                ha="left", weight="bold", color=(colour_of or {}).get(cells[r - 1][0], "black")
+                ha="left", weight="bold", color=charts.colour_for(cells[r - 1][0], colour_of or {})
             )
             cell._loc = "left"
 
@@ -80,7 +74,7 @@ def _table(
 def page_summary(run: Run, colour_of: dict[str, str]):
     """Page 1: what was run, headline table, verdict."""
     cfg = run.config
-    fig = _page("Summary: GRPO allocation vs robust optimisation", 1, run)
+    fig = _page("Summary: GRPO allocation vs robust optimisation", run)
     bt = cfg.get("backtest", {})
     data = cfg.get("data", {})
     splits = cfg.get("splits", {})
@@ -88,6 +82,19 @@ def page_summary(run: Run, colour_of: dict[str, str]):
     r = run.returns
     source = ", ".join(data.get("tickers") or []) or data.get("prices", "?")
     assets = cfg.get("assets") or list(run.weights.get("equal_weight", pd.DataFrame()).columns)
+    risk_free = cfg.get("risk_free") or {}
+    rf_text = (
+        f"risk-free rate {risk_free['annualised_mean']:.2%} a year over the test period"
+        if risk_free
+        else f"rf = {cfg.get('rf', 0):.2%}"
+    )
+    cash_text = (
+        "Cash is an asset: it earns the risk-free rate, trades free and is where every "
+        "portfolio starts; baselines stay fully invested unless they time exposure."
+        if cfg.get("cash")
+        else "Always fully invested (no cash asset)."
+    )
+    objective = (rl.get("train") or {}).get("val_objective", "log_growth").replace("_", " ")
     lines = [
         f"Data: {source} ({len(assets)} assets), prices {cfg.get('data_range', ['?', '?'])[0]} .. "
         f"{cfg.get('data_range', ['?', '?'])[1]}.  Train to {splits.get('train_end')}, validate to "
@@ -96,11 +103,11 @@ def page_summary(run: Run, colour_of: dict[str, str]):
         f"Backtest: rebalance every {bt.get('rebalance_days')} trading days, "
         f"{bt.get('window')}-day {'expanding' if bt.get('expanding') else 'rolling'} window, "
         f"costs {bt.get('cost_bps')} bps "
-        f"per unit of turnover (+{bt.get('impact_bps', 0)} bps square-law impact), rf = "
-        f"{cfg.get('rf', 0):.2%}. Returns are daily, net of costs.",
+        f"per unit of turnover (+{bt.get('impact_bps', 0)} bps square-law impact), {rf_text} "
+        f"(Sharpe and Sortino are in excess of it). Returns are daily, net of costs. {cash_text}",
         f"RL: {', '.join(rl.get('algos', []))} with seeds {rl.get('seeds')}; policies chosen on "
-        f"validation Sharpe; deterministic (mean) allocations in the test. "
-        f"Sharpe intervals: stationary bootstrap, 95%.",
+        f"validation {objective} (the untrained start is a candidate); deterministic (mean) "
+        f"allocations in the test. Sharpe intervals: stationary bootstrap, 95%.",
     ]
     fig.text(
         0.04,
@@ -111,8 +118,8 @@ def page_summary(run: Run, colour_of: dict[str, str]):
         linespacing=1.5,
     )
     table = headline_table(run.metrics, run.stats)
-    height = min(0.57, 0.024 * (len(table) + 1))
-    ax = fig.add_axes([0.04, 0.80 - height, 0.92, height])
+    height = min(0.52, 0.024 * (len(table) + 1))
+    ax = fig.add_axes([0.04, 0.76 - height, 0.92, height])
     _table(ax, table, colour_of, font=7 if len(table) > 20 else 8)
     text = verdict(run.metrics, run.stats, run.seeds)
     fig.text(0.04, 0.205, "Verdict", fontsize=12, weight="bold", color="#1f2d3d")
@@ -129,7 +136,7 @@ def page_summary(run: Run, colour_of: dict[str, str]):
 
 def page_wealth(run: Run, colour_of: dict[str, str]):
     """Page 2: cumulative wealth (log scale) and drawdowns."""
-    fig = _page("Wealth and drawdowns (test period, net of costs)", 2, run)
+    fig = _page("Wealth and drawdowns (test period, net of costs)", run)
     ax = fig.add_axes([0.08, 0.52, 0.68, 0.38])
     charts.wealth_chart(run.returns, ax, colour_of)
     ax2 = fig.add_axes([0.08, 0.08, 0.68, 0.36], sharex=ax)
@@ -150,7 +157,7 @@ def page_rolling(run: Run, colour_of: dict[str, str]):
     """Page 3: rolling one-year Sharpe and annual returns heatmap."""
     import matplotlib.pyplot as plt
 
-    fig = _page("Rolling one-year Sharpe ratio and calendar-year returns", 3, run)
+    fig = _page("Rolling one-year Sharpe ratio and calendar-year returns", run)
     ax = fig.add_axes([0.06, 0.56, 0.70, 0.34])
     charts.rolling_sharpe_chart(run.returns[_focus(run)], ax, colour_of)
     ax2 = fig.add_axes([0.16, 0.06, 0.78, 0.42])
@@ -164,7 +171,7 @@ def page_weights(run: Run, colour_of: dict[str, str]):
     """Page 4: weights over time for GRPO and the main baselines; turnover and costs."""
     import matplotlib as mpl
 
-    fig = _page("Weights over time, turnover and costs", 4, run)
+    fig = _page("Weights over time, turnover and costs", run)
     method = policy_rows(run.metrics, METHOD)
     shown = [
         n
@@ -173,6 +180,8 @@ def page_weights(run: Run, colour_of: dict[str, str]):
     ][:4]
     assets = list(next(iter(run.weights.values())).columns) if run.weights else []
     palette = charts.asset_colours(len(assets))
+    if "cash" in assets:
+        palette[assets.index("cash")] = "#d9d9d9"
     for i, name in enumerate(shown):
         ax = fig.add_axes([0.05 + (i % 2) * 0.36, 0.55 - (i // 2) * 0.42, 0.32, 0.33])
         charts.weights_chart(run.weights[name], ax, palette)
@@ -198,40 +207,68 @@ def page_weights(run: Run, colour_of: dict[str, str]):
 
 
 def page_training(run: Run, colour_of: dict[str, str]):
-    """Page 5: GRPO training curves and the spread of test Sharpe over seeds."""
-    fig = _page("RL training curves (GRPO) and the spread over seeds", 5, run)
+    """GRPO training curves (validation against 1/N) and the spread of test Sharpe over seeds."""
+    logs = {n: log for n, log in run.logs.items() if charts.algo_of(n) == METHOD}
+    if not logs:
+        return None
+    fig = _page("RL training curves (GRPO) and the spread over seeds", run)
+    summaries = [run.summaries[n] for n in logs if n in run.summaries]
+    objective = summaries[0].get("val_objective", "sharpe") if summaries else "sharpe"
     panels = [
         ("reward_mean", "reward (mean outcome)"),
         ("kl", "KL to reference (k3)"),
         ("clip_ratio_high", "clip ratio (high + low)"),
         ("entropy", "policy entropy"),
-        ("val_score", "validation Sharpe"),
+        ("val_score", f"validation {objective.replace('_', ' ')} (0 = the start)"),
     ]
-    logs = {n: log for n, log in run.logs.items() if charts.algo_of(n) == METHOD}
     for i, (key, title) in enumerate(panels):
         ax = fig.add_axes([0.05 + (i % 3) * 0.31, 0.53 - (i // 3) * 0.43, 0.26, 0.33])
         charts.training_curve(logs, key, ax, title)
-        if i == 0 and logs:
+        if i == 0:
             ax.legend(fontsize=6.5, frameon=False)
-        if not logs:
-            ax.text(0.5, 0.5, "no GRPO training in this run", ha="center", transform=ax.transAxes)
+        references = [s["val_equal_weight"] for s in summaries if "val_equal_weight" in s]
+        if key == "val_score" and references:
+            ax.axhline(references[0], color="black", ls="--", lw=1, label="1/N")
+            ax.legend(fontsize=6.5, frameon=False)
+
+    def interval(names: list[str]) -> pd.DataFrame:
+        frame = pd.DataFrame({"sharpe": run.metrics.loc[names, "sharpe"]})
+        if "sharpe_lo" in run.stats:
+            frame["lo"], frame["hi"] = (
+                run.stats.loc[names, "sharpe_lo"],
+                run.stats.loc[names, "sharpe_hi"],
+            )
+        else:
+            frame["lo"] = frame["hi"] = frame["sharpe"]
+        return frame
+
     sharpes = {
-        a: run.metrics.loc[policy_rows(run.metrics, a), "sharpe"]
-        for a in ALGORITHMS
-        if policy_rows(run.metrics, a)
+        a: interval(policy_rows(run.metrics, a)) for a in ALGORITHMS if policy_rows(run.metrics, a)
     }
     references = {
-        ref: float(run.metrics.loc[ref, "sharpe"])
+        ref: tuple(interval([ref]).iloc[0])
         for ref in ("equal_weight", best_robust(run.metrics))
         if ref and ref in run.metrics.index
     }
-    charts.seed_sharpe_chart(sharpes, references, fig.add_axes([0.67, 0.10, 0.29, 0.33]))
+    charts.seed_sharpe_chart(sharpes, references, fig.add_axes([0.67, 0.14, 0.29, 0.29]))
+    return fig
+
+
+def page_seeds(run: Run, colour_of: dict[str, str]):
+    """Appendix: the test figures of every trained policy, seed by seed."""
+    table = headline_table(run.metrics, run.stats, by_seed=True)
+    if table.empty:
+        return None
+    fig = _page("Appendix: every trained policy, seed by seed (test period)", run)
+    height = min(0.80, 0.026 * (len(table) + 1))
+    ax = fig.add_axes([0.04, 0.90 - height, 0.92, height])
+    _table(ax, table, colour_of, font=7 if len(table) > 20 else 8)
     return fig
 
 
 def page_stats(run: Run, colour_of: dict[str, str]):
     """Page 6: bootstrap intervals, Sharpe-difference tests, PSR and DSR."""
-    fig = _page("Statistics", 6, run)
+    fig = _page("Statistics", run)
     s = run.stats.loc[run.metrics.sort_values("sharpe", ascending=False).index]
     cols = {
         "Sharpe": run.metrics["sharpe"].map("{:.2f}".format),
@@ -273,7 +310,7 @@ def page_stats(run: Run, colour_of: dict[str, str]):
 
 def page_limitations(run: Run, colour_of: dict[str, str]):
     """Page 7: limitations generated from the run."""
-    fig = _page("Limitations", 7, run)
+    fig = _page("Limitations", run)
     y = 0.90
     for item in limitations(run):
         text = textwrap.fill(item, 150)
@@ -290,12 +327,28 @@ def page_limitations(run: Run, colour_of: dict[str, str]):
     return fig
 
 
+def page_exposure(run: Run, colour_of: dict[str, str]):
+    """Cash runs: the share in risky assets over time, and against recent volatility."""
+    held = {n: 1 - w["cash"] for n, w in run.weights.items() if "cash" in w and w["cash"].any()}
+    if not held:
+        return None
+    fig = _page("Exposure: the share in risky assets (the rest earns the risk-free rate)", run)
+    ax = fig.add_axes([0.06, 0.12, 0.52, 0.76])
+    charts.exposure_chart(held, ax, colour_of)
+    if "equal_weight" in run.returns:
+        ax2 = fig.add_axes([0.66, 0.12, 0.30, 0.76])
+        charts.exposure_vs_volatility(held, run.returns["equal_weight"], ax2, colour_of)
+    return fig
+
+
 PAGES = (
     page_summary,
     page_wealth,
     page_rolling,
     page_weights,
+    page_exposure,
     page_training,
     page_stats,
     page_limitations,
+    page_seeds,
 )

@@ -46,8 +46,14 @@ def make_report(run_dir: str | Path, pdf: str | Path, force: bool = False) -> Pa
 
     def write(tmp: Path) -> None:
         with plt.rc_context(style), PdfPages(tmp, metadata=meta) as doc:
+            number = 0
             for page in PAGES:
                 fig = page(run, colour_of)
+                if fig is None:  # nothing of that kind in this run
+                    continue
+                number += 1
+                label = f"{run.config.get('name', 'run')}  ·  page {number}"
+                fig.text(0.96, 0.955, label, fontsize=9, ha="right", color="#555555")
                 doc.savefig(fig)
                 plt.close(fig)
 

@@ -36,7 +36,10 @@ class Run:
             for p in sorted((folder / "weights").glob("*.csv"))
         }
         self.logs: dict[str, pd.DataFrame] = {}
+        self.summaries: dict[str, dict[str, Any]] = {}
         for name, rel in (self.config.get("policies") or {}).items():
-            log = folder / rel / "train_log.csv"
+            log, summary = folder / rel / "train_log.csv", folder / rel / "summary.json"
             if log.is_file():
                 self.logs[name] = pd.read_csv(log)
+            if summary.is_file():
+                self.summaries[name] = json.loads(summary.read_text())

@@ -78,13 +78,45 @@ def _pct(v: float) -> str:
     return f"{v:.2%}" if np.isfinite(v) else "-"
 
 
-def headline_table(metrics: pd.DataFrame, stats: pd.DataFrame) -> pd.DataFrame:
-    """The strings of the headline table, sorted by Sharpe ratio (as printed on page 1)."""
+def seed_rows(metrics: pd.DataFrame) -> dict[str, list[str]]:
+    """The trained policies of each algorithm in ``metrics`` (algorithms with any)."""
+    return {a: rows for a in ALGORITHMS if (rows := policy_rows(metrics, a))}
+
+
+def summarise_seeds(metrics: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
+    """Metrics with each algorithm's seeds replaced by one ``<algo> (k seeds)`` row of means,
+    and the sample std over seeds of each such row."""  # noqa: D205, D209
+    groups = seed_rows(metrics)
+    seeded = {n for rows in groups.values() for n in rows}
+    out = metrics.drop(index=list(seeded))
+    spread = {}
+    for algo, rows in groups.items():
+        label = f"{algo} ({len(rows)} seed{'s' if len(rows) > 1 else ''})"
+        out.loc[label] = metrics.loc[rows].mean()
+        spread[label] = metrics.loc[rows].std(ddof=1) if len(rows) > 1 else None
+    return out, spread
+
+
+def headline_table(
+    metrics: pd.DataFrame, stats: pd.DataFrame, by_seed: bool = False
+) -> pd.DataFrame:
+    """The strings of the headline table, sorted by Sharpe ratio (as printed on page 1).
+
+    One row per algorithm (means over seeds; the Sharpe column gives the seeds' std after
+    ``±``), or, with ``by_seed``, one row per trained policy only (the appendix).
+    """
+    if by_seed:
+        metrics = metrics.loc[[n for rows in seed_rows(metrics).values() for n in rows]]
+        spread: dict[str, pd.Series | None] = {}
+    else:
+        metrics, spread = summarise_seeds(metrics)
     rows = {}
     for name, m in metrics.sort_values("sharpe", ascending=False).iterrows():
         ci = ""
         if name in stats.index and "sharpe_lo" in stats:
             ci = f" [{stats.loc[name, 'sharpe_lo']:.2f}, {stats.loc[name, 'sharpe_hi']:.2f}]"
+        if spread.get(name) is not None:
+            ci = f" ± {spread[name]['sharpe']:.2f} over seeds"
         rows[name] = {
             "CAGR": _pct(m["cagr"]),
             "Volatility": _pct(m["ann_vol"]),

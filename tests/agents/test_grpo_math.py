@@ -10,7 +10,6 @@ from portfolio_rl.agents.losses import (
     clipped_surrogate,
     group_advantages,
     k3_kl,
-    process_advantages,
 )
 from portfolio_rl.agents.policy import SimplexPolicy
 from portfolio_rl.agents.ppo import gae
@@ -31,14 +30,6 @@ def test_std_floor_stops_blow_up():
     rewards = torch.tensor([[1.0, 1.0 + 1e-9]])
     adv = group_advantages(rewards, "group", std_floor=1e-3)
     assert adv.abs().max() < 1e-5
-
-
-def test_process_advantages_by_hand():
-    rewards = torch.tensor([[[1.0, 0.0], [0.0, -1.0]]])  # one group, G=2, K=2
-    flat = rewards.flatten()
-    norm = (rewards - flat.mean()) / flat.std()
-    expected = torch.stack([norm[..., 0] + norm[..., 1], norm[..., 1]], dim=-1)
-    torch.testing.assert_close(process_advantages(rewards), expected)
 
 
 def test_clipped_surrogate_on_tiny_tensors():

@@ -72,12 +72,18 @@ def test_exact_kl_is_the_logged_kl(tmp_path, prices):
 
 
 def test_process_supervision_sums_normalised_step_rewards_from_t_on():
-    rewards = torch.tensor([[[0.01, 0.02, -0.01], [0.00, 0.01, 0.03]]])
+    rewards = torch.tensor([[[0.01, 0.02, -0.01], [0.00, 0.01, 0.03], [0.02, 0.0, 0.0]]])
     adv = process_advantages(rewards)
-    flat = rewards.flatten()
-    z = (rewards - flat.mean()) / flat.std()
+    z = (rewards - rewards.mean(dim=1, keepdim=True)) / rewards.std(dim=1, keepdim=True)
     torch.testing.assert_close(adv[..., 0], z.sum(-1))
     torch.testing.assert_close(adv[..., 2], z[..., 2])
+
+
+def test_process_supervision_ignores_the_market_move_common_to_the_group():
+    gen = torch.Generator().manual_seed(0)
+    own = 0.01 * torch.randn(4, 8, 6, generator=gen)
+    market = 0.05 * torch.randn(4, 1, 6, generator=gen)  # the same for every member
+    torch.testing.assert_close(process_advantages(own + market), process_advantages(own))
 
 
 def test_dynamic_sampling_skips_groups_without_spread(tmp_path):

@@ -132,7 +132,8 @@ def test_cash_asset_earns_its_rate_and_trades_in_it_are_free():
     check_env(env, skip_render_check=True)
     assert env.assets[-1] == "cash" and len(env.assets) == 21
     obs, info = env.reset(seed=0)
-    assert info["weights"][-1] == 1.0 and obs[-1, -1] == 21.0  # starts fully in cash
+    assert obs.shape == (20, OBS_FEATURES)  # the risky assets; cash is what they leave
+    assert info["weights"][-1] == 1.0 and (obs[:, -1] == 0.0).all()  # starts fully in cash
     all_cash = np.eye(21)[-1]
     for _ in range(3):
         _, reward, _, _, info = env.step(all_cash)
@@ -142,6 +143,20 @@ def test_cash_asset_earns_its_rate_and_trades_in_it_are_free():
     _, _, _, _, info = env.step(np.full(21, 1 / 21))  # out of cash: only the risky leg costs
     assert info["turnover"] == pytest.approx(20 / 21)
     assert info["cost"] == pytest.approx(10 / 1e4 * 20 / 21)
+
+
+def test_cash_earns_a_daily_risk_free_series():
+    from portfolio_rl.datasets import DataConfig, load_prices, risk_free
+
+    prices = load_prices("industries49", start="1990-01-01", end="1994-12-31")
+    rf = risk_free(DataConfig(prices="industries49"), prices.index)
+    env = PortfolioEnv(prices, cash_rate=rf, action_transform="simplex", episode_days=63)
+    env.reset(options={"start_date": "1992-03-02"})
+    t0 = env._t0
+    all_cash = np.eye(50)[-1]
+    wealth = [env.step(all_cash)[4]["wealth"] for _ in range(3)]
+    expected = np.cumprod(1 + rf.to_numpy()[t0 + 1 : t0 + 64])[[20, 41, 62]]
+    np.testing.assert_allclose(wealth, expected, rtol=1e-13)
 
 
 @pytest.mark.parametrize(

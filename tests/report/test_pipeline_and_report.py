@@ -68,9 +68,10 @@ def test_run_writes_everything(small_run):
 def test_pdf_has_the_sections_and_metadata(small_run):
     _, pdf, _ = small_run
     reader, pages = pdf_text(pdf)
-    assert len(pages) == 7
+    assert len(pages) == 8  # no cash: no exposure page; the seed appendix is last
     text = "\n".join(pages)
     for heading in (
+        "Appendix: every trained policy",
         "Summary",
         "Wealth and drawdowns",
         "Rolling one-year Sharpe",
@@ -87,11 +88,21 @@ def test_pdf_has_the_sections_and_metadata(small_run):
 
 
 def test_headline_table_equals_metrics_csv(small_run):
+    """Page 1 has a row per baseline and one per algorithm (means over its seeds); the
+    appendix has a row per seed: every number equals metrics.csv's."""
     out, pdf, _ = small_run
     _, pages = pdf_text(pdf)
-    first = pages[0]
     metrics = pd.read_csv(out / "metrics.csv", index_col=0)
-    lines = first.splitlines()
+    seeded = metrics.index.str.contains("_s")
+    means = metrics[seeded].groupby(metrics.index[seeded].str.split("_s").str[0]).mean()
+    means.index = [f"{a} (2 seeds)" for a in means.index]
+    rows_page1 = pd.concat([metrics[~seeded], means])
+    for page, table in ((pages[0], rows_page1), (pages[-1], metrics[seeded])):
+        check_rows(page.splitlines(), table)
+    assert "grpo_s0" not in pages[0] and "grpo (2 seeds)" in pages[0]
+
+
+def check_rows(lines, metrics):
     for name, m in metrics.iterrows():
         row = next(line for line in lines if line.startswith(name + " ") or line == name)
         numbers = re.findall(r"-?\d+\.\d+%?", row)
