@@ -9,11 +9,36 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import math
 import types
 import typing
 from typing import Any
 
+import pandas as pd
+
 from portfolio_rl.errors import ConfigError
+
+#: Dates outside these years are refused: typos such as 2105 or 1015, not data.
+YEARS = (1900, 2100)
+#: Seeds are what numpy and torch accept from one integer.
+MAX_SEED = 2**32 - 1
+
+
+def parse_date(value: Any, what: str = "date") -> pd.Timestamp:
+    """A date from ``YYYY-MM-DD`` text; ValueError (one line) if unparseable or implausible."""
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError):
+        raise ValueError(f"{what} {value!r} is not a date (use YYYY-MM-DD)") from None
+    if pd.isna(stamp) or not YEARS[0] <= stamp.year <= YEARS[1]:
+        raise ValueError(f"{what} {value!r} is not a date between {YEARS[0]} and {YEARS[1]}")
+    return stamp
+
+
+def check_seed(seed: int, what: str = "seed") -> None:
+    """Raise ValueError unless ``0 <= seed <= 2**32 - 1``."""
+    if not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"{what} must be a whole number from 0 to {MAX_SEED}, got {seed}")
 
 
 def _convert(tp: Any, value: Any, where: str) -> Any:
@@ -43,6 +68,8 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
     if tp in (int, float):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"{where}: expected a number, got {value!r}")
+        if not math.isfinite(value):
+            raise ConfigError(f"{where}: expected a finite number, got {value!r}")
         if tp is int and float(value) != int(value):
             raise ConfigError(f"{where}: expected a whole number, got {value!r}")
         return tp(value)
@@ -70,8 +97,47 @@ def from_mapping(cls: type, mapping: Any, where: str = "config") -> Any:
     kwargs = {k: _convert(hints[k], v, f"{where}.{k}") for k, v in mapping.items()}
     try:
         return cls(**kwargs)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise ConfigError(f"{where}: {exc}") from None
+
+
+#: The largest config file read (a config is a page of YAML, not a data file).
+MAX_CONFIG_BYTES = 1_000_000
+
+
+def load_yaml(path: Any) -> Any:
+    """Read a YAML config safely: at most 1 MB, plain data only, no anchors or aliases.
+
+    ``yaml.safe_load`` builds no Python objects, but an alias bomb (a few hundred bytes of
+    nested aliases) still expands to gigabytes; aliases are refused before anything expands.
+    """
+    from pathlib import Path
+
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    size = path.stat().st_size
+    if size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: {size:,} bytes; a config is at most {MAX_CONFIG_BYTES:,}")
+
+    class NoAliasLoader(yaml.SafeLoader):
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                mark = self.peek_event().start_mark
+                raise ConfigError(
+                    f"{path}: YAML aliases (*name) are not allowed (line {mark.line + 1})"
+                )
+            return super().compose_node(parent, index)
+
+    try:
+        text = path.read_text(encoding="utf-8")
+        return yaml.load(text, Loader=NoAliasLoader)
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a UTF-8 text file") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {str(exc).splitlines()[0]}") from None
 
 
 def replace(config: Any, **changes: Any) -> Any:
@@ -79,5 +145,5 @@ def replace(config: Any, **changes: Any) -> Any:
     changes = {k: v for k, v in changes.items() if v is not None}
     try:
         return dataclasses.replace(config, **changes)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise ConfigError(str(exc)) from None

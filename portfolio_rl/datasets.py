@@ -94,6 +94,14 @@ class DataConfig:
     start: str | None = "2000-01-01"
     end: str | None = None
 
+    def __post_init__(self) -> None:
+        from portfolio_rl.config import parse_date
+
+        lo = None if self.start is None else parse_date(self.start, "start")
+        hi = None if self.end is None else parse_date(self.end, "end")
+        if lo is not None and hi is not None and lo > hi:
+            raise ValueError(f"start {self.start} is after end {self.end}")
+
 
 def load_data(
     data: DataConfig, min_rows: int = 2, progress: Callable[..., None] | None = None

@@ -13,13 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from portfolio_rl.agents.registry import ALGORITHMS
 from portfolio_rl.backtest.engine import BacktestConfig
-from portfolio_rl.config import from_mapping
+from portfolio_rl.config import check_seed, from_mapping, load_yaml, parse_date
 from portfolio_rl.datasets import DataConfig
-from portfolio_rl.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -31,10 +28,7 @@ class SplitConfig:
     val_end: str = "2014-12-31"
 
     def __post_init__(self) -> None:
-        try:
-            a, b = pd.Timestamp(self.train_end), pd.Timestamp(self.val_end)
-        except (ValueError, TypeError) as exc:
-            raise ValueError(f"unparseable split date: {exc}") from None
+        a, b = parse_date(self.train_end, "train_end"), parse_date(self.val_end, "val_end")
         if a >= b:
             raise ValueError("train_end must be before val_end")
 
@@ -63,6 +57,10 @@ class RLConfig:
             raise ValueError(f"unknown algorithm(s) {bad}; choose from {list(ALGORITHMS)}")
         if not self.seeds:
             raise ValueError("need at least one seed")
+        for seed in self.seeds:
+            check_seed(seed)
+        if len(set(self.seeds)) != len(self.seeds) or len(set(self.algos)) != len(self.algos):
+            raise ValueError("each algorithm and each seed at most once")
 
 
 @dataclass(frozen=True)
@@ -101,25 +99,40 @@ class ExperimentConfig:
     rl: RLConfig = field(default_factory=RLConfig)
     n_boot: int = 1000
 
+    def __post_init__(self) -> None:
+        """Check everything before any data is read or any folder made."""
+        from portfolio_rl.agents.config import train_config_for
+        from portfolio_rl.backtest.runner import build_baselines
+        from portfolio_rl.baselines import BASELINES, default_strategies
+
+        if not self.rf > -1:
+            raise ValueError(f"rf must be an annual rate above -1, got {self.rf}")
+        if not 1 <= self.n_boot <= 100_000:
+            raise ValueError(f"n_boot must be from 1 to 100000, got {self.n_boot}")
+        names = list(self.strategies or default_strategies(self.cash))
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"strategies: {', '.join(repeated)} given more than once")
+        unknown = sorted(set(self.strategy_params) - set(BASELINES))
+        if unknown:
+            raise ValueError(f"strategy_params: unknown strategy {', '.join(unknown)}")
+        build_baselines(names, self.strategy_params, self.backtest, cash=self.cash)
+        for algo in self.rl.algos:
+            train_config_for(self, algo, self.rl.seeds[0])
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able form (the resolved config saved with runs)."""
         return dataclasses.asdict(self)
 
 
 def load_experiment(path: str | Path | None) -> ExperimentConfig:
-    """Load an experiment YAML with ``yaml.safe_load`` (no Python objects), or the defaults."""
-    import yaml
+    """Load an experiment YAML safely (:func:`portfolio_rl.config.load_yaml`), or the defaults.
 
+    Every value is checked here, before any data is read or any run directory made.
+    """
     if path is None:
         return ExperimentConfig()
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file not found: {path}")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {str(exc).splitlines()[0]}") from None
-    return from_mapping(ExperimentConfig, raw, where=path.name)
+    return from_mapping(ExperimentConfig, load_yaml(path), where=Path(path).name)
 
 
 def default_config_path() -> Path:

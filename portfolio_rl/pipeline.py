@@ -250,8 +250,9 @@ def run(
         with hooks.bar(f"train {algo}", cfg.iterations) as update:
             res = trainer(algo)(cfg, prices, folder, progress=update)
         hooks.stage(
-            f"      best validation Sharpe {res.best_score:.2f} after {res.iterations_run} "
-            f"iterations, {res.wall_s:.1f} s"
+            f"      best validation {cfg.val_objective.replace('_', ' ')} {res.best_score:.3f} "
+            f"({res.kept}) after {res.iterations_run} iterations, "
+            f"{res.wall_s:.1f} s"
         )
         folders.append(folder)
         policy_names[f"{algo}_s{seed}"] = (algo, seed)
@@ -292,3 +293,4 @@ def _risk_free_summary(rf: pd.Series) -> dict[str, Any]:
         "first": float(rf.iloc[0]) if len(rf) else 0.0,
         "last": float(rf.iloc[-1]) if len(rf) else 0.0,
     }
+

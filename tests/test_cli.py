@@ -140,7 +140,7 @@ def test_train_then_backtest_policy(tmp_path):
     out = tmp_path / "tr"
     result = invoke("train", "--iterations", "2", "--seed", "3", "--out", str(out))
     assert result.exit_code == 0, result.output
-    assert "best validation Sharpe" in result.output
+    assert "best validation log growth" in result.output
     for name in ("policy.pt", "policy.json", "config.json", "train_log.csv", "last.pt"):
         assert (out / name).is_file(), name
     bt = tmp_path / "bt"

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from portfolio_rl.agents.policy import DISTRIBUTIONS
 from portfolio_rl.agents.registry import ALGORITHMS
-from portfolio_rl.config import from_mapping
+from portfolio_rl.config import check_seed, from_mapping, parse_date
 from portfolio_rl.rewards import check_weights
 
 if TYPE_CHECKING:
     from portfolio_rl.experiment import ExperimentConfig
+
+#: Distributions of :class:`portfolio_rl.agents.policy.SimplexPolicy`.
+DISTRIBUTIONS = ("logistic_normal", "dirichlet")
 
 
 @dataclass(frozen=True)
@@ -173,10 +174,15 @@ class TrainConfig:
         if self.group_size < 2:
             raise ValueError("group_size must be at least 2 (a group needs a spread)")
         check_weights(self.rewards)
+        for key, value in asdict(self).items():
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"{key} must be a finite number, got {value}")
         if min(self.epsilon_low, self.epsilon_high, self.beta, self.lr, self.std_floor) < 0:
             raise ValueError("epsilons, beta, lr and std_floor must be non-negative")
-        if pd.Timestamp(self.train_end) >= pd.Timestamp(self.val_end):
+        parse_date(self.data_start, "data_start")
+        if parse_date(self.train_end, "train_end") >= parse_date(self.val_end, "val_end"):
             raise ValueError("train_end must be before val_end")
+        check_seed(self.seed)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""

@@ -31,7 +31,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-DISTRIBUTIONS = ("logistic_normal", "dirichlet")
+from portfolio_rl.agents.config import DISTRIBUTIONS
+
 _ALPHA_MIN = 0.05
 _W_MIN = 1e-6
 

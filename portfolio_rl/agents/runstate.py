@@ -50,6 +50,13 @@ class TrainResult:
     wall_s: float
     log: pd.DataFrame = field(repr=False)
 
+    @property
+    def kept(self) -> str:
+        """Which policy validation kept, in words."""
+        if self.best_iteration < 0:
+            return "the untrained start"
+        return f"iteration {self.best_iteration + 1}"
+
 
 class RunState:
     """Logs, validation, early stopping and resumable checkpoints of one training run.

@@ -53,6 +53,15 @@ class BacktestConfig:
     impact_bps: float = 0.0
 
     def __post_init__(self) -> None:
+        from portfolio_rl.config import parse_date
+
+        for key in ("start", "end"):
+            if getattr(self, key) is not None:
+                parse_date(getattr(self, key), key)
+        if not (np.isfinite(self.cost_bps) and np.isfinite(self.impact_bps)):
+            raise ValueError("costs must be finite numbers of basis points")
+        if self.cost_bps > 10_000 or self.impact_bps > 10_000:
+            raise ValueError("a cost above 10,000 bps (100% of the trade) is not a cost model")
         if self.window < 2:
             raise ValueError("window must be at least 2")
         if self.rebalance_days < 1:

@@ -93,10 +93,11 @@ def train(
         folder = new_run_dir(out, f"train-{algo}-s{seed}", force=force)
     hooks = pipeline.Hooks(console.say, console.progress_bar)
     result = pipeline.train(exp, train_cfg, folder, resume=resume is not None, hooks=hooks)
+    objective = train_cfg.val_objective.replace("_", " ")
     print(
-        f"{train_cfg.algo} seed {train_cfg.seed}: best validation Sharpe {result.best_score:.3f} "
-        f"at iteration {result.best_iteration + 1} of the {result.iterations_run} run "
-        f"({result.stopped}), {result.wall_s:.1f} s"
+        f"{train_cfg.algo} seed {train_cfg.seed}: best validation {objective} "
+        f"{result.best_score:.3f} ({result.kept}; {result.iterations_run} iterations run, "
+        f"stopped by {result.stopped}), {result.wall_s:.1f} s"
     )
     print(f"run directory: {folder}  (use with: portfolio-rl backtest --policy {folder})")
 
