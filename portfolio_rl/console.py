@@ -93,7 +93,8 @@ def print_metrics(metrics: pd.DataFrame, title: str) -> None:
         table.add_column(label, justify="right", no_wrap=True)
     for name, row in metrics.sort_values("sharpe", ascending=False).iterrows():
         cells = [fmt.format(row[key]) if key in row else "-" for _, key, fmt in METRIC_COLUMNS]
-        table.add_row(str(name), *cells)
+        label = f"{name} (in-sample)" if bool(row.get("in_sample", False)) else str(name)
+        table.add_row(label, *cells)
     _console().print(table)
 
 

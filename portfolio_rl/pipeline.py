@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from portfolio_rl.config import replace
+from portfolio_rl.config import parse_date, replace
 from portfolio_rl.datasets import load_data, risk_free
 from portfolio_rl.errors import ConfigError
 from portfolio_rl.experiment import ExperimentConfig, RLConfig, SplitConfig
@@ -122,6 +122,12 @@ def backtest_and_evaluate(
     from portfolio_rl.baselines import default_strategies
 
     names = list(exp.strategies or default_strategies(exp.cash))
+    if benchmark is None and "benchmark" in names:
+        if exp.strategies:
+            raise ConfigError(
+                f"benchmark: {exp.data.prices} has no index series (only the bundled sp500 has one)"
+            )
+        names.remove("benchmark")
     baselines = build_baselines(names, exp.strategy_params, exp.backtest, cash=exp.cash)
     strategies = [*baselines, *policies]
     with hooks.bar("backtest", None) as update:
@@ -161,21 +167,49 @@ def backtest(
     out: Path | None = None,
     force: bool = False,
     hooks: Hooks = SILENT,
+    start_given: bool = True,
+    allow_in_sample: bool = False,
 ) -> BacktestRun:
-    """``portfolio-rl backtest``: baselines (and trained policies) -> a run directory."""
+    """``portfolio-rl backtest``: baselines (and trained policies) -> a run directory.
+
+    With trained policies the test starts after the latest ``val_end`` among them (their
+    training and validation data are not a test); an explicit earlier start
+    (``start_given``) is refused unless ``allow_in_sample``, and then the policies' rows are
+    marked in-sample in ``metrics.csv`` and the report.
+    """
     from portfolio_rl.backtest.runner import write_run
     from portfolio_rl.paths import new_run_dir
 
-    prices, bench, rf = market_data(exp, hooks=hooks)
     loaded = load_policies(policies)
+    in_sample: list[str] = []
+    if loaded:
+        last_val = max(parse_date(p.meta.get("val_end"), "val_end") for p in loaded)
+        first_test = last_val + pd.Timedelta(days=1)
+        start = exp.backtest.start
+        if not start_given or start is None:
+            start = max(first_test, parse_date(start or first_test, "start"))
+            exp = replace(exp, backtest=replace(exp.backtest, start=str(start.date())))
+        elif parse_date(start, "start") < first_test:
+            if not allow_in_sample:
+                raise ConfigError(
+                    f"--start {start} tests the policies on their own training or validation "
+                    f"data (validated to {last_val.date()}); start after it, or pass "
+                    "--allow-in-sample to mark their rows as in-sample"
+                )
+            in_sample = [p.name for p in loaded]
+    prices, bench, rf = market_data(exp, hooks=hooks)
     for policy in loaded:
         policy.check_assets(list(prices.columns))
     run_dir = new_run_dir(out, "backtest", force=force)
     result, metrics, stats = backtest_and_evaluate(exp, prices, bench, loaded, rf, hooks)
+    metrics["in_sample"] = [name in in_sample for name in metrics.index]
     config = exp.to_dict() | {
-        "policies": {p.name: str(f) for p, f in zip(loaded, policies, strict=True)}
+        "policies": {p.name: str(f) for p, f in zip(loaded, policies, strict=True)},
+        "in_sample": in_sample,
+        "data_range": [str(prices.index[0].date()), str(prices.index[-1].date())],
+        "assets": list(prices.columns),
+        "risk_free": _risk_free_summary(rf.loc[result.returns.index[0] :]),
     }
-    config["risk_free"] = _risk_free_summary(rf.loc[result.returns.index[0] :])
     write_run(run_dir, result, metrics, stats, config)
     return BacktestRun(run_dir, exp, result, metrics, stats)
 

@@ -149,6 +149,12 @@ def backtest(
         ),
     ] = None,
     cash: CashFlag = None,
+    allow_in_sample: Annotated[
+        bool,
+        typer.Option(
+            help="Let --start fall before a policy's val_end (its rows are marked in-sample)."
+        ),
+    ] = False,
     out: Annotated[
         Path | None, typer.Option(help="Run directory (default backtests/runs/<time>-backtest).")
     ] = None,
@@ -161,6 +167,7 @@ def backtest(
     from portfolio_rl.experiment import load_experiment
 
     exp = load_experiment(config)
+    start_given = start is not None
     if prices is not None:
         start_of_data = None if config is None else exp.data.start
         data = dataclasses.replace(exp.data, prices=prices, tickers=None, start=start_of_data)
@@ -180,10 +187,18 @@ def backtest(
         )
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    names = None if strategies is None else _names(strategies)
+    names = None if strategies is None else _strategy_names(strategies, bool(policy))
     exp = replace(exp, backtest=bt, rf=rf, strategies=names, cash=cash)
     hooks = pipeline.Hooks(console.say, console.progress_bar)
-    done = pipeline.backtest(exp, policy or [], out=out, force=force, hooks=hooks)
+    done = pipeline.backtest(
+        exp,
+        _policy_folders(policy or []),
+        out=out,
+        force=force,
+        hooks=hooks,
+        start_given=start_given,
+        allow_in_sample=allow_in_sample,
+    )
     console.print_metrics(
         done.metrics,
         title=f"walk-forward from {done.result.returns.index[0].date()} ({exp.data.prices}), "
@@ -309,3 +324,29 @@ def bench(
         print(json.dumps(figures))
     else:
         console.print_bench(figures, repeats)
+
+
+def _strategy_names(text: str, with_policies: bool) -> tuple[str, ...]:
+    """--strategies: baseline names; an algorithm's name is refused with where policies go."""
+    from portfolio_rl.agents.registry import ALGORITHMS
+
+    names = _names(text)
+    algos = [n for n in names if n in ALGORITHMS]
+    if algos and not with_policies:
+        raise ConfigError(
+            f"{', '.join(algos)} is a trained policy, not a baseline: add it with "
+            "--policy DIR (a folder written by `portfolio-rl train`)"
+        )
+    return tuple(n for n in names if n not in ALGORITHMS)
+
+
+def _policy_folders(folders: list[Path]) -> list[Path]:
+    """--policy: a training folder; a run directory is refused with the folders it holds."""
+    for folder in folders:
+        inside = sorted(p.parent for p in folder.glob("policies/*/policy.json"))
+        if not (folder / "policy.json").is_file() and inside:
+            listing = ", ".join(str(p) for p in inside[:6])
+            raise ConfigError(
+                f"{folder} is a run directory; pass one of its trained policies: {listing}"
+            )
+    return folders

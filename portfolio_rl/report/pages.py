@@ -74,7 +74,13 @@ def _table(
 def page_summary(run: Run, colour_of: dict[str, str]):
     """Page 1: what was run, headline table, verdict."""
     cfg = run.config
-    fig = _page("Summary: GRPO allocation vs robust optimisation", run)
+    policies = list(cfg.get("policies") or {})
+    title = (
+        "Summary: GRPO allocation vs robust optimisation"
+        if policies
+        else "Summary: walk-forward backtest of the baselines"
+    )
+    fig = _page(title, run)
     bt = cfg.get("backtest", {})
     data = cfg.get("data", {})
     splits = cfg.get("splits", {})
@@ -95,19 +101,23 @@ def page_summary(run: Run, colour_of: dict[str, str]):
         else "Always fully invested (no cash asset)."
     )
     objective = (rl.get("train") or {}).get("val_objective", "log_growth").replace("_", " ")
+    first, last = cfg.get("data_range") or [r.index[0].date(), r.index[-1].date()]
+    training = (
+        f"Train to {splits.get('train_end')}, validate to {splits.get('val_end')}, "
+        if cfg.get("quick") is not None
+        else ""
+    )
+    once = ", touched once" if policies and not cfg.get("in_sample") else ""
     lines = [
-        f"Data: {source} ({len(assets)} assets), prices {cfg.get('data_range', ['?', '?'])[0]} .. "
-        f"{cfg.get('data_range', ['?', '?'])[1]}.  Train to {splits.get('train_end')}, validate to "
-        f"{splits.get('val_end')}, test {r.index[0].date()} .. {r.index[-1].date()} "
-        f"({len(r)} days, touched once).",
+        f"Data: {source} ({len(assets)} assets), prices {first} .. {last}.  {training}"
+        f"test {r.index[0].date()} .. {r.index[-1].date()} ({len(r)} days{once}).",
         f"Backtest: rebalance every {bt.get('rebalance_days')} trading days, "
         f"{bt.get('window')}-day {'expanding' if bt.get('expanding') else 'rolling'} window, "
         f"costs {bt.get('cost_bps')} bps "
         f"per unit of turnover (+{bt.get('impact_bps', 0)} bps square-law impact), {rf_text} "
         f"(Sharpe and Sortino are in excess of it). Returns are daily, net of costs. {cash_text}",
-        f"RL: {', '.join(rl.get('algos', []))} with seeds {rl.get('seeds')}; policies chosen on "
-        f"validation {objective} (the untrained start is a candidate); deterministic (mean) "
-        f"allocations in the test. Sharpe intervals: stationary bootstrap, 95%.",
+        _policies_line(cfg, policies, rl, objective)
+        + " Sharpe intervals: stationary bootstrap, 95%.",
     ]
     fig.text(
         0.04,
@@ -132,6 +142,26 @@ def page_summary(run: Run, colour_of: dict[str, str]):
         linespacing=1.5,
     )
     return fig
+
+
+def _policies_line(cfg: dict, policies: list[str], rl: dict, objective: str) -> str:
+    """What the summary says of the trained policies the run holds."""
+    if not policies:
+        return "RL: no trained policy in this run."
+    if cfg.get("quick") is not None:  # a `portfolio-rl run`: trained here over seeds
+        what = f"{', '.join(rl.get('algos', []))} with seeds {rl.get('seeds')}, trained here"
+    else:
+        what = f"loaded from training runs: {', '.join(policies)}"
+    text = (
+        f"RL: {what}; policies chosen on validation {objective} (the untrained start is a "
+        "candidate); deterministic (mean) allocations in the test."
+    )
+    if cfg.get("in_sample"):
+        text += (
+            f" In-sample (marked): {', '.join(cfg['in_sample'])} are tested on dates they "
+            "were trained or validated on."
+        )
+    return text
 
 
 def page_wealth(run: Run, colour_of: dict[str, str]):

@@ -117,6 +117,8 @@ def headline_table(
             ci = f" [{stats.loc[name, 'sharpe_lo']:.2f}, {stats.loc[name, 'sharpe_hi']:.2f}]"
         if spread.get(name) is not None:
             ci = f" ± {spread[name]['sharpe']:.2f} over seeds"
+        if bool(m.get("in_sample", False)):
+            name = f"{name} (in-sample)"
         rows[name] = {
             "CAGR": _pct(m["cagr"]),
             "Volatility": _pct(m["ann_vol"]),
