@@ -27,18 +27,43 @@ _SHORT_RANGE_DAYS = 7
 
 
 def _yf_download(ticker: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    """``yfinance.download`` of one ticker, with its logging and printed noise kept quiet
+    (failures are reported once, by :func:`download_prices`)."""  # noqa: D205, D209
+    import contextlib
+    import io
+    import logging
+
     import yfinance as yf
 
-    return yf.download(
-        ticker,
-        start=start.strftime("%Y-%m-%d"),
-        end=end.strftime("%Y-%m-%d"),
-        auto_adjust=True,
-        multi_level_index=False,
-        actions=False,
-        progress=False,
-        threads=False,
-    )
+    logging.getLogger("yfinance").setLevel(logging.CRITICAL)
+    with (
+        warnings.catch_warnings(),
+        contextlib.redirect_stdout(io.StringIO()),
+        contextlib.redirect_stderr(io.StringIO()),
+    ):
+        warnings.simplefilter("ignore")
+        return yf.download(
+            ticker,
+            start=start.strftime("%Y-%m-%d"),
+            end=end.strftime("%Y-%m-%d"),
+            auto_adjust=True,
+            multi_level_index=False,
+            actions=False,
+            progress=False,
+            threads=False,
+        )
+
+
+def yahoo_reachable(timeout: float = 3.0) -> bool:
+    """Whether Yahoo Finance's API host answers a TCP connection (asked only after every
+    ticker failed, to tell "offline" from "no such ticker")."""  # noqa: D205, D209
+    import socket
+
+    try:
+        with socket.create_connection(("query1.finance.yahoo.com", 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
 
 
 def _close_column(frame: Any) -> pd.Series | None:
@@ -176,6 +201,11 @@ def download_prices(
 
     if failed:
         detail = "; ".join(f"{t} ({r})" for t, r in failed.items())
+        if not closes and downloader is None and not yahoo_reachable():
+            raise DownloadError(
+                "Yahoo Finance could not be reached (no network?); use a bundled dataset "
+                "(--prices sp500, industries49) or a CSV file"
+            )
         if not drop_missing or not closes:
             names = ", ".join(failed)
             raise DownloadError(f"no data for {names} after {retries} retries: {detail}")
@@ -183,6 +213,17 @@ def download_prices(
     frame = pd.DataFrame(closes)
     frame.index.name = "Date"
     return frame.sort_index()
+
+
+def _covered_until(received: pd.Series, requested_end: pd.Timestamp) -> pd.Timestamp:
+    """The exclusive end of what a fetch really covers: the requested end when only a
+    weekend follows the last day received, else the day after it (a truncated or
+    rate-limited answer is fetched again next time); never past today (later days do not
+    exist yet)."""  # noqa: D205, D209
+    today = pd.Timestamp.today().normalize()
+    after_last = received.index[-1] + pd.Timedelta(days=1)
+    weekdays_missing = len(pd.bdate_range(after_last, requested_end - pd.Timedelta(days=1)))
+    return min(today, requested_end if weekdays_missing == 0 else after_last)
 
 
 def _ticker_through_cache(
@@ -193,13 +234,12 @@ def _ticker_through_cache(
         close, reason = _fetch(ticker, lo, hi, **kwargs)
         if close is None:
             return None, reason
-        _write_cache(path, close, lo, hi)
+        _write_cache(path, close, lo, _covered_until(close, hi))
         return close.loc[lo : hi - pd.Timedelta(days=1)], ""
 
     close, c_lo, c_hi = cached
-    pieces = [close]
-    new_lo, new_hi = min(lo, c_lo), max(hi, c_hi)
-    # Fetch only the missing ends; the cache stays one contiguous covered range.
+    pieces, new_lo, new_hi = [close], c_lo, c_hi
+    # Fetch only the missing ends; the cache records exactly the range it received.
     for a, b in ((lo, c_lo), (c_hi, hi)):
         if a >= b:
             continue
@@ -207,8 +247,12 @@ def _ticker_through_cache(
         if extra is None:
             if (b - a).days >= _SHORT_RANGE_DAYS:
                 return None, reason
-            continue  # a few days with no trading (weekend, holiday) is not a failure
+            continue  # a few days with no trading (weekend, holiday): not a failure, not covered
         pieces.append(extra)
+        if b == c_lo:
+            new_lo = a
+        else:
+            new_hi = _covered_until(extra, b)
     if new_lo < c_lo or new_hi > c_hi:
         merged = pd.concat(pieces)
         merged = merged[~merged.index.duplicated(keep="last")].sort_index()
@@ -221,6 +265,8 @@ def _ticker_through_cache(
 def write_prices(prices: pd.DataFrame, path: str | Path) -> Path:
     """Write a price frame atomically; the format follows the extension (csv or parquet)."""
     path = Path(path)
+    if path.is_dir():
+        raise DownloadError(f"{path} is a folder: give a file ending .csv, .csv.gz or .parquet")
     name = path.name.lower()
     if name.endswith((".parquet", ".pq")):
         atomic_write(path, lambda tmp: prices.to_parquet(tmp))

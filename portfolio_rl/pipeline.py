@@ -63,6 +63,13 @@ class BacktestRun:
     metrics: pd.DataFrame = field(repr=False)
     stats: pd.DataFrame = field(repr=False)
 
+    @property
+    def warnings(self) -> list[str]:
+        """What the reader must know about the run (strategies whose solves mostly failed)."""
+        from portfolio_rl.backtest.runner import failing
+
+        return failing(self.result, self.metrics)
+
 
 @dataclass
 class PipelineRun(BacktestRun):
@@ -178,7 +185,7 @@ def backtest(
     marked in-sample in ``metrics.csv`` and the report.
     """
     from portfolio_rl.backtest.runner import write_run
-    from portfolio_rl.paths import new_run_dir
+    from portfolio_rl.paths import staged_run_dir
 
     loaded = load_policies(policies)
     in_sample: list[str] = []
@@ -200,17 +207,17 @@ def backtest(
     prices, bench, rf = market_data(exp, hooks=hooks)
     for policy in loaded:
         policy.check_assets(list(prices.columns))
-    run_dir = new_run_dir(out, "backtest", force=force)
-    result, metrics, stats = backtest_and_evaluate(exp, prices, bench, loaded, rf, hooks)
-    metrics["in_sample"] = [name in in_sample for name in metrics.index]
-    config = exp.to_dict() | {
-        "policies": {p.name: str(f) for p, f in zip(loaded, policies, strict=True)},
-        "in_sample": in_sample,
-        "data_range": [str(prices.index[0].date()), str(prices.index[-1].date())],
-        "assets": list(prices.columns),
-        "risk_free": _risk_free_summary(rf.loc[result.returns.index[0] :]),
-    }
-    write_run(run_dir, result, metrics, stats, config)
+    with staged_run_dir(out, "backtest", force=force) as (staging, run_dir):
+        result, metrics, stats = backtest_and_evaluate(exp, prices, bench, loaded, rf, hooks)
+        metrics["in_sample"] = [name in in_sample for name in metrics.index]
+        config = exp.to_dict() | {
+            "policies": {p.name: str(f) for p, f in zip(loaded, policies, strict=True)},
+            "in_sample": in_sample,
+            "data_range": [str(prices.index[0].date()), str(prices.index[-1].date())],
+            "assets": list(prices.columns),
+            "risk_free": _risk_free_summary(rf.loc[result.returns.index[0] :]),
+        }
+        write_run(staging, result, metrics, stats, config)
     return BacktestRun(run_dir, exp, result, metrics, stats)
 
 
@@ -220,9 +227,16 @@ def train(
     folder: Path,
     resume: bool = False,
     hooks: Hooks = SILENT,
-) -> TrainResult:
-    """``portfolio-rl train``: one training run of ``config`` on the experiment's data."""
+) -> TrainResult | None:
+    """``portfolio-rl train``: one training run of ``config`` on the experiment's data.
+
+    Resuming a run that has finished does nothing and says so.
+    """
     from portfolio_rl.agents.registry import trainer
+    from portfolio_rl.agents.runstate import finished
+
+    if resume and finished(folder):
+        return None
 
     exp = replace(exp, data=replace(exp.data, prices=config.prices), cash=config.cash)
     prices, _, _ = market_data(exp, hooks=hooks)
@@ -252,12 +266,7 @@ def run(
     hooks: Hooks = SILENT,
 ) -> PipelineRun:
     """``portfolio-rl run``: data -> train (algos x seeds) -> backtest -> stats -> PDF."""
-    from portfolio_rl.agents.checkpoint import load_policy_strategy
-    from portfolio_rl.agents.config import train_config_for
-    from portfolio_rl.agents.registry import trainer
-    from portfolio_rl.backtest.runner import write_run
-    from portfolio_rl.backtest.stats import seed_summary
-    from portfolio_rl.paths import atomic_write, child_path, new_run_dir, reports_dir
+    from portfolio_rl.paths import child_path, reports_dir, staged_run_dir
     from portfolio_rl.report.pdf import make_report
     from portfolio_rl.report.text import verdict
 
@@ -270,16 +279,56 @@ def run(
     if exp.data.tickers:
         exp = replace(exp, splits=auto_splits(prices))
     exp = replace(exp, backtest=replace(exp.backtest, start=test_start(exp)))
-    run_dir = new_run_dir(out, "run", force=force)
-    pdf = pdf or child_path(reports_dir(), run_dir.name, ".pdf", what="report name")
-    if pdf.exists() and not force:
-        raise ConfigError(f"{pdf} already exists; pass --force to overwrite it")
+    with staged_run_dir(out, "run", force=force) as (staging, run_dir):
+        pdf = pdf or child_path(reports_dir(), run_dir.name, ".pdf", what="report name")
+        if pdf.exists() and not force:
+            raise ConfigError(f"{pdf} already exists; pass --force to overwrite it")
+        result, metrics, stats, seeds = _train_and_backtest(
+            exp, prices, bench, rf, staging, started, quick, hooks
+        )
+
+    hooks.stage(f"[4/4] writing the report to {pdf}")
+    make_report(run_dir, pdf, force=force)
+    return PipelineRun(
+        run_dir, exp, result, metrics, stats, pdf, seeds, verdict(metrics, stats, seeds)
+    )
+
+
+def _risk_free_summary(rf: pd.Series) -> dict[str, Any]:
+    """What the report says of the risk-free series over the test period."""
+    from portfolio_rl.market import PERIODS
+
+    return {
+        "annualised_mean": float((1 + rf).prod() ** (PERIODS / max(len(rf), 1)) - 1),
+        "first": float(rf.iloc[0]) if len(rf) else 0.0,
+        "last": float(rf.iloc[-1]) if len(rf) else 0.0,
+    }
+
+
+def _train_and_backtest(
+    exp: ExperimentConfig,
+    prices: pd.DataFrame,
+    bench: pd.Series | None,
+    rf: pd.Series,
+    folder_root: Path,
+    started: float,
+    quick: bool,
+    hooks: Hooks,
+) -> tuple[BacktestResult, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Train every algorithm and seed into ``folder_root/policies``, backtest them with the
+    baselines, and write the run's tables into ``folder_root``."""  # noqa: D205, D209
+    from portfolio_rl.agents.checkpoint import load_policy_strategy
+    from portfolio_rl.agents.config import train_config_for
+    from portfolio_rl.agents.registry import trainer
+    from portfolio_rl.backtest.runner import write_run
+    from portfolio_rl.backtest.stats import seed_summary
+    from portfolio_rl.paths import atomic_write
 
     jobs = [(algo, seed) for algo in exp.rl.algos for seed in exp.rl.seeds]
     folders, policy_names, wall_s = [], {}, {}
     for i, (algo, seed) in enumerate(jobs, 1):
         hooks.stage(f"[2/4] training {algo} seed {seed} ({i}/{len(jobs)})")
-        folder = run_dir / "policies" / f"{algo}-s{seed}"
+        folder = folder_root / "policies" / f"{algo}-s{seed}"
         cfg = train_config_for(exp, algo, seed)
         with hooks.bar(f"train {algo}", cfg.iterations) as update:
             res = trainer(algo)(cfg, prices, folder, progress=update)
@@ -300,7 +349,7 @@ def run(
     seeds = seed_summary(metrics, policy_names, wall_s)
     resolved: dict[str, Any] = exp.to_dict() | {
         "policies": {
-            n: str(f.relative_to(run_dir)) for n, f in zip(policy_names, folders, strict=True)
+            n: str(f.relative_to(folder_root)) for n, f in zip(policy_names, folders, strict=True)
         },
         "data_range": [str(prices.index[0].date()), str(prices.index[-1].date())],
         "risk_free": _risk_free_summary(rf.loc[exp.backtest.start :]),
@@ -308,23 +357,7 @@ def run(
         "quick": quick,
         "train_and_backtest_s": round(time.perf_counter() - started, 1),
     }
-    write_run(run_dir, result, metrics, stats, resolved)
-    atomic_write(run_dir / "seeds.csv", lambda tmp: seeds.to_csv(tmp, index=False))
+    write_run(folder_root, result, metrics, stats, resolved)
+    atomic_write(folder_root / "seeds.csv", lambda tmp: seeds.to_csv(tmp, index=False))
 
-    hooks.stage(f"[4/4] writing the report to {pdf}")
-    make_report(run_dir, pdf, force=force)
-    return PipelineRun(
-        run_dir, exp, result, metrics, stats, pdf, seeds, verdict(metrics, stats, seeds)
-    )
-
-
-def _risk_free_summary(rf: pd.Series) -> dict[str, Any]:
-    """What the report says of the risk-free series over the test period."""
-    from portfolio_rl.market import PERIODS
-
-    return {
-        "annualised_mean": float((1 + rf).prod() ** (PERIODS / max(len(rf), 1)) - 1),
-        "first": float(rf.iloc[0]) if len(rf) else 0.0,
-        "last": float(rf.iloc[-1]) if len(rf) else 0.0,
-    }
-
+    return result, metrics, stats, seeds

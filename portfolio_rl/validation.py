@@ -28,10 +28,24 @@ def read_file(path: Path) -> pd.DataFrame:
         if name.endswith((".parquet", ".pq")):
             return pd.read_parquet(path)
         if name.endswith((".csv", ".csv.gz", ".txt")):
+            _check_header(path)
             return pd.read_csv(path)
     except (OSError, ValueError, ImportError) as exc:
         raise DataError(f"cannot read {path}: {exc}") from None
     raise DataError(f"unsupported file type {path.name!r}: use .csv, .csv.gz or .parquet")
+
+
+def _check_header(path: Path) -> None:
+    """Refuse repeated column names (pandas would quietly rename the second ``A`` to ``A.1``)."""
+    import csv
+    import gzip
+
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rt", newline="", encoding="utf-8", errors="replace") as fh:
+        header = [h.strip() for h in next(csv.reader(fh), [])]
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        raise DataError(f"{path.name}: column(s) {', '.join(repeated)} appear more than once")
 
 
 def date_index(frame: pd.DataFrame) -> pd.DataFrame:
@@ -52,6 +66,14 @@ def date_index(frame: pd.DataFrame) -> pd.DataFrame:
     if bad.any():
         examples = ", ".join(map(str, list(raw[bad][:3])))
         raise DataError(f"{int(bad.sum())} unparseable dates (e.g. {examples})")
+    from portfolio_rl.config import YEARS
+
+    outside = (index.year < YEARS[0]) | (index.year > YEARS[1])
+    if outside.any():
+        raise DataError(
+            f"date {index[outside][0].date()} is not between {YEARS[0]} and {YEARS[1]} "
+            "(a typo, or dates read as numbers?)"
+        )
     frame.index = index.normalize().rename("Date")
     return frame
 
@@ -90,6 +112,8 @@ def validate_prices(frame: pd.DataFrame, warn_stale: bool = True) -> pd.DataFram
         warnings.warn("dates were not sorted; sorted them", DataWarning, stacklevel=2)
         frame = frame.sort_index()
     for col in frame.columns:
+        if pd.api.types.is_bool_dtype(frame[col]):
+            raise DataError(f"column {col!r} holds true/false values, not prices")
         if not pd.api.types.is_numeric_dtype(frame[col]):
             values = pd.to_numeric(frame[col], errors="coerce")
             bad = values.isna() & frame[col].notna()

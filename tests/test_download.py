@@ -150,3 +150,42 @@ def test_write_prices_by_extension(tmp_path, toy_prices, suffix):
     np.testing.assert_allclose(load_prices(path).to_numpy(), toy_prices.to_numpy())
     with pytest.raises(DownloadError, match="unsupported output"):
         write_prices(toy_prices, tmp_path / "out.xlsx")
+
+
+def cached_range(tmp_path, ticker="AAA"):
+    import json
+
+    import pyarrow.parquet as pq
+
+    schema = pq.read_table(tmp_path / f"{ticker}.parquet").schema
+    meta = json.loads(schema.metadata[b"portfolio_rl"])
+    return meta["start"], meta["end"]
+
+
+def test_a_failed_short_extension_is_not_recorded_as_covered(tmp_path):
+    fake = FakeYahoo({"AAA": ["good", "raise", "raise"]})
+    run(fake, end="2021-03-01", cache=tmp_path, retries=1)  # to Friday 2021-02-26
+    run(fake, end="2021-03-05", cache=tmp_path, retries=1)  # Mon-Thu asked, rate-limited
+    assert cached_range(tmp_path) == ("2021-01-01", "2021-03-01")
+    frame, _ = run(fake, end="2021-03-05", cache=tmp_path)  # a good retry gets the four days
+    assert frame.index[-1] == pd.Timestamp("2021-03-04") and len(frame) == 45
+
+
+def test_a_truncated_answer_is_cached_as_partial_and_fetched_again(tmp_path):
+    class Truncated(FakeYahoo):
+        def __call__(self, ticker, start, end):
+            frame = super().__call__(ticker, start, end)
+            return frame.iloc[:-10] if len(self.calls) == 1 else frame
+
+    fake = Truncated()
+    first, _ = run(fake, cache=tmp_path)
+    assert cached_range(tmp_path)[1] == str((first.index[-1] + pd.Timedelta(days=1)).date())
+    again, _ = run(fake, cache=tmp_path)
+    assert len(fake.calls) == 2 and len(again) == len(first) + 10
+
+
+def test_a_future_end_is_never_recorded_as_covered(tmp_path):
+    fake = FakeYahoo()
+    tomorrow = pd.Timestamp.today().normalize() + pd.Timedelta(days=30)
+    run(fake, start="2024-01-01", end=str(tomorrow.date()), cache=tmp_path)
+    assert pd.Timestamp(cached_range(tmp_path)[1]) <= pd.Timestamp.today().normalize()

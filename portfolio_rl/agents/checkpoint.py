@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import pickle
 from pathlib import Path
 from typing import Any
 
@@ -35,16 +34,8 @@ def load_policy(folder: str | Path) -> tuple[SimplexPolicy, dict[str, Any]]:
         )
         state = torch.load(weights_path, weights_only=True, map_location="cpu")
         policy.load_state_dict(state)
-    except (
-        KeyError,
-        TypeError,
-        ValueError,
-        RuntimeError,
-        OSError,
-        EOFError,
-        pickle.UnpicklingError,
-    ) as exc:
-        reason = str(exc).splitlines()[0]
+    except Exception as exc:  # torch.load fails in many ways on a truncated or foreign file
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0]
         raise PortfolioRLError(f"cannot load the policy in {folder}: {reason}") from None
     policy.eval()
     return policy, meta

@@ -72,15 +72,21 @@ class MarketData:
         horizon = config.steps * config.rebalance_days
         train_hi = int(dates.searchsorted(pd.Timestamp(config.train_end), side="right")) - 1
         starts = np.arange(LOOKBACK, train_hi - horizon + 1)
+        span = f"the prices run {dates[0].date()} .. {dates[-1].date()}" if len(dates) else (
+            "no prices before val_end"
+        )
+        hint = f"; {span}: choose --train-end and --val-end inside it"
         if len(starts) < 1:
             raise DataError(
                 f"training range too short: need {LOOKBACK} days of history plus a "
-                f"{horizon}-day trajectory before {config.train_end}"
+                f"{horizon}-day trajectory before train_end {config.train_end}{hint}"
             )
         val_start = train_hi
         val_steps = (len(dates) - 1 - val_start) // config.rebalance_days
         if val_steps < 2:
-            raise DataError(f"validation range {config.train_end}..{config.val_end} is too short")
+            raise DataError(
+                f"validation range {config.train_end}..{config.val_end} is too short{hint}"
+            )
         feats = asset_features(values)
         all_values = frame.to_numpy(dtype=np.float64)
         returns = torch.tensor(simple_returns(all_values), dtype=torch.float32, device=device)

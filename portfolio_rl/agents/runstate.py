@@ -9,6 +9,8 @@ iteration), ``summary.json``. Tensors are saved as ``state_dict``s and loaded wi
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import math
 import time
@@ -28,6 +30,29 @@ from portfolio_rl.agents.rollout import equal_weight_score, validation_score
 from portfolio_rl.errors import DataError
 from portfolio_rl.features import OBS_FEATURES
 from portfolio_rl.paths import atomic_write, atomic_write_text
+
+
+def save_tensors(path: Path, state: dict[str, Any]) -> str:
+    """``torch.save`` atomically and byte-reproducibly; returns the file's sha256.
+
+    Saved to a buffer first: given a path, torch stores the file's (random temporary) name
+    inside the archive, so the same state would not give the same bytes.
+    """
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    data = buffer.getvalue()
+    atomic_write(path, lambda tmp: tmp.write_bytes(data))
+    return hashlib.sha256(data).hexdigest()
+
+
+def finished(folder: Path) -> str | None:
+    """How a training run in ``folder`` ended, if it did (None: resumable or absent)."""
+    try:
+        meta = json.loads((Path(folder) / "last.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return meta.get("finished") if isinstance(meta, dict) else None
+
 
 #: ``progress(done, total, figures)`` after each iteration (the console draws a bar).
 ProgressFn = Callable[[int, int, str], None]
@@ -117,8 +142,8 @@ class RunState:
         return early_stop
 
     def finish(self, iteration: int) -> TrainResult:
-        """Save the final resumable state and summarise the run."""
-        self.checkpoint(iteration)
+        """Save the final state (marked finished) and summarise the run."""
+        self.checkpoint(iteration, finished=self.stopped)
         return self.result(iteration + 1, self.stopped)
 
     def validate(self, iteration: int, policy: SimplexPolicy) -> tuple[float, bool]:
@@ -148,7 +173,7 @@ class RunState:
             "val_end": self.config.val_end,
         }
         state = {k: v.detach().cpu().clone() for k, v in policy.state_dict().items()}
-        atomic_write(self.folder / "policy.pt", lambda tmp: torch.save(state, tmp))
+        save_tensors(self.folder / "policy.pt", state)
         atomic_write_text(self.folder / "policy.json", json.dumps(meta, indent=2) + "\n")
 
     def log(self, row: dict[str, Any]) -> None:
@@ -179,29 +204,48 @@ class RunState:
         atomic_write(self.folder / "train_log.csv", lambda tmp: frame.to_csv(tmp, index=False))
         return frame
 
-    def checkpoint(self, iteration: int) -> None:
-        """Save everything needed to continue after ``iteration`` bit-identically."""
+    def checkpoint(self, iteration: int, finished: str | None = None) -> None:
+        """Save everything needed to continue after ``iteration`` bit-identically.
+
+        ``last.pt`` holds the tensors and the iteration; ``last.json`` the rest, the same
+        iteration and the sha256 of ``last.pt``, so a pair from two different moments (a
+        crash between the two writes) is refused on resume.
+        """
         state = {name: m.state_dict() for name, m in self.modules.items()}
         state["torch_rng"] = torch.get_rng_state()
+        state["next_iteration"] = torch.tensor(iteration + 1)
+        digest = save_tensors(self.folder / "last.pt", state)
         meta = {
             "next_iteration": iteration + 1,
+            "last_pt_sha256": digest,
+            "finished": finished,
             "best_score": self.best_score,
             "best_iteration": self.best_iteration,
             "bad_evals": self.bad_evals,
             "numpy_rng": self.rng.bit_generator.state,
             "rows": self.rows,
         }
-        atomic_write(self.folder / "last.pt", lambda tmp: torch.save(state, tmp))
         atomic_write_text(self.folder / "last.json", json.dumps(meta) + "\n")
         self.write_log()
 
     def resume(self) -> None:
         """Restore the state saved by :meth:`checkpoint` into the registered modules and rng."""
-        ckpt = self.folder / "last.pt"
-        if not ckpt.is_file():
-            raise DataError(f"nothing to resume: {ckpt} not found")
-        state = torch.load(ckpt, weights_only=True, map_location="cpu")
-        meta = json.loads((self.folder / "last.json").read_text())
+        ckpt, meta_path = self.folder / "last.pt", self.folder / "last.json"
+        if not ckpt.is_file() or not meta_path.is_file():
+            raise DataError(f"nothing to resume in {self.folder}: last.pt or last.json is missing")
+        data = ckpt.read_bytes()
+        try:
+            meta = json.loads(meta_path.read_text())
+            state = torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
+            step = int(state["next_iteration"])
+            matches = meta["last_pt_sha256"] == hashlib.sha256(data).hexdigest()
+        except (ValueError, KeyError, TypeError, RuntimeError, EOFError) as exc:
+            raise DataError(f"cannot resume {self.folder}: {exc}".splitlines()[0]) from None
+        if not matches or step != meta.get("next_iteration"):
+            raise DataError(
+                f"cannot resume {self.folder}: last.pt and last.json are from different "
+                "iterations (a crash between their writes?); start the run again"
+            )
         for name, module in self.modules.items():
             module.load_state_dict(state[name])
         torch.set_rng_state(state["torch_rng"])

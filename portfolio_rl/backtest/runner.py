@@ -84,6 +84,17 @@ def evaluate(
     return metrics, stats
 
 
+def failing(result: BacktestResult, metrics: pd.DataFrame) -> list[str]:
+    """One line per strategy whose solves failed more often than not (weights were kept)."""
+    rebalances = len(result.turnover)
+    fails = metrics.get("solver_failures", pd.Series(0, index=metrics.index))
+    return [
+        f"{name}: {int(n)} of {rebalances} solves failed; it kept its previous weights then"
+        for name, n in fails.items()
+        if n > rebalances / 2
+    ]
+
+
 def _daily(rf: float | pd.Series, index: pd.DatetimeIndex) -> pd.Series:
     """The daily risk-free rate on ``index`` from an annual rate or a daily series."""
     if np.isscalar(rf):

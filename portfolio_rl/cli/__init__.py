@@ -13,5 +13,32 @@ __all__ = ["app", "main"]
 
 
 def main() -> None:
-    """Entry point of the ``portfolio-rl`` script."""
-    app()
+    """Entry point of the ``portfolio-rl`` script.
+
+    Usage errors (an unknown option, a value out of range) are one ``error:`` line and exit
+    2 like every other bad input; SIGTERM unwinds like Ctrl-C, so temporary files and
+    half-written run directories are removed.
+    """
+    import signal
+    import sys
+
+    import typer
+
+    from portfolio_rl import console
+
+    # click's UsageError, from typer's public BadParameter (typer may carry its own click)
+    usage_error = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+
+    def terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        code = app(standalone_mode=False)
+    except usage_error as exc:
+        console.error(exc.format_message().splitlines()[0])
+        sys.exit(2)
+    except (typer.Abort, KeyboardInterrupt):
+        console.say("interrupted")
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

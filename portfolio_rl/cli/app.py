@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -51,6 +52,12 @@ def command(func: F) -> F:
             raise typer.Exit(code=130) from None
         except typer.Exit:
             raise
+        except OSError as exc:  # a full disk, a permission, a file in the way: nothing is lost
+            if _state["debug"]:
+                raise
+            where = f": {exc.filename}" if exc.filename else ""
+            console.error(f"{exc.strerror or exc}{where} (the previous files are unchanged)")
+            raise typer.Exit(code=2) from None
         except Exception as exc:
             if _state["debug"]:
                 raise
@@ -72,10 +79,44 @@ def _root(
     _state["debug"] = debug
 
 
-def _names(text: str) -> tuple[str, ...]:
+def parse_names(text: str) -> tuple[str, ...]:
     """A comma-separated list from a flag, blanks dropped, each name once."""
     names = tuple(n.strip() for n in text.split(",") if n.strip())
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise ConfigError(f"{', '.join(repeated)} given more than once")
     return names
+
+
+def strategy_names(text: str, with_policies: bool) -> tuple[str, ...]:
+    """--strategies: baseline names; an algorithm's name is refused with where policies go."""
+    from portfolio_rl.agents.registry import ALGORITHMS
+
+    names = parse_names(text)
+    algos = [n for n in names if n in ALGORITHMS]
+    if algos and not with_policies:
+        raise ConfigError(
+            f"{', '.join(algos)} is a trained policy, not a baseline: add it with "
+            "--policy DIR (a folder written by `portfolio-rl train`)"
+        )
+    return tuple(n for n in names if n not in ALGORITHMS)
+
+
+def policy_folders(folders: list[Path]) -> list[Path]:
+    """--policy: a training folder; a run directory is refused with the folders it holds."""
+    for folder in folders:
+        inside = sorted(p.parent for p in folder.glob("policies/*/policy.json"))
+        if not (folder / "policy.json").is_file() and inside:
+            listing = ", ".join(str(p) for p in inside[:6])
+            raise ConfigError(
+                f"{folder} is a run directory; pass one of its trained policies: {listing}"
+            )
+    return folders
+
+
+def whole_numbers(text: str) -> list[int]:
+    """--seeds 0,1,2 as integers (one error line if one is not)."""
+    try:
+        return [int(x) for x in parse_names(text)]
+    except ValueError:
+        raise ConfigError(f"--seeds takes whole numbers, comma-separated, got {text!r}") from None

@@ -9,7 +9,14 @@ from typing import Annotated
 import typer
 
 from portfolio_rl import console
-from portfolio_rl.cli.app import _names, app, command
+from portfolio_rl.cli.app import (
+    app,
+    command,
+    parse_names,
+    policy_folders,
+    strategy_names,
+    whole_numbers,
+)
 from portfolio_rl.errors import ConfigError, PortfolioRLError
 
 CashFlag = Annotated[
@@ -93,6 +100,11 @@ def train(
         folder = new_run_dir(out, f"train-{algo}-s{seed}", force=force)
     hooks = pipeline.Hooks(console.say, console.progress_bar)
     result = pipeline.train(exp, train_cfg, folder, resume=resume is not None, hooks=hooks)
+    if result is None:
+        from portfolio_rl.agents.runstate import finished
+
+        print(f"nothing to resume: the run in {folder} has finished ({finished(folder)})")
+        return
     objective = train_cfg.val_objective.replace("_", " ")
     print(
         f"{train_cfg.algo} seed {train_cfg.seed}: best validation {objective} "
@@ -187,12 +199,12 @@ def backtest(
         )
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    names = None if strategies is None else _strategy_names(strategies, bool(policy))
+    names = None if strategies is None else strategy_names(strategies, bool(policy))
     exp = replace(exp, backtest=bt, rf=rf, strategies=names, cash=cash)
     hooks = pipeline.Hooks(console.say, console.progress_bar)
     done = pipeline.backtest(
         exp,
-        _policy_folders(policy or []),
+        policy_folders(policy or []),
         out=out,
         force=force,
         hooks=hooks,
@@ -204,6 +216,8 @@ def backtest(
         title=f"walk-forward from {done.result.returns.index[0].date()} ({exp.data.prices}), "
         f"{bt.rebalance_days}-day rebalance, {bt.cost_bps:g} bps",
     )
+    for line in done.warnings:
+        console.warning(line)
     print(f"run directory: {done.run_dir}")
 
 
@@ -240,6 +254,20 @@ def run_all(
         Path | None,
         typer.Option(help="Experiment YAML (default backtests/sp500.yaml: bundled data, offline)."),
     ] = None,
+    prices: Annotated[
+        str | None,
+        typer.Option(help="Price source instead of the config's: bundled name or CSV/parquet."),
+    ] = None,
+    strategies: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated baselines (default: every one that applies)."),
+    ] = None,
+    algos: Annotated[
+        str | None, typer.Option(help="Comma-separated RL algorithms (default: the config's).")
+    ] = None,
+    seeds: Annotated[
+        str | None, typer.Option(help="Comma-separated seeds (default: the config's, 0-4).")
+    ] = None,
     tickers: Annotated[
         str | None,
         typer.Option(help="Comma-separated tickers to download with yfinance instead."),
@@ -269,12 +297,21 @@ def run_all(
     exp = load_experiment(config or default_config_path())
     if tickers:
         data = DataConfig(
-            prices="yfinance", tickers=_names(tickers), start=start or "2010-01-01", end=end
+            prices="yfinance", tickers=parse_names(tickers), start=start or "2010-01-01", end=end
         )
+        exp = replace(exp, data=data)
+    elif prices is not None:
+        data = dataclasses.replace(exp.data, prices=prices, start=start, end=end)
         exp = replace(exp, data=data)
     elif start or end:
         exp = replace(exp, data=replace(exp.data, start=start, end=end))
-    exp = replace(exp, cash=cash)
+    rl = replace(
+        exp.rl,
+        algos=None if algos is None else parse_names(algos),
+        seeds=None if seeds is None else tuple(whole_numbers(seeds)),
+    )
+    chosen = None if strategies is None else strategy_names(strategies, False)
+    exp = replace(exp, cash=cash, rl=rl, strategies=chosen)
     hooks = pipeline.Hooks(console.say, console.progress_bar)
     done = pipeline.run(exp, out=out, pdf=pdf, force=force, quick=quick, hooks=hooks)
     console.print_metrics(
@@ -283,6 +320,8 @@ def run_all(
         f"{done.result.returns.index[-1].date()}: net of {done.exp.backtest.cost_bps:g} bps costs",
     )
     print(done.verdict)
+    for line in done.warnings:
+        console.warning(line)
     print(f"run directory: {done.run_dir}")
     print(f"report: {done.pdf}")
 
@@ -325,28 +364,3 @@ def bench(
     else:
         console.print_bench(figures, repeats)
 
-
-def _strategy_names(text: str, with_policies: bool) -> tuple[str, ...]:
-    """--strategies: baseline names; an algorithm's name is refused with where policies go."""
-    from portfolio_rl.agents.registry import ALGORITHMS
-
-    names = _names(text)
-    algos = [n for n in names if n in ALGORITHMS]
-    if algos and not with_policies:
-        raise ConfigError(
-            f"{', '.join(algos)} is a trained policy, not a baseline: add it with "
-            "--policy DIR (a folder written by `portfolio-rl train`)"
-        )
-    return tuple(n for n in names if n not in ALGORITHMS)
-
-
-def _policy_folders(folders: list[Path]) -> list[Path]:
-    """--policy: a training folder; a run directory is refused with the folders it holds."""
-    for folder in folders:
-        inside = sorted(p.parent for p in folder.glob("policies/*/policy.json"))
-        if not (folder / "policy.json").is_file() and inside:
-            listing = ", ".join(str(p) for p in inside[:6])
-            raise ConfigError(
-                f"{folder} is a run directory; pass one of its trained policies: {listing}"
-            )
-    return folders

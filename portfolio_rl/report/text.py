@@ -184,10 +184,18 @@ def limitations(run: Run) -> list[str]:
         out.append(f"Seeds: {len(grpo)} GRPO seed(s); the seed interval is rough with so few.")
     if run.failures is not None and len(run.failures):
         counts = run.failures.groupby("strategy").size()
+        rebalances = len(run.turnover) if run.turnover is not None else 0
+        mostly = [k for k, v in counts.items() if rebalances and v > rebalances / 2]
         out.append(
             "Solver failures (previous weights kept): "
             + ", ".join(f"{k} {v}" for k, v in counts.items())
-            + "."
+            + (f" of {rebalances} rebalances." if rebalances else ".")
+            + (
+                f" {', '.join(mostly)} failed more often than not: its results say little "
+                "about the model (check its solver and parameters)."
+                if mostly
+                else ""
+            )
         )
     else:
         out.append("Solver failures: none (every optimisation returned an optimal solution).")
