@@ -126,7 +126,7 @@ def test_the_pipeline_never_prints():
     ("module", "absent"),
     [
         ("portfolio_rl.pipeline", ("torch", "matplotlib")),
-        ("portfolio_rl.backtest.runner", ("torch", "matplotlib")),
+        ("portfolio_rl.backtest.runner", ("torch", "matplotlib", "sklearn", "scipy.stats")),
         ("portfolio_rl.cli", ("torch", "matplotlib", "cvxpy", "sklearn", "scipy")),
     ],
 )

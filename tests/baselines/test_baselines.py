@@ -182,6 +182,12 @@ def test_baselines_are_scikit_learn_estimators(sp500_returns):
     )
     assert np.abs(first - again).sum() > 1e-3
     assert "max_turnover" not in make_baseline("risk_parity").get_params()
+    nested = make_baseline("vol_target", base="min_variance", base_params={"max_weight": 0.2})
+    assert nested.get_params()["base__max_weight"] == 0.2
+    nested.set_params(base__max_weight=0.5, target_vol=0.2)
+    assert nested.base.max_weight == 0.5 and clone(nested).get_params()["base__max_weight"] == 0.5
+    with pytest.raises(ValueError, match="invalid parameter"):
+        model.set_params(nonsense=1)
 
 
 @pytest.mark.parametrize(
