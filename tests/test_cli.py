@@ -21,6 +21,7 @@ def test_data_list_and_show():
     result = invoke("data", "list")
     assert result.exit_code == 0, result.output
     assert "sp500" in result.output and "factors" in result.output and "SP500" in result.output
+    assert "industries49" in result.output
     result = invoke("data", "show", "sp500", "--start", "2010-01-01")
     assert result.exit_code == 0, result.output
     assert "AAPL" in result.output and "2010-01-04" in result.output and "ann. vol" in result.output

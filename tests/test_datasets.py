@@ -141,3 +141,34 @@ def test_every_bundled_file_ships_in_the_wheel():
         for name in filter(None, (spec.file, spec.benchmark_file)):
             assert shipped[f"data/{name}"] == f"portfolio_rl/_data/{name}"
     assert shipped["backtests/sp500.yaml"] == "portfolio_rl/_data/sp500.yaml"
+
+
+def test_industries49_gives_back_every_return_of_the_file():
+    from portfolio_rl.datasets import DataConfig, risk_free
+    from portfolio_rl.paths import data_dir
+
+    prices = load_prices("industries49")
+    raw = (
+        pd.read_csv(
+            data_dir() / "industries49_daily_pct.csv.gz", index_col="Date", parse_dates=True
+        )
+        / 100
+    )
+    assert prices.shape[1] == 49 and len(raw) == 13245
+    returns = prices.pct_change().iloc[1:]
+    assert returns.index.equals(raw.index)
+    assert returns.index[0] == pd.Timestamp("1969-07-01")
+    assert returns.index[-1] == pd.Timestamp("2021-12-31")
+    np.testing.assert_allclose(returns.to_numpy(), raw.to_numpy(), rtol=0, atol=1e-10)
+    rf = risk_free(DataConfig(prices="industries49"), prices.index)
+    factors = (
+        pd.read_csv(data_dir() / "ff_factors_daily_pct.csv.gz", index_col="Date", parse_dates=True)[
+            "RF"
+        ]
+        / 100
+    )
+    assert rf.notna().all()
+    np.testing.assert_allclose(rf.loc[factors.index], factors, rtol=0, atol=1e-15)
+    assert (rf.loc[:"1969-12-31"] == factors.iloc[0]).all()  # before RF starts: its first value
+    flat = risk_free(DataConfig(prices="sp500"), prices.index[:5], annual_rate=0.02)
+    assert flat.iloc[0] == pytest.approx(1.02 ** (1 / 252) - 1)

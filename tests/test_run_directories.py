@@ -71,3 +71,19 @@ def test_the_report_of_a_baselines_backtest_says_only_what_it_holds(tmp_path):
     assert "no trained policy" in first and "seeds" not in first
     assert not any("RL training curves" in p for p in pages)
     assert not any("Appendix: every trained policy" in p for p in pages)
+
+
+def test_an_interrupted_pdf_write_leaves_no_temporary_file(tmp_path, monkeypatch):
+    from portfolio_rl.report import pages
+
+    out = tmp_path / "run"
+    assert invoke(*BASE, "--strategies", "equal_weight", "--out", out).exit_code == 0
+
+    def killed(run, colours):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pages, "PAGES", (pages.page_summary, killed))
+    monkeypatch.setattr("portfolio_rl.report.pdf.PAGES", (pages.page_summary, killed))
+    result = invoke("report", out, "-o", tmp_path / "r.pdf")
+    assert result.exit_code != 0
+    assert list(tmp_path.glob("*.pdf")) == [] and list(tmp_path.glob(".*tmp")) == []

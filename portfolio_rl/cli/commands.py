@@ -314,8 +314,10 @@ def run_all(
     exp = replace(exp, cash=cash, rl=rl, strategies=chosen)
     hooks = pipeline.Hooks(console.say, console.progress_bar)
     done = pipeline.run(exp, out=out, pdf=pdf, force=force, quick=quick, hooks=hooks)
+    from portfolio_rl.report.text import summarise_seeds
+
     console.print_metrics(
-        done.metrics,
+        summarise_seeds(done.metrics)[0],  # one row per algorithm; seeds in seeds.csv
         title=f"test period {done.exp.backtest.start} .. "
         f"{done.result.returns.index[-1].date()}: net of {done.exp.backtest.cost_bps:g} bps costs",
     )
