@@ -312,9 +312,11 @@ def page_stats(run: Run, colour_of: dict[str, str]):
     table = pd.DataFrame(cols, index=s.index)
     for key, label in (
         ("sr_diff_vs_ew", "ΔSharpe vs 1/N"),
-        ("p_vs_ew", "p vs 1/N"),
+        ("p_hac_vs_ew", "p vs 1/N (HAC)"),
+        ("p_vs_ew", "(JKM)"),
         ("sr_diff_vs_best_robust", "ΔSharpe vs best robust"),
-        ("p_vs_best_robust", "p vs best robust"),
+        ("p_hac_vs_best_robust", "p vs best (HAC)"),
+        ("p_vs_best_robust", "(JKM)"),
         ("psr", "PSR (SR>0)"),
         ("dsr", "DSR"),
     ):
@@ -326,9 +328,11 @@ def page_stats(run: Run, colour_of: dict[str, str]):
     robust = best_robust(run.metrics)
     note = (
         "Confidence intervals: stationary bootstrap (Politis & Romano 1994; mean block 21 days, "
-        f"{run.config.get('n_boot', 1000)} resamples). Sharpe differences: Jobson & Korkie (1981) "
-        f"with Memmel's (2003) correction, two-sided, against equal weight and against the best "
-        f"robust baseline by test Sharpe ({robust}). PSR: probability that the true Sharpe ratio "
+        f"{run.config.get('n_boot', 1000)} resamples). Sharpe differences, two-sided, against "
+        f"equal weight and against the best robust baseline by test Sharpe ({robust}): Ledoit & "
+        "Wolf (2008), with a Parzen-kernel HAC covariance (fat tails and serial correlation "
+        "allowed; the verdict quotes it), and Jobson & Korkie (1981) with Memmel's (2003) "
+        "correction (JKM, i.i.d. normal returns). PSR: probability that the true Sharpe ratio "
         "is above 0 given skewness and kurtosis (Bailey & López de Prado 2012). DSR: PSR against "
         f"the expected maximum Sharpe ratio of {len(run.metrics)} strategies tried "
         "(Bailey & López de Prado 2014). Choosing the best robust baseline after the fact favours "

@@ -28,6 +28,9 @@ def compare(metrics: pd.DataFrame, stats: pd.DataFrame, algo: str, other: str, p
     sr = metrics.loc[rows, "sharpe"].to_numpy()
     ref = float(metrics.loc[other, "sharpe"])
     higher = int((sr > ref).sum())
+    hac = p_col.replace("p_vs_", "p_hac_vs_")
+    test = "Ledoit-Wolf HAC" if hac in stats else "Jobson-Korkie-Memmel"
+    p_col = hac if hac in stats else p_col
     pvals = stats.loc[rows, p_col].to_numpy() if p_col in stats else np.full(len(rows), np.nan)
     significant_better = int(((sr > ref) & (pvals < ALPHA)).sum())
     significant_worse = int(((sr < ref) & (pvals < ALPHA)).sum())
@@ -43,7 +46,7 @@ def compare(metrics: pd.DataFrame, stats: pd.DataFrame, algo: str, other: str, p
     p_text = ", ".join(f"{p:.2f}" for p in pvals)
     return (
         f"{head}. Mean test Sharpe {sr.mean():.3f} over {n} seed(s) vs {ref:.3f}; "
-        f"{higher}/{n} seeds higher; Jobson-Korkie-Memmel p-values {p_text} "
+        f"{higher}/{n} seeds higher; {test} p-values {p_text} "
         f"(significant at {ALPHA:.0%}: {significant_better} better, {significant_worse} worse)."
     )
 

@@ -80,3 +80,41 @@ def test_seed_summary_by_hand():
     assert (row["sharpe_lo"], row["sharpe_hi"]) == pytest.approx((0.9 - half, 0.9 + half))
     assert np.isnan(out.loc["ppo (mean)", "sharpe_lo"])  # one seed: no interval
     assert out.loc["grpo_s0", "train_wall_s"] == 2.0
+
+
+def test_long_run_covariance_by_hand():
+    y = np.array([[1.0, 0.5], [-2.0, 1.0], [0.5, -1.0], [0.5, -0.5]])
+    y = y - y.mean(axis=0)
+    # Bartlett, bandwidth 2: weights 1 - j/2 -> lag 1 weight 0.5, lag 2 weight 0
+    g0 = sum(np.outer(r, r) for r in y) / 4
+    g1 = sum(np.outer(y[t], y[t - 1]) for t in range(1, 4)) / 4
+    expected = g0 + 0.5 * (g1 + g1.T)
+    np.testing.assert_allclose(stats.long_run_covariance(y, "bartlett", 2.0), expected)
+
+
+def test_hac_sharpe_test_matches_jkm_on_iid_data_and_widens_with_autocorrelation():
+    rng = np.random.default_rng(0)
+    common = rng.normal(0, 0.01, 3000)
+    a = common + rng.normal(0.0004, 0.004, 3000)
+    b = common + rng.normal(0.0001, 0.004, 3000)
+    d_jkm, p_jkm = stats.sharpe_difference_test(a, b)
+    d_hac, p_hac = stats.hac_sharpe_test(a, b)
+    assert d_hac == pytest.approx(d_jkm, rel=1e-3)
+    assert p_hac == pytest.approx(p_jkm, rel=0.2)
+    noise = np.zeros(3000)
+    shocks = rng.normal(0, 0.004, 3000)
+    for t in range(1, 3000):  # an AR(1) difference: i.i.d. tests are overconfident
+        noise[t] = 0.5 * noise[t - 1] + shocks[t]
+    _, p_jkm = stats.sharpe_difference_test(common + noise + 3e-4, common)
+    _, p_hac = stats.hac_sharpe_test(common + noise + 3e-4, common)
+    assert p_hac > 10 * p_jkm
+    assert stats.hac_sharpe_test(a, a)[1] == 1.0
+
+
+def test_hac_covariance_agrees_with_statsmodels():
+    sandwich = pytest.importorskip("statsmodels.stats.sandwich_covariance")
+    y = np.random.default_rng(3).normal(size=(500, 4))
+    y = y - y.mean(axis=0)
+    ours = stats.long_run_covariance(y, "bartlett", bandwidth=6.0)  # lags 1..5
+    reference = sandwich.S_hac_simple(y, nlags=5) / len(y)  # statsmodels does not divide by T
+    np.testing.assert_allclose(ours, reference, rtol=1e-10)
