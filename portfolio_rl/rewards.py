@@ -43,6 +43,10 @@ class Trajectory(Protocol):
     """(..., K) two-way turnover of each rebalance."""
 
 
+#: Parameters of the parametrised rewards and their defaults (``TrainConfig.reward_params``).
+REWARD_PARAMS: dict[str, float] = {"risk_aversion": 5.0, "cvar_alpha": 0.05, "cvar_lambda": 1.0}
+
+
 @dataclass(frozen=True)
 class RewardFunction:
     """A registered reward.
@@ -87,6 +91,8 @@ def check_weights(weights: Mapping[str, Any]) -> None:
     """Raise ValueError unless ``weights`` maps known reward names to finite numbers."""
     if not isinstance(weights, Mapping) or not weights:
         raise ValueError(f"rewards must map some of {list(REWARDS)} to weights")
+    if not any(weights.values()):
+        raise ValueError("at least one reward needs a non-zero weight")
     unknown = sorted(set(weights) - set(REWARDS))
     if unknown:
         raise ValueError(f"unknown reward(s) {unknown}; choose from {list(REWARDS)}")
@@ -220,19 +226,86 @@ def differential_sharpe(traj: Trajectory) -> Array:
     return _differential_sharpe_steps(traj).sum(-1)
 
 
+def _certainty_equivalent_steps(traj: Trajectory, risk_aversion: float = 5.0) -> Array:
+    seg = _per_step_segments(traj)
+    return _crra_log_ce(seg, risk_aversion)
+
+
+def _crra_log_ce(daily: Array, gamma: float) -> Array:
+    """``log CE`` of CRRA utility over the last axis, summed: ``n/(1-g) log mean (1+r)^(1-g)``
+    (the expected log growth at ``g = 1``)."""  # noqa: D205, D209
+    log_growth = daily.log1p() if is_torch(daily) else np.log1p(daily)
+    n = daily.shape[-1]
+    if abs(gamma - 1.0) < 1e-12:
+        return log_growth.sum(-1)
+    scaled = (1.0 - gamma) * log_growth
+    if is_torch(daily):
+        import torch
+
+        lme = torch.logsumexp(scaled, dim=-1) - np.log(n)
+    else:
+        top = scaled.max(-1, keepdims=True)
+        lme = np.log(np.exp(scaled - top).mean(-1)) + top[..., 0]
+    return n / (1.0 - gamma) * lme
+
+
+@reward("certainty_equivalent", per_step=_certainty_equivalent_steps)
+def certainty_equivalent(traj: Trajectory, risk_aversion: float = 5.0) -> Array:
+    """Log certainty-equivalent growth under CRRA utility (log growth at risk aversion 1)."""
+    return _crra_log_ce(traj.daily_returns, risk_aversion)
+
+
+@reward("cvar_penalty")
+def cvar_penalty(traj: Trajectory, cvar_alpha: float = 0.05, cvar_lambda: float = 1.0) -> Array:
+    """Minus ``cvar_lambda`` times the CVaR of the daily losses at level ``cvar_alpha``.
+
+    Historical CVaR (Rockafellar & Uryasev 2000): the mean of the worst
+    ``ceil(alpha * T)`` daily returns, negated; added to ``log_growth`` it gives "log growth
+    minus lambda x CVaR".
+    """
+    d = traj.daily_returns
+    k = max(1, int(np.ceil(cvar_alpha * d.shape[-1])))
+    if is_torch(d):
+        worst = d.topk(k, dim=-1, largest=False).values
+    else:
+        worst = np.sort(d, axis=-1)[..., :k]
+    return cvar_lambda * worst.mean(-1)
+
+
 # --------------------------------------------------------------------------- combining
 
 
-def outcome_rewards(traj: Trajectory, weights: Mapping[str, float]) -> Array:
+def _call(fn: Callable[..., Array], traj: Trajectory, params: Mapping[str, float]) -> Array:
+    """Call a reward form with the parameters it takes."""
+    import inspect
+
+    accepted = inspect.signature(fn).parameters
+    return fn(traj, **{k: v for k, v in (params or {}).items() if k in accepted})
+
+
+def outcome_terms(
+    traj: Trajectory, weights: Mapping[str, float], params: Mapping[str, float] | None = None
+) -> dict[str, Array]:
+    """Each named reward's outcome form (unweighted), for rewards with a non-zero weight."""
+    return {n: _call(REWARDS[n].outcome, traj, params or {}) for n, w in weights.items() if w}
+
+
+def outcome_rewards(
+    traj: Trajectory, weights: Mapping[str, float], params: Mapping[str, float] | None = None
+) -> Array:
     """Weighted sum of the named rewards' outcome forms, shape (...)."""
     total = _zeros_like(traj.step_log_returns[..., 0])
-    for name, weight in weights.items():
-        if weight:
-            total = total + weight * REWARDS[name].outcome(traj)
+    for name, value in outcome_terms(traj, weights, params).items():
+        total = total + weights[name] * value
     return total
 
 
-def step_rewards(traj: Trajectory, weights: Mapping[str, float], final: bool = True) -> Array:
+def step_rewards(
+    traj: Trajectory,
+    weights: Mapping[str, float],
+    final: bool = True,
+    params: Mapping[str, float] | None = None,
+) -> Array:
     """Weighted sum of the per-step forms, shape (..., K).
 
     Rewards without a per-step form add their outcome to the last step when ``final``
@@ -245,7 +318,7 @@ def step_rewards(traj: Trajectory, weights: Mapping[str, float], final: bool = T
         if not weight:
             continue
         if fn.per_step is not None:
-            total = total + weight * fn.per_step(traj)
+            total = total + weight * _call(fn.per_step, traj, params or {})
         elif final:
-            total = total + _on_last_step(weight * fn.outcome(traj), k)
+            total = total + _on_last_step(weight * _call(fn.outcome, traj, params or {}), k)
     return total

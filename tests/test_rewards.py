@@ -54,7 +54,9 @@ def test_numpy_and_torch_agree(sim, name):
     np.testing.assert_allclose(REWARDS[name].outcome(as_numpy(sim)), ours, rtol=1e-10)
 
 
-@pytest.mark.parametrize("name", [n for n, r in REWARDS.items() if r.per_step is not None])
+@pytest.mark.parametrize(
+    "name", ["log_growth", "turnover_penalty", "variance_penalty", "differential_sharpe"]
+)
 def test_per_step_forms_add_up_to_the_outcome(sim, name):
     torch.testing.assert_close(REWARDS[name].per_step(sim).sum(-1), REWARDS[name].outcome(sim))
 
@@ -83,3 +85,20 @@ def test_trajectory_rewards_are_credited_to_the_last_step(sim):
 def test_bad_weights_are_refused(weights, message):
     with pytest.raises(ValueError, match=message):
         check_weights(weights)
+
+
+def test_certainty_equivalent_and_cvar_by_hand(sim):
+    d = sim.daily_returns
+    ce = REWARDS["certainty_equivalent"].outcome
+    gamma = 3.0
+    expected = d.shape[-1] / (1 - gamma) * torch.log(torch.mean((1 + d) ** (1 - gamma), dim=-1))
+    torch.testing.assert_close(ce(sim, risk_aversion=gamma), expected)
+    torch.testing.assert_close(ce(sim, risk_aversion=1.0), torch.log1p(d).sum(-1))
+    assert (ce(sim, risk_aversion=10.0) < ce(sim, risk_aversion=1.0)).all()  # risk costs
+    worst = torch.sort(d, dim=-1).values[..., :1]  # 5% of 20 days: the worst one
+    torch.testing.assert_close(
+        REWARDS["cvar_penalty"].outcome(sim, cvar_alpha=0.05, cvar_lambda=2.0), 2.0 * worst[..., 0]
+    )
+    weights = {"log_growth": 1.0, "cvar_penalty": 1.0}
+    total = outcome_rewards(sim, weights, {"cvar_alpha": 0.05, "cvar_lambda": 2.0})
+    torch.testing.assert_close(total, sim.step_log_returns.sum(-1) + 2.0 * worst[..., 0])

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from portfolio_rl.agents.registry import ALGORITHMS
 from portfolio_rl.config import check_seed, from_mapping, parse_date
-from portfolio_rl.rewards import check_weights
+from portfolio_rl.rewards import REWARD_PARAMS, check_weights
 
 if TYPE_CHECKING:
     from portfolio_rl.experiment import ExperimentConfig
@@ -59,6 +59,18 @@ class TrainConfig:
         Weights of the reward functions of :data:`portfolio_rl.rewards.REWARDS`
         (``log_growth``, ``sharpe``, ``drawdown_penalty``, ``turnover_penalty``,
         ``variance_penalty``, ``differential_sharpe``); the reward is their weighted sum.
+    reward_params : dict
+        Parameters of the parametrised rewards: ``risk_aversion`` (``certainty_equivalent``,
+        CRRA; default 5), ``cvar_alpha`` and ``cvar_lambda`` (``cvar_penalty``; 0.05, 1).
+    reward_aggregation : {"auto", "sum_then_normalize", "normalize_then_sum"}
+        With several rewards, normalise their weighted sum within the group, or normalise
+        each reward within the group and sum the weighted advantages (TRL's multi-objective
+        aggregation, so the largest-scale reward does not win by its units); ``auto`` is the
+        latter when more than one reward has a weight.
+    importance_sampling_level : {"step", "sequence"}
+        The ratio of each action (DeepSeekMath), or one ratio per trajectory, the geometric
+        mean of its steps' ratios (GSPO, Zheng et al. 2025), which suits a reward that
+        scores the whole trajectory.
     process_supervision : bool
         GRPO: per-step rewards (step log growth minus the turnover penalty) normalised over
         the group; the advantage of step t sums the normalised rewards from t on.
@@ -114,6 +126,9 @@ class TrainConfig:
     path: str = "historical"
     block_length: float = 20.0
     rewards: dict[str, float] = field(default_factory=lambda: {"log_growth": 1.0})
+    reward_params: dict[str, float] = field(default_factory=dict)
+    reward_aggregation: str = "auto"
+    importance_sampling_level: str = "step"
     process_supervision: bool = False
     scale_rewards: str = "group"
     std_floor: float = 1e-4
@@ -151,6 +166,8 @@ class TrainConfig:
             "lr_schedule": ("constant", "linear", "cosine"),
             "distribution": DISTRIBUTIONS,
             "val_objective": ("log_growth", "sharpe"),
+            "reward_aggregation": ("auto", "sum_then_normalize", "normalize_then_sum"),
+            "importance_sampling_level": ("step", "sequence"),
         }
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:
@@ -174,6 +191,14 @@ class TrainConfig:
         if self.group_size < 2:
             raise ValueError("group_size must be at least 2 (a group needs a spread)")
         check_weights(self.rewards)
+        unknown = sorted(set(self.reward_params) - set(REWARD_PARAMS))
+        if unknown:
+            raise ValueError(f"unknown reward_params {unknown}; known: {list(REWARD_PARAMS)}")
+        for key, value in self.reward_params.items():
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"reward_params.{key} must be a number, got {value!r}")
+            if not math.isfinite(value):
+                raise ValueError(f"reward_params.{key} must be finite")
         for key, value in asdict(self).items():
             if isinstance(value, float) and not math.isfinite(value):
                 raise ValueError(f"{key} must be a finite number, got {value}")

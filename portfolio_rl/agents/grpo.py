@@ -48,7 +48,7 @@ from portfolio_rl.agents.optim import check_finite, gradient_step, set_lr
 from portfolio_rl.agents.rollout import rollout
 from portfolio_rl.agents.runstate import LOGGED_STATS, ProgressFn, RunState, TrainResult
 from portfolio_rl.agents.setup import set_up
-from portfolio_rl.rewards import outcome_rewards, step_rewards
+from portfolio_rl.rewards import outcome_terms, step_rewards
 
 
 def train(
@@ -94,12 +94,20 @@ def train(
         batch = rollout(policy, paths, config.group_size, config.rebalance_days, config.cost_bps)
 
         # 3. rewards and group-relative advantages (no critic)
-        rewards = outcome_rewards(batch.sim, config.rewards)  # (B, G)
+        terms = outcome_terms(batch.sim, config.rewards, config.reward_params)  # name -> (B, G)
+        rewards = sum(config.rewards[n] * r for n, r in terms.items())
         group_std = rewards.std(dim=1)
         if config.process_supervision:
-            adv = process_advantages(step_rewards(batch.sim, config.rewards), config.std_floor)
+            steps = step_rewards(batch.sim, config.rewards, params=config.reward_params)
+            adv = process_advantages(steps, config.std_floor)
         else:
-            adv = group_advantages(rewards, config.scale_rewards, config.std_floor)
+            if normalize_then_sum(config, len(terms)):
+                adv = sum(
+                    config.rewards[n] * group_advantages(r, config.scale_rewards, config.std_floor)
+                    for n, r in terms.items()
+                )
+            else:
+                adv = group_advantages(rewards, config.scale_rewards, config.std_floor)
             adv = adv[..., None].expand_as(batch.logp)
         keep = (
             group_std > 1e-8
@@ -122,8 +130,11 @@ def train(
             for _ in range(config.mu):
                 out = policy(obs)
                 logp = policy.log_prob(out, actions)
+                ratio_logp = logp
+                if config.importance_sampling_level == "sequence":  # GSPO: one ratio per path
+                    ratio_logp = logp_old + (logp - logp_old).mean(-1, keepdim=True).expand_as(logp)
                 surrogate, low, high = clipped_surrogate(
-                    logp, logp_old, a, config.epsilon_low, config.epsilon_high
+                    ratio_logp, logp_old, a, config.epsilon_low, config.epsilon_high
                 )
                 if config.kl_estimator == "exact":
                     kl = policy.kl(out, ref_out.detach())
@@ -164,3 +175,10 @@ def train(
         if state.end_iteration(iteration, row, policy):
             break
     return state.finish(iteration)
+
+
+def normalize_then_sum(config: TrainConfig, n_rewards: int) -> bool:
+    """Whether each reward is normalised within the group before the weighted sum."""
+    if config.reward_aggregation == "auto":
+        return n_rewards > 1
+    return config.reward_aggregation == "normalize_then_sum"

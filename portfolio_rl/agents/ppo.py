@@ -69,7 +69,7 @@ def train(
     for iteration in range(state.start_iteration, config.iterations):
         lr = set_lr(optimizer, config, iteration)
         batch = independent_rollout(policy, data, config, rng)
-        rewards = step_rewards(batch.sim, config.rewards)  # (N, 1, K)
+        rewards = step_rewards(batch.sim, config.rewards, params=config.reward_params)  # (N, 1, K)
         with torch.no_grad():
             adv = gae(rewards, value(batch.obs), config.gamma, config.gae_lambda)
             returns = adv + value(batch.obs)

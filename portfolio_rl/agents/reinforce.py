@@ -38,7 +38,7 @@ def train(
     for iteration in range(state.start_iteration, config.iterations):
         lr = set_lr(optimizer, config, iteration)
         batch = independent_rollout(policy, data, config, rng)
-        rewards = outcome_rewards(batch.sim, config.rewards)  # (N, 1)
+        rewards = outcome_rewards(batch.sim, config.rewards, config.reward_params)  # (N, 1)
         adv = (rewards - rewards.mean())[..., None].expand_as(batch.logp)
         out = policy(batch.obs)
         logp = policy.log_prob(out, batch.actions)

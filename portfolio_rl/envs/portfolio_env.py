@@ -97,6 +97,8 @@ class PortfolioEnv(gym.Env):
         Trading days per episode.
     rewards : mapping of str to float, optional
         Weights of the registered rewards (default ``{"log_growth": 1.0}``).
+    reward_params : mapping of str to float, optional
+        Parameters of the parametrised rewards (see ``TrainConfig.reward_params``).
     path : str
         ``historical`` replays the real future; ``bootstrap`` draws the days after the start
         by stationary block bootstrap of the returns between ``start`` and ``end``.
@@ -125,6 +127,7 @@ class PortfolioEnv(gym.Env):
         impact_bps: float = 0.0,
         episode_days: int = 252,
         rewards: Mapping[str, float] | None = None,
+        reward_params: Mapping[str, float] | None = None,
         path: str = "historical",
         block_length: float = 20.0,
         start: str | None = None,
@@ -158,7 +161,7 @@ class PortfolioEnv(gym.Env):
         self.window, self.h = window, rebalance_days
         self.cost_bps, self.impact_bps = cost_bps, impact_bps
         self.n_steps = episode_days // rebalance_days
-        self.rewards = rewards
+        self.rewards, self.reward_params = rewards, dict(reward_params or {})
         # Local per-step rewards need the last step only; anything else the whole episode.
         self._whole_episode = any(
             REWARDS[k].per_step is None or not REWARDS[k].local for k, w in rewards.items() if w
@@ -288,4 +291,4 @@ class PortfolioEnv(gym.Env):
         episode = _episode(
             self._path[first : k * h + 1], self._step_log[steps], self._trades[steps]
         )
-        return float(step_rewards(episode, self.rewards, final=final)[-1])
+        return float(step_rewards(episode, self.rewards, final, self.reward_params)[-1])

@@ -56,6 +56,9 @@ def run(tmp_path, prices, name, **kw):
         {"scale_rewards": "batch"},
         {"loss_aggregation": "step", "rewards": {"log_growth": 1.0, "sharpe": 0.1}},
         {"distribution": "dirichlet"},
+        {"importance_sampling_level": "sequence", "mu": 3},
+        {"rewards": {"log_growth": 1.0, "cvar_penalty": 1.0}, "reward_params": {"cvar_lambda": 5}},
+        {"rewards": {"certainty_equivalent": 1.0}, "reward_params": {"risk_aversion": 3.0}},
     ],
 )
 def test_each_option_trains_and_changes_the_run(tmp_path, prices, option):
@@ -96,3 +99,20 @@ def test_dynamic_sampling_skips_groups_without_spread(tmp_path):
     assert fresh.best_iteration == -1  # lr = 0: the initial policy is never beaten
     for k, v in load_policy(tmp_path / "f")[0].state_dict().items():
         assert torch.equal(v, policy.state_dict()[k]), k
+
+
+def test_normalize_then_sum_gives_each_reward_its_own_scale():
+    from portfolio_rl.agents.grpo import normalize_then_sum
+    from portfolio_rl.agents.losses import group_advantages
+
+    large = torch.tensor([[100.0, 300.0, 200.0]])  # a reward in large units
+    tiny = torch.tensor([[0.03, 0.01, 0.02]])  # and one in small units, ranking the other way
+    summed = group_advantages(large + tiny)
+    normalised = group_advantages(large) + group_advantages(tiny)
+    assert summed.argmax().item() == 1  # the large-scale reward wins outright
+    torch.testing.assert_close(normalised, torch.zeros(1, 3), atol=1e-6, rtol=0)  # they cancel
+    assert normalize_then_sum(small(rewards={"log_growth": 1, "sharpe": 1}), 2)
+    assert not normalize_then_sum(small(), 1)
+    assert not normalize_then_sum(small(reward_aggregation="sum_then_normalize"), 2)
+
+
