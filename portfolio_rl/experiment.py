@@ -45,11 +45,24 @@ class RLConfig:
         One training run per algorithm and seed.
     train : dict
         Overrides of :class:`portfolio_rl.agents.config.TrainConfig` fields.
+    walk_forward : bool
+        Retrain every ``retrain_every`` months through the test range (the default): fold k
+        trains on everything up to ``train_end`` + k years and validates on the same length
+        of time as the splits' validation range, right before the fold's first trade;
+        its policy trades only until the next fold's is ready. False: train once.
+    retrain_every : int
+        Months between folds.
+    fold_iterations : int
+        Iterations of every fold after the first, which starts from the previous fold's
+        policy (warm start).
     """
 
     algos: tuple[str, ...] = tuple(ALGORITHMS)
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
     train: dict[str, Any] = field(default_factory=dict)
+    walk_forward: bool = True
+    retrain_every: int = 12
+    fold_iterations: int = 20
 
     def __post_init__(self) -> None:
         bad = [a for a in self.algos if a not in ALGORITHMS]
@@ -61,6 +74,8 @@ class RLConfig:
             check_seed(seed)
         if len(set(self.seeds)) != len(self.seeds) or len(set(self.algos)) != len(self.algos):
             raise ValueError("each algorithm and each seed at most once")
+        if not (1 <= self.retrain_every <= 120 and self.fold_iterations >= 1):
+            raise ValueError("need 1 <= retrain_every <= 120 months and fold_iterations >= 1")
 
 
 @dataclass(frozen=True)

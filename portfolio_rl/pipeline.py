@@ -21,6 +21,7 @@ from portfolio_rl.config import parse_date, replace
 from portfolio_rl.datasets import load_data, risk_free
 from portfolio_rl.errors import ConfigError
 from portfolio_rl.experiment import ExperimentConfig, RLConfig, SplitConfig
+from portfolio_rl.folds import fold_configs, fold_starts, test_start
 
 if TYPE_CHECKING:
     from portfolio_rl.agents.checkpoint import PolicyStrategy
@@ -78,11 +79,6 @@ class PipelineRun(BacktestRun):
     pdf: Path = Path()
     seeds: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     verdict: str = ""
-
-
-def test_start(exp: ExperimentConfig) -> str:
-    """First test date: the day after the validation range."""
-    return str((pd.Timestamp(exp.splits.val_end) + pd.Timedelta(days=1)).date())
 
 
 def auto_splits(prices: pd.DataFrame) -> SplitConfig:
@@ -317,34 +313,38 @@ def _train_and_backtest(
 ) -> tuple[BacktestResult, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Train every algorithm and seed into ``folder_root/policies``, backtest them with the
     baselines, and write the run's tables into ``folder_root``."""  # noqa: D205, D209
-    from portfolio_rl.agents.checkpoint import load_policy_strategy
-    from portfolio_rl.agents.config import train_config_for
+    from portfolio_rl.agents.checkpoint import FoldedPolicy, load_policy_strategy
     from portfolio_rl.agents.registry import trainer
     from portfolio_rl.backtest.runner import write_run
     from portfolio_rl.backtest.stats import seed_summary
     from portfolio_rl.paths import atomic_write
 
     jobs = [(algo, seed) for algo in exp.rl.algos for seed in exp.rl.seeds]
-    folders, policy_names, wall_s = [], {}, {}
+    starts = fold_starts(exp, prices)
+    folders, policy_names, wall_s, policies = [], {}, {}, []
     for i, (algo, seed) in enumerate(jobs, 1):
-        hooks.stage(f"[2/4] training {algo} seed {seed} ({i}/{len(jobs)})")
         folder = folder_root / "policies" / f"{algo}-s{seed}"
-        cfg = train_config_for(exp, algo, seed)
-        with hooks.bar(f"train {algo}", cfg.iterations) as update:
-            res = trainer(algo)(cfg, prices, folder, progress=update)
-        hooks.stage(
-            f"      best validation {cfg.val_objective.replace('_', ' ')} {res.best_score:.3f} "
-            f"({res.kept}) after {res.iterations_run} iterations, "
-            f"{res.wall_s:.1f} s"
-        )
+        name = f"{algo}_s{seed}"
+        folds, seconds = [], 0.0
+        for k, (start, cfg) in enumerate(fold_configs(exp, algo, seed, starts, folder)):
+            where = f", fold {k + 1}/{len(starts)} from {start.date()}" if len(starts) > 1 else ""
+            hooks.stage(f"[2/4] training {algo} seed {seed} ({i}/{len(jobs)}{where})")
+            fold_folder = folder if len(starts) == 1 else folder / f"fold-{k:02d}"
+            with hooks.bar(f"train {algo}", cfg.iterations) as update:
+                res = trainer(algo)(cfg, prices, fold_folder, progress=update)
+            hooks.stage(
+                f"      best validation {cfg.val_objective.replace('_', ' ')} "
+                f"{res.best_score:.3f} ({res.kept}) after {res.iterations_run} iterations, "
+                f"{res.wall_s:.1f} s"
+            )
+            folds.append((start, load_policy_strategy(fold_folder, name)))
+            seconds += res.wall_s
         folders.append(folder)
-        policy_names[f"{algo}_s{seed}"] = (algo, seed)
-        wall_s[f"{algo}_s{seed}"] = res.wall_s
+        policy_names[name] = (algo, seed)
+        wall_s[name] = seconds
+        policies.append(folds[0][1] if len(folds) == 1 else FoldedPolicy(name, folds))
 
     hooks.stage(f"[3/4] walk-forward backtest from {exp.backtest.start} with every baseline")
-    policies = [
-        load_policy_strategy(f, name) for f, name in zip(folders, policy_names, strict=True)
-    ]
     result, metrics, stats = backtest_and_evaluate(exp, prices, bench, policies, rf, hooks)
     seeds = seed_summary(metrics, policy_names, wall_s)
     resolved: dict[str, Any] = exp.to_dict() | {
@@ -355,9 +355,11 @@ def _train_and_backtest(
         "risk_free": _risk_free_summary(rf.loc[exp.backtest.start :]),
         "assets": list(prices.columns),
         "quick": quick,
+        "folds": [str(d.date()) for d in starts],
         "train_and_backtest_s": round(time.perf_counter() - started, 1),
     }
     write_run(folder_root, result, metrics, stats, resolved)
     atomic_write(folder_root / "seeds.csv", lambda tmp: seeds.to_csv(tmp, index=False))
 
     return result, metrics, stats, seeds
+

@@ -24,6 +24,7 @@ LAYERS = [
     ["agents", "baselines"],
     ["backtest"],
     ["experiment"],
+    ["folds"],
     ["report"],
     ["pipeline", "bench"],
     ["console"],

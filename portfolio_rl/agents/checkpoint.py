@@ -87,3 +87,28 @@ def load_policy_strategy(folder: str | Path, name: str | None = None) -> PolicyS
     """Load a training run folder as a strategy named after its algorithm (or ``name``)."""
     policy, meta = load_policy(folder)
     return PolicyStrategy(name or meta["algo"], policy, meta)
+
+
+class FoldedPolicy:
+    """Walk-forward policies as one strategy: each fold's policy decides from its first
+    trading date until the next fold's, never before (its validation ended the day before).
+
+    Parameters
+    ----------
+    name : str
+    folds : list of (Timestamp, PolicyStrategy)
+        First decision date of each fold, ascending.
+    """  # noqa: D205
+
+    def __init__(self, name: str, folds: list[tuple[pd.Timestamp, PolicyStrategy]]) -> None:
+        self.name, self.folds = name, folds
+        self.uses_cash = folds[0][1].uses_cash
+        self.meta = folds[-1][1].meta
+
+    def decide(self, prices: pd.DataFrame, prev_weights: np.ndarray) -> np.ndarray:
+        """The allocation of the latest fold whose first date is on or before today."""
+        today = prices.index[-1]
+        ready = [policy for start, policy in self.folds if start <= today]
+        if not ready:
+            raise PortfolioRLError(f"no walk-forward fold of {self.name} trades on {today.date()}")
+        return ready[-1].decide(prices, prev_weights)

@@ -107,6 +107,9 @@ class TrainConfig:
         PPO only: discount, GAE lambda, value-loss weight.
     checkpoint_every : int
         Save the resumable state every N iterations.
+    init_policy : str, optional
+        A ``policy.pt`` to start from instead of the untrained policy (walk-forward folds
+        start from the previous fold's policy); loaded with ``weights_only=True``.
     """
 
     algo: str = "grpo"
@@ -154,6 +157,7 @@ class TrainConfig:
     gae_lambda: float = 0.95
     vf_coef: float = 0.5
     checkpoint_every: int = 10
+    init_policy: str | None = None
 
     def __post_init__(self) -> None:
         choices = {

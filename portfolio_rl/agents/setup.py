@@ -43,4 +43,12 @@ def set_up(
     data (prices up to ``val_end``), a fresh policy."""  # noqa: D205, D209
     rng = seed_everything(config.seed)
     device = resolve_device(config.device)
-    return rng, device, MarketData.build(prices, config, device), make_policy(config, device)
+    policy = make_policy(config, device)
+    if config.init_policy is not None:
+        try:
+            state = torch.load(config.init_policy, weights_only=True, map_location=device)
+            policy.load_state_dict(state)
+        except Exception as exc:  # a missing, foreign or truncated file
+            reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+            raise DataError(f"cannot start from {config.init_policy}: {reason}") from None
+    return rng, device, MarketData.build(prices, config, device), policy

@@ -177,6 +177,7 @@ def backtest(
     from portfolio_rl.backtest.engine import BacktestConfig
     from portfolio_rl.config import replace
     from portfolio_rl.experiment import load_experiment
+    from portfolio_rl.folds import test_start
 
     exp = load_experiment(config)
     start_given = start is not None
@@ -189,7 +190,7 @@ def backtest(
     bt = exp.backtest
     try:
         bt = BacktestConfig(
-            start=start or (pipeline.test_start(exp) if config is not None else bt.start),
+            start=start or (test_start(exp) if config is not None else bt.start),
             end=end or bt.end,
             window=window or bt.window,
             expanding=expanding or bt.expanding,

@@ -274,3 +274,32 @@ def exposure_vs_volatility(
     ax.yaxis.set_major_formatter(pct_formatter())
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
+
+
+def fold_validation_chart(
+    logs: dict[str, pd.DataFrame], references: dict[str, float], ax: Any, title: str
+) -> None:
+    """Walk-forward: each fold's validation scores side by side (x: iterations, fold after
+    fold), with that fold's 1/N score as a dashed segment."""  # noqa: D205, D209
+    offset = 0
+    for k, (label, log) in enumerate(logs.items()):
+        scored = log[log["val_score"].notna()]
+        x = scored["iteration"] + 1 + offset
+        ax.plot(x, scored["val_score"], marker="o", ms=2.5, lw=1, color=ALGO_COLOURS["grpo"])
+        if label in references:
+            span = [offset, offset + log["iteration"].max() + 1]
+            ax.plot(
+                span,
+                [references[label]] * 2,
+                color="black",
+                ls="--",
+                lw=1,
+                label="1/N" if k == 0 else None,
+            )
+        offset += int(log["iteration"].max()) + 2
+        ax.axvline(offset - 0.5, color="#cccccc", lw=0.6)
+    ax.set_title(title, fontsize=9)
+    ax.set_xlabel("iterations, fold after fold", fontsize=7)
+    ax.tick_params(labelsize=7)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=6.5, frameon=False)

@@ -241,24 +241,34 @@ def page_training(run: Run, colour_of: dict[str, str]):
     logs = {n: log for n, log in run.logs.items() if charts.algo_of(n) == METHOD}
     if not logs:
         return None
-    fig = _page("RL training curves (GRPO) and the spread over seeds", run)
-    summaries = [run.summaries[n] for n in logs if n in run.summaries]
-    objective = summaries[0].get("val_objective", "sharpe") if summaries else "sharpe"
+    folded = any(" fold " in n for n in logs)
+    if folded:  # walk-forward: the folds of the first seed, one after the other
+        first = next(iter(logs)).split(" fold ")[0]
+        logs = {n: log for n, log in logs.items() if n.startswith(f"{first} fold ")}
+    fig = _page(
+        f"RL training (GRPO{', ' + first + ', fold by fold' if folded else ''}) and the spread "
+        "over seeds",
+        run,
+    )
+    summaries = {n: run.summaries[n] for n in logs if n in run.summaries}
+    objective = next(iter(summaries.values()), {}).get("val_objective", "sharpe")
+    references = {n: s["val_equal_weight"] for n, s in summaries.items() if "val_equal_weight" in s}
     panels = [
         ("reward_mean", "reward (mean outcome)"),
         ("kl", "KL to reference (k3)"),
         ("clip_ratio_high", "clip ratio (high + low)"),
         ("entropy", "policy entropy"),
-        ("val_score", f"validation {objective.replace('_', ' ')} (0 = the start)"),
+        ("val_score", f"validation {objective.replace('_', ' ')} (first point: the start)"),
     ]
     for i, (key, title) in enumerate(panels):
         ax = fig.add_axes([0.05 + (i % 3) * 0.31, 0.53 - (i // 3) * 0.43, 0.26, 0.33])
+        if key == "val_score" and folded:
+            charts.fold_validation_chart(logs, references, ax, title)
+            continue
         charts.training_curve(logs, key, ax, title)
-        if i == 0:
-            ax.legend(fontsize=6.5, frameon=False)
-        references = [s["val_equal_weight"] for s in summaries if "val_equal_weight" in s]
         if key == "val_score" and references:
-            ax.axhline(references[0], color="black", ls="--", lw=1, label="1/N")
+            ax.axhline(next(iter(references.values())), color="black", ls="--", lw=1, label="1/N")
+        if (i == 0 and not folded) or key == "val_score":
             ax.legend(fontsize=6.5, frameon=False)
 
     def interval(names: list[str]) -> pd.DataFrame:

@@ -38,8 +38,11 @@ class Run:
         self.logs: dict[str, pd.DataFrame] = {}
         self.summaries: dict[str, dict[str, Any]] = {}
         for name, rel in (self.config.get("policies") or {}).items():
-            log, summary = folder / rel / "train_log.csv", folder / rel / "summary.json"
-            if log.is_file():
-                self.logs[name] = pd.read_csv(log)
-            if summary.is_file():
-                self.summaries[name] = json.loads(summary.read_text())
+            folds = sorted((folder / rel).glob("fold-*")) or [folder / rel]  # walk-forward
+            for k, run in enumerate(folds):
+                label = name if len(folds) == 1 else f"{name} fold {k + 1}"
+                log, summary = run / "train_log.csv", run / "summary.json"
+                if log.is_file():
+                    self.logs[label] = pd.read_csv(log)
+                if summary.is_file():
+                    self.summaries[label] = json.loads(summary.read_text())

@@ -202,8 +202,15 @@ def limitations(run: Run) -> list[str]:
         )
     else:
         out.append("Solver failures: none (every optimisation returned an optimal solution).")
+    folds = cfg.get("folds") or []
+    training = (
+        f"the policies are retrained walk-forward ({len(folds)} folds from {folds[0]}, each on "
+        "all data before it, warm-started from the previous fold)"
+        if len(folds) > 1
+        else "the policies are trained once, before the test range"
+    )
     out.append(
-        "Model risk: features are price-only (momentum, volatility, drawdown); no fundamentals, "
-        "news or regime information; the policy is retrained once, not walk-forward."
+        "Model risk: features are price-only (momentum, volatility, drawdown, and the same for "
+        f"the equal-weight index); no fundamentals, news or macro information; {training}."
     )
     return out

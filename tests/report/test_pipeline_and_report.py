@@ -54,8 +54,9 @@ def test_run_writes_everything(small_run):
         "seeds.csv",
         "weights/grpo_s0.csv",
         "weights/dro_cvar.csv",
-        "policies/grpo-s1/policy.pt",
-        "policies/ppo-s0/train_log.csv",
+        "policies/grpo-s1/fold-00/policy.pt",
+        "policies/grpo-s1/fold-03/policy.json",
+        "policies/ppo-s0/fold-03/train_log.csv",
     ):
         assert (out / name).is_file(), name
     assert "report:" in output and "GRPO" in output
@@ -76,7 +77,7 @@ def test_pdf_has_the_sections_and_metadata(small_run):
         "Wealth and drawdowns",
         "Rolling one-year Sharpe",
         "Weights over time",
-        "RL training curves",
+        "RL training (GRPO",
         "Statistics",
         "Limitations",
         "Verdict",
@@ -183,3 +184,39 @@ def test_the_default_run_is_bit_identical_twice(tmp_path):
         assert result.exit_code == 0, result.output
     for table in ("metrics.csv", "returns.csv", "stats.csv"):
         assert (tmp_path / "a" / table).read_bytes() == (tmp_path / "b" / table).read_bytes()
+
+
+def test_walk_forward_training_never_sees_the_future(tmp_path):
+    """Change every price after d: every RL weight decided on or before d stays bit-identical,
+    the folds trained before d included; later folds and weights may change."""
+    from portfolio_rl import pipeline
+    from portfolio_rl.datasets import load_prices
+    from portfolio_rl.experiment import load_experiment
+
+    prices = load_prices("sp500", start="2004-01-01", end="2018-12-31")
+    d = pd.Timestamp("2016-06-30")
+    changed = prices.copy()
+    later = changed.index > d
+    changed.loc[later] *= np.random.default_rng(0).uniform(0.7, 1.4, size=(later.sum(), 20))
+    weights = []
+    for name, frame in (("a", prices), ("b", changed)):
+        frame.to_csv(tmp_path / f"{name}.csv")
+        config = tmp_path / f"{name}.yaml"
+        config.write_text(
+            SMALL.replace("prices: sp500", f"prices: {tmp_path / name}.csv")
+            .replace(", benchmark]", "]")
+            .replace("algos: [grpo, ppo]", "algos: [grpo]")
+            .replace("seeds: [0, 1]", "seeds: [0]")
+        )
+        done = pipeline.run(
+            load_experiment(config), out=tmp_path / f"run-{name}", pdf=tmp_path / f"{name}.pdf"
+        )
+        assert done.exp.rl.walk_forward and len(done.result.weights["grpo_s0"]) > 10
+        weights.append(done.result.weights["grpo_s0"])
+    a, b = weights
+    assert np.array_equal(a.loc[:d].to_numpy(), b.loc[:d].to_numpy())
+    assert not np.array_equal(a.loc[d:].to_numpy(), b.loc[d:].to_numpy())
+    for fold in ("fold-00", "fold-01"):  # validated before d: the same policies, bit for bit
+        pa = (tmp_path / "run-a" / "policies" / "grpo-s0" / fold / "policy.pt").read_bytes()
+        pb = (tmp_path / "run-b" / "policies" / "grpo-s0" / fold / "policy.pt").read_bytes()
+        assert pa == pb, fold

@@ -1,0 +1,62 @@
+"""Walk-forward folds of the RL policies: when each is trained, on what, and from what.
+
+Fold k of a run trades from ``test start + k * retrain_every`` months until the next fold's
+first day. It trains on everything up to the splits' ``train_end`` moved forward by the same
+time (an expanding window), validates on the splits' validation length right before its first
+trade, and starts from fold k-1's policy. Nothing a fold sees is later than the day before it
+trades (a test changes every later price and finds its weights bit-identical).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from portfolio_rl.config import parse_date
+from portfolio_rl.experiment import ExperimentConfig
+
+if TYPE_CHECKING:
+    from portfolio_rl.agents.config import TrainConfig
+
+
+def test_start(exp: ExperimentConfig) -> str:
+    """First test date: the day after the validation range."""
+    return str((pd.Timestamp(exp.splits.val_end) + pd.Timedelta(days=1)).date())
+
+
+def fold_starts(exp: ExperimentConfig, prices: pd.DataFrame) -> list[pd.Timestamp]:
+    """First trading date of each walk-forward fold: the test start, then every
+    ``retrain_every`` months until the data ends (one fold without walk-forward)."""  # noqa: D205, D209
+    first = parse_date(test_start(exp), "test start")
+    if not exp.rl.walk_forward:
+        return [first]
+    last = prices.index[-1]
+    starts, k = [], 0
+    while (start := first + pd.DateOffset(months=k * exp.rl.retrain_every)) <= last:
+        starts.append(start)
+        k += 1
+    return starts
+
+
+def fold_configs(
+    exp: ExperimentConfig, algo: str, seed: int, starts: list[pd.Timestamp], folder: Path
+) -> Iterator[tuple[pd.Timestamp, TrainConfig]]:
+    """The TrainConfig of each fold: an expanding training range that ends the splits'
+    validation length before the fold starts, validation up to the day before it, and a
+    warm start from the previous fold's policy (``fold_iterations`` after the first)."""  # noqa: D205, D209
+    from portfolio_rl.agents.config import train_config_for
+
+    split = parse_date(exp.splits.val_end, "val_end") - parse_date(exp.splits.train_end, "")
+    for k, start in enumerate(starts):
+        val_end = start - pd.Timedelta(days=1)
+        overrides: dict[str, Any] = {
+            "train_end": str((val_end - split).date()),
+            "val_end": str(val_end.date()),
+        }
+        if k:
+            overrides["iterations"] = exp.rl.fold_iterations
+            overrides["init_policy"] = str(folder / f"fold-{k - 1:02d}" / "policy.pt")
+        yield start, train_config_for(exp, algo, seed, **overrides)
