@@ -9,10 +9,12 @@ trades (a test changes every later price and finds its weights bit-identical).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from portfolio_rl.config import parse_date
@@ -60,3 +62,45 @@ def fold_configs(
             overrides["iterations"] = exp.rl.fold_iterations
             overrides["init_policy"] = str(folder / f"fold-{k - 1:02d}" / "policy.pt")
         yield start, train_config_for(exp, algo, seed, **overrides)
+
+
+def fold_table(
+    returns: pd.DataFrame, starts: list[pd.Timestamp], rf: pd.Series, groups: dict[str, list[str]]
+) -> pd.DataFrame:
+    """Test Sharpe ratio of each fold's trading period, and pooled over all of them.
+
+    Parameters
+    ----------
+    returns : DataFrame of shape (n_days, n_strategies)
+        The backtest's daily net returns.
+    starts : list of Timestamp
+        First trading day of each fold.
+    rf : Series
+        Daily risk-free rate (Sharpe is in excess of it).
+    groups : dict
+        Column name -> the strategies averaged into it (an algorithm's seeds, or one name).
+
+    Returns
+    -------
+    DataFrame indexed by fold (``1`` .. ``k``, then ``pooled``) with ``start``, ``end`` and
+    one Sharpe column per group.
+    """
+    from portfolio_rl.measures import sharpe
+
+    bounds = [*starts, returns.index[-1] + pd.Timedelta(days=1)]
+    periods = [(str(k + 1), a, b) for k, (a, b) in enumerate(itertools.pairwise(bounds))]
+    periods.append(("pooled", bounds[0], bounds[-1]))
+    rows = {}
+    for label, a, b in periods:
+        days = returns.loc[a : b - pd.Timedelta(days=1)]
+        if len(days) < 2:
+            continue
+        excess = rf.reindex(days.index).to_numpy()
+        row: dict[str, Any] = {
+            "start": str(days.index[0].date()),
+            "end": str(days.index[-1].date()),
+        }
+        for column, names in groups.items():
+            row[column] = float(np.mean([sharpe(days[n].to_numpy(), excess) for n in names]))
+        rows[label] = row
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("fold")

@@ -21,7 +21,7 @@ from portfolio_rl.config import parse_date, replace
 from portfolio_rl.datasets import load_data, risk_free
 from portfolio_rl.errors import ConfigError
 from portfolio_rl.experiment import ExperimentConfig, RLConfig, SplitConfig
-from portfolio_rl.folds import fold_configs, fold_starts, test_start
+from portfolio_rl.folds import fold_configs, fold_starts, fold_table, test_start
 
 if TYPE_CHECKING:
     from portfolio_rl.agents.checkpoint import PolicyStrategy
@@ -317,6 +317,7 @@ def _train_and_backtest(
     from portfolio_rl.agents.registry import trainer
     from portfolio_rl.backtest.runner import write_run
     from portfolio_rl.backtest.stats import seed_summary
+    from portfolio_rl.baselines import best_robust
     from portfolio_rl.paths import atomic_write
 
     jobs = [(algo, seed) for algo in exp.rl.algos for seed in exp.rl.seeds]
@@ -360,6 +361,12 @@ def _train_and_backtest(
     }
     write_run(folder_root, result, metrics, stats, resolved)
     atomic_write(folder_root / "seeds.csv", lambda tmp: seeds.to_csv(tmp, index=False))
+    if len(starts) > 1:
+        groups = {
+            a: [n for n, (algo, _) in policy_names.items() if algo == a] for a in exp.rl.algos
+        }
+        groups |= {n: [n] for n in ("equal_weight", best_robust(metrics)) if n in result.returns}
+        folds = fold_table(result.returns, starts, rf, groups)
+        atomic_write(folder_root / "folds.csv", lambda tmp: folds.to_csv(tmp))
 
     return result, metrics, stats, seeds
-

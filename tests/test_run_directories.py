@@ -82,7 +82,6 @@ def test_an_interrupted_pdf_write_leaves_no_temporary_file(tmp_path, monkeypatch
     def killed(run, colours):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(pages, "PAGES", (pages.page_summary, killed))
     monkeypatch.setattr("portfolio_rl.report.pdf.PAGES", (pages.page_summary, killed))
     result = invoke("report", out, "-o", tmp_path / "r.pdf")
     assert result.exit_code != 0

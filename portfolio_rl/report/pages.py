@@ -3,7 +3,8 @@
 Pages: summary (what was run, headline table, verdict); wealth and drawdowns; rolling
 Sharpe and annual returns; weights over time, turnover and costs; RL training curves and
 the spread over seeds; statistics; limitations. Adding a page is one function here and
-one entry in ``PAGES``.
+one entry in ``PAGES`` (:mod:`portfolio_rl.report.pdf`); the pages that only some runs have
+are in :mod:`portfolio_rl.report.appendix`.
 """
 
 from __future__ import annotations
@@ -11,64 +12,15 @@ from __future__ import annotations
 import textwrap
 from datetime import datetime
 
-import numpy as np
 import pandas as pd
 
 from portfolio_rl.agents.registry import ALGORITHMS, METHOD
 from portfolio_rl.baselines import best_robust
 from portfolio_rl.report import charts
+from portfolio_rl.report.layout import page as _page
+from portfolio_rl.report.layout import table as _table
 from portfolio_rl.report.run import Run
 from portfolio_rl.report.text import headline_table, limitations, policy_rows, verdict
-
-PAGE = (11.69, 8.27)  # A4 landscape, inches
-
-
-def _page(title: str, run: Run):
-    """A page with its title; the writer adds the page number (pages without content are
-    left out, so numbers are given at the end)."""  # noqa: D205, D209
-    import matplotlib.pyplot as plt
-
-    fig = plt.figure(figsize=PAGE)
-    fig.text(0.04, 0.955, title, fontsize=17, weight="bold", color="#1f2d3d")
-    fig.add_artist(plt.Line2D([0.04, 0.96], [0.94, 0.94], color="#1f2d3d", lw=0.8))
-    return fig
-
-
-def _table(
-    ax,
-    frame: pd.DataFrame,
-    colour_of: dict[str, str] | None = None,
-    font: float = 8.0,
-    first_col: str = "Strategy",
-) -> None:
-    """Draw ``frame`` filling ``ax``: rows share its height, columns sized by their text."""
-    ax.axis("off")
-    labels = [first_col, *frame.columns]
-    cells = [[idx, *row] for idx, row in zip(frame.index, frame.to_numpy().tolist(), strict=True)]
-    chars = [max(len(str(x)) for x in col) for col in zip(labels, *cells, strict=True)]
-    widths = np.array(chars, dtype=float) + 2
-    table = ax.table(
-        cellText=cells,
-        colLabels=labels,
-        colWidths=list(widths / widths.sum()),
-        bbox=[0, 0, 1, 1],
-        cellLoc="right",
-        colLoc="center",
-    )
-    table.auto_set_font_size(False)
-    table.set_fontsize(font)
-    for (r, c), cell in table.get_celld().items():
-        cell.set_edgecolor("#dddddd")
-        if r == 0:
-            cell.set_facecolor("#1f2d3d")
-            cell.set_text_props(color="white", weight="bold")
-        elif r % 2 == 0:
-            cell.set_facecolor("#f5f7fa")
-        if c == 0 and r > 0:
-            cell.set_text_props(
-                ha="left", weight="bold", color=charts.colour_for(cells[r - 1][0], colour_of or {})
-            )
-            cell._loc = "left"
 
 
 def page_summary(run: Run, colour_of: dict[str, str]):
@@ -294,18 +246,6 @@ def page_training(run: Run, colour_of: dict[str, str]):
     return fig
 
 
-def page_seeds(run: Run, colour_of: dict[str, str]):
-    """Appendix: the test figures of every trained policy, seed by seed."""
-    table = headline_table(run.metrics, run.stats, by_seed=True)
-    if table.empty:
-        return None
-    fig = _page("Appendix: every trained policy, seed by seed (test period)", run)
-    height = min(0.80, 0.026 * (len(table) + 1))
-    ax = fig.add_axes([0.04, 0.90 - height, 0.92, height])
-    _table(ax, table, colour_of, font=7 if len(table) > 20 else 8)
-    return fig
-
-
 def page_stats(run: Run, colour_of: dict[str, str]):
     """Page 6: bootstrap intervals, Sharpe-difference tests, PSR and DSR."""
     fig = _page("Statistics", run)
@@ -369,30 +309,3 @@ def page_limitations(run: Run, colour_of: dict[str, str]):
         color="#555555",
     )
     return fig
-
-
-def page_exposure(run: Run, colour_of: dict[str, str]):
-    """Cash runs: the share in risky assets over time, and against recent volatility."""
-    held = {n: 1 - w["cash"] for n, w in run.weights.items() if "cash" in w and w["cash"].any()}
-    if not held:
-        return None
-    fig = _page("Exposure: the share in risky assets (the rest earns the risk-free rate)", run)
-    ax = fig.add_axes([0.06, 0.12, 0.52, 0.76])
-    charts.exposure_chart(held, ax, colour_of)
-    if "equal_weight" in run.returns:
-        ax2 = fig.add_axes([0.66, 0.12, 0.30, 0.76])
-        charts.exposure_vs_volatility(held, run.returns["equal_weight"], ax2, colour_of)
-    return fig
-
-
-PAGES = (
-    page_summary,
-    page_wealth,
-    page_rolling,
-    page_weights,
-    page_exposure,
-    page_training,
-    page_stats,
-    page_limitations,
-    page_seeds,
-)

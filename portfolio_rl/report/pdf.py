@@ -11,9 +11,23 @@ from pathlib import Path
 
 from portfolio_rl.errors import PortfolioRLError
 from portfolio_rl.paths import atomic_write
+from portfolio_rl.report import appendix, pages
 from portfolio_rl.report.charts import colours
-from portfolio_rl.report.pages import PAGES
 from portfolio_rl.report.run import Run
+
+#: The report's pages in order; a page returns None when the run has nothing for it.
+PAGES = (
+    pages.page_summary,
+    pages.page_wealth,
+    pages.page_rolling,
+    pages.page_weights,
+    appendix.page_exposure,
+    pages.page_training,
+    appendix.page_folds,
+    pages.page_stats,
+    pages.page_limitations,
+    appendix.page_seeds,
+)
 
 
 def make_report(run_dir: str | Path, pdf: str | Path, force: bool = False) -> Path:

@@ -31,6 +31,7 @@ class Run:
         self.costs = csv("costs.csv", index_col=0, parse_dates=True)
         self.failures = csv("failures.csv")
         self.seeds = csv("seeds.csv")
+        self.folds = csv("folds.csv", index_col=0)
         self.weights = {
             p.stem: pd.read_csv(p, index_col=0, parse_dates=True)
             for p in sorted((folder / "weights").glob("*.csv"))

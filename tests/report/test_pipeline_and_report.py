@@ -69,10 +69,11 @@ def test_run_writes_everything(small_run):
 def test_pdf_has_the_sections_and_metadata(small_run):
     _, pdf, _ = small_run
     reader, pages = pdf_text(pdf)
-    assert len(pages) == 8  # no cash: no exposure page; the seed appendix is last
+    assert len(pages) == 9  # no cash: no exposure page; walk-forward: a folds page; seeds last
     text = "\n".join(pages)
     for heading in (
         "Appendix: every trained policy",
+        "Walk-forward folds",
         "Summary",
         "Wealth and drawdowns",
         "Rolling one-year Sharpe",
