@@ -27,6 +27,7 @@ LAYERS = [
     ["folds"],
     ["report"],
     ["pipeline", "bench"],
+    ["allocation"],
     ["console"],
     ["cli"],
     ["__main__"],

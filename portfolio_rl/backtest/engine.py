@@ -91,6 +91,30 @@ def _valid(w: np.ndarray, n: int) -> bool:
     return w.shape == (n,) and bool(np.all(np.isfinite(w))) and abs(w.sum() - 1.0) < 1e-6
 
 
+def decide(
+    strategy: Any, window: pd.DataFrame, held: np.ndarray, risky_only: bool
+) -> tuple[np.ndarray | None, str]:
+    """One decision of one strategy at the last close of ``window``: the engine's rule.
+
+    A strategy that does not use cash (``risky_only``) sees the risky columns and gets a 0
+    cash weight. Returns ``(weights, "optimal")``, or ``(None, reason)`` when the strategy
+    failed, raised or returned invalid weights (the caller keeps the previous ones).
+    """
+    before = getattr(strategy, "failures", 0)
+    try:
+        if risky_only:
+            w = strategy.decide(window.iloc[:, :-1], held[:-1].copy())
+            w = np.append(np.asarray(w, dtype=float), 0.0)
+        else:
+            w = np.asarray(strategy.decide(window, held.copy()), dtype=float)
+    except Exception as exc:  # a strategy's failure is recorded, never fatal
+        return None, f"{type(exc).__name__}: {exc}"
+    status = getattr(strategy, "status", "invalid weights")
+    if _valid(w, window.shape[1]) and getattr(strategy, "failures", 0) == before:
+        return w, "optimal"
+    return None, status if status != "optimal" else "invalid"
+
+
 def run_backtest(
     prices: pd.DataFrame,
     strategies: Sequence[Any],
@@ -159,19 +183,9 @@ def run_backtest(
         stop = decisions[k + 1] if k + 1 < len(decisions) else last
         for strat in strategies:
             name = strat.name
-            before = getattr(strat, "failures", 0)
-            try:
-                if risky_only[name]:
-                    w = strat.decide(window.iloc[:, :-1], held[name][:-1].copy())
-                    w = np.append(np.asarray(w, dtype=float), 0.0)
-                else:
-                    w = np.asarray(strat.decide(window, held[name].copy()), dtype=float)
-                status = getattr(strat, "status", "invalid weights")
-                ok = _valid(w, n_assets) and getattr(strat, "failures", 0) == before
-            except Exception as exc:  # a strategy's failure is recorded, never fatal
-                w, ok, status = target[name], False, f"{type(exc).__name__}: {exc}"
-            if not ok:
-                failures.append((dates[t], name, status if status != "optimal" else "invalid"))
+            w, status = decide(strat, window, held[name], risky_only[name])
+            if w is None:
+                failures.append((dates[t], name, status))
                 w = target[name]
             target[name] = w
             trade, cost = rebalance(w, held[name], config.cost_bps, config.impact_bps, cash)
