@@ -59,6 +59,13 @@ def page_summary(run: Run, colour_of: dict[str, str]):
         if cfg.get("quick") is not None
         else ""
     )
+    folds = cfg.get("folds") or []
+    if len(folds) > 1:
+        training = (
+            f"Walk-forward: {len(folds)} folds from {folds[0]}, retrained every "
+            f"{rl.get('retrain_every', 12)} months; the first trains to {splits.get('train_end')} "
+            f"and validates to {splits.get('val_end')}, each later fold that much later; "
+        )
     once = ", touched once" if policies and not cfg.get("in_sample") else ""
     lines = [
         f"Data: {source} ({len(assets)} assets), prices {first} .. {last}.  {training}"
