@@ -65,9 +65,10 @@ class PolicyStrategy:
             detail = f"missing {missing}, not trained on {extra}" if missing or extra else (
                 "the same assets in another order"
             )
+            hint = "; it holds cash: pass --cash" if missing == [CASH] else ""
             raise PortfolioRLError(
                 f"policy {self.name!r} was trained on other assets ({detail}); "
-                "backtest it on the data it was trained on"
+                f"use it on the data it was trained on{hint}"
             )
 
     @torch.no_grad()
