@@ -51,7 +51,7 @@ def test_grpo_learns_the_dominant_asset(tmp_path):
     result = trainer("grpo")(small(lr=1e-2), prices, tmp_path)
     assert result.best_score > 0
     weights = oos_run(tmp_path, prices, 21).weights["grpo"]
-    assert weights["WIN"].mean() > 0.6, weights.mean()
+    assert weights["WIN"].mean() >= 0.9, weights.mean()  # 0.94 with log-growth selection
 
 
 def test_grpo_beats_every_constant_mix_in_a_regime_market(tmp_path):
