@@ -56,7 +56,7 @@ def allocate(
 ) -> Allocation:
     """The weights ``policy`` (a trained run) or ``strategy`` (a baseline) holds after the
     last close of ``exp``'s data, and the trades from ``holdings`` (money per asset)."""  # noqa: D205, D209
-    from portfolio_rl.backtest.engine import decide
+    from portfolio_rl.backtest.engine import decide, decision_window
     from portfolio_rl.backtest.runner import build_baselines
     from portfolio_rl.market import rebalance, split_cash
     from portfolio_rl.pipeline import load_policies, market_data
@@ -88,8 +88,7 @@ def allocate(
     elif cash:
         held[-1] = 1.0
     bt = exp.backtest
-    last = len(prices) - 1
-    window = prices.iloc[0 if bt.expanding else max(0, last - bt.window) :]
+    window = decision_window(prices, len(prices) - 1, bt)
     weights, status = decide(chosen, window, held, cash and not chosen.uses_cash)
     as_of = prices.index[-1]
     if weights is None:

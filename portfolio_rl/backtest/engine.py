@@ -91,6 +91,12 @@ def _valid(w: np.ndarray, n: int) -> bool:
     return w.shape == (n,) and bool(np.all(np.isfinite(w))) and abs(w.sum() - 1.0) < 1e-6
 
 
+def decision_window(prices: pd.DataFrame, t: int, config: BacktestConfig) -> pd.DataFrame:
+    """The prices a strategy sees at the decision close of row ``t``: the last ``window``
+    returns (``window + 1`` prices), or everything since the data start when ``expanding``."""  # noqa: D205, D209
+    return prices.iloc[0 if config.expanding else max(0, t - config.window) : t + 1]
+
+
 def decide(
     strategy: Any, window: pd.DataFrame, held: np.ndarray, risky_only: bool
 ) -> tuple[np.ndarray | None, str]:
@@ -178,8 +184,7 @@ def run_backtest(
     failures: list[tuple[pd.Timestamp, str, str]] = []
 
     for k, t in enumerate(decisions):
-        lo = 0 if config.expanding else t - config.window
-        window = prices.iloc[lo : t + 1]
+        window = decision_window(prices, t, config)
         stop = decisions[k + 1] if k + 1 < len(decisions) else last
         for strat in strategies:
             name = strat.name
