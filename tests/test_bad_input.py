@@ -238,6 +238,14 @@ def test_a_policy_trained_on_other_assets_is_refused(tmp_path, trained):
     one_error(invoke(*args), "trained on other assets")
 
 
+def test_a_policy_trained_with_cash_needs_cash(tmp_path):
+    folder = tmp_path / "cash"
+    assert invoke("train", "--cash", "--iterations", "2", "--out", folder).exit_code == 0
+    base = ["backtest", "--config", "backtests/sp500.yaml", "--policy", folder]
+    one_error(invoke(*base, "--out", tmp_path / "a"), "it holds cash: pass --cash")
+    assert invoke(*base, "--cash", "--out", tmp_path / "b").exit_code == 0
+
+
 def test_run_directory_instead_of_policy_folder(tmp_path, trained):
     run = tmp_path / "run"
     (run / "policies").mkdir(parents=True)

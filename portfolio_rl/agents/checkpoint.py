@@ -56,9 +56,8 @@ class PolicyStrategy:
     def check_assets(self, columns: list[str]) -> None:
         """Refuse prices whose assets (names and order) differ from the training data's."""
         expected = list(self.meta.get("assets", []))
-        given = [*columns, CASH] if self.uses_cash and CASH not in columns else list(columns)
-        if not self.uses_cash:
-            given = [c for c in given if c != CASH]
+        # a policy without cash runs on the risky columns of a cash run; one with cash needs it
+        given = list(columns) if self.uses_cash else [c for c in columns if c != CASH]
         if given != expected:
             missing = sorted(set(expected) - set(given))
             extra = sorted(set(given) - set(expected))
