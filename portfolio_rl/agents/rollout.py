@@ -57,9 +57,7 @@ def rollout(
     """
     b, k, n, _ = paths.features.shape
     cash = paths.returns.shape[-1] > n
-    start = paths.returns.new_zeros(b, group_size, paths.returns.shape[-1])
-    if cash:
-        start[..., -1] = 1.0
+    start = _starting_weights(paths, b, group_size, cash)
     drifted = start
     obs_steps, act_steps, logp_steps, weight_steps = [], [], [], []
     for step in range(k):
@@ -101,12 +99,23 @@ def independent_rollout(
     return rollout(policy, paths, 1, config.rebalance_days, config.cost_bps)
 
 
+def _starting_weights(paths: PathBatch, b: int, g: int, cash: bool) -> torch.Tensor:
+    """(B, G, n) weights held before the first trade: all cash, or nothing invested."""
+    start = paths.returns.new_zeros(b, g, paths.returns.shape[-1])
+    if cash:
+        start[..., -1] = 1.0
+    return start
+
+
+def _validation_paths(data: MarketData, config: TrainConfig) -> PathBatch:
+    """The realised path of the validation range, from its first decision close."""
+    return historical_paths(data, np.array([data.val_start]), data.val_steps, config.rebalance_days)
+
+
 @torch.no_grad()
 def validation_returns(policy: SimplexPolicy, data: MarketData, config: TrainConfig) -> np.ndarray:
     """Daily net returns of the deterministic policy over the validation range."""
-    paths = historical_paths(
-        data, np.array([data.val_start]), data.val_steps, config.rebalance_days
-    )
+    paths = _validation_paths(data, config)
     out = rollout(policy, paths, 1, config.rebalance_days, config.cost_bps, deterministic=True)
     return out.sim.daily_returns[0, 0].double().cpu().numpy()
 
@@ -125,16 +134,11 @@ def validation_score(policy: SimplexPolicy, data: MarketData, config: TrainConfi
 def equal_weight_score(data: MarketData, config: TrainConfig) -> float:
     """The validation objective of 1/N (fully invested, rebalanced like the policy): the
     reference line of the validation curves."""  # noqa: D205, D209
-    paths = historical_paths(
-        data, np.array([data.val_start]), data.val_steps, config.rebalance_days
-    )
+    paths = _validation_paths(data, config)
     n_risky, n = data.prices.shape[1], paths.returns.shape[-1]
     weights = paths.returns.new_zeros(1, 1, data.val_steps, n)
     weights[..., :n_risky] = 1.0 / n_risky
-    start = None
-    if data.cash:
-        start = paths.returns.new_zeros(1, 1, n)
-        start[..., -1] = 1.0
+    start = _starting_weights(paths, 1, 1, data.cash)
     sim = simulate(weights, paths.returns, config.cost_bps, start, cash=data.cash)
     return _objective(sim.daily_returns[0, 0].double().cpu().numpy(), data, config)
 
