@@ -18,6 +18,8 @@ all read :data:`REWARDS`.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -275,11 +277,15 @@ def cvar_penalty(traj: Trajectory, cvar_alpha: float = 0.05, cvar_lambda: float 
 # --------------------------------------------------------------------------- combining
 
 
+@functools.cache
+def _accepted(fn: Callable[..., Array]) -> frozenset[str]:
+    """The keyword parameters a reward form takes (read once per function)."""
+    return frozenset(inspect.signature(fn).parameters)
+
+
 def _call(fn: Callable[..., Array], traj: Trajectory, params: Mapping[str, float]) -> Array:
     """Call a reward form with the parameters it takes."""
-    import inspect
-
-    accepted = inspect.signature(fn).parameters
+    accepted = _accepted(fn)
     return fn(traj, **{k: v for k, v in (params or {}).items() if k in accepted})
 
 
