@@ -45,23 +45,28 @@ def fold_starts(exp: ExperimentConfig, prices: pd.DataFrame) -> list[pd.Timestam
 
 def fold_configs(
     exp: ExperimentConfig, algo: str, seed: int, starts: list[pd.Timestamp], folder: Path
-) -> Iterator[tuple[pd.Timestamp, TrainConfig]]:
-    """The TrainConfig of each fold: an expanding training range that ends the splits'
-    validation length before the fold starts, validation up to the day before it, and a
-    warm start from the previous fold's policy (``fold_iterations`` after the first)."""  # noqa: D205, D209
+) -> Iterator[tuple[pd.Timestamp, Path, TrainConfig]]:
+    """First day, run folder and TrainConfig of each fold: an expanding training range that
+    ends the splits' validation length before the fold starts, validation up to the day
+    before it, and a warm start from the previous fold's policy (``fold_iterations`` after
+    the first). One fold (no walk-forward) trains in ``folder`` itself, fold k in
+    ``folder/fold-k``."""  # noqa: D205, D209
     from portfolio_rl.agents.config import train_config_for
 
     split = parse_date(exp.splits.val_end, "val_end") - parse_date(exp.splits.train_end, "")
+    previous = None
     for k, start in enumerate(starts):
         val_end = start - pd.Timedelta(days=1)
         overrides: dict[str, Any] = {
             "train_end": str((val_end - split).date()),
             "val_end": str(val_end.date()),
         }
-        if k:
+        if previous is not None:
             overrides["iterations"] = exp.rl.fold_iterations
-            overrides["init_policy"] = str(folder / f"fold-{k - 1:02d}" / "policy.pt")
-        yield start, train_config_for(exp, algo, seed, **overrides)
+            overrides["init_policy"] = str(previous / "policy.pt")
+        run = folder if len(starts) == 1 else folder / f"fold-{k:02d}"
+        yield start, run, train_config_for(exp, algo, seed, **overrides)
+        previous = run
 
 
 def fold_table(

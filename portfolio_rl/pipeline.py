@@ -327,10 +327,11 @@ def _train_and_backtest(
         folder = folder_root / "policies" / f"{algo}-s{seed}"
         name = f"{algo}_s{seed}"
         folds, seconds = [], 0.0
-        for k, (start, cfg) in enumerate(fold_configs(exp, algo, seed, starts, folder)):
+        for k, (start, fold_folder, cfg) in enumerate(
+            fold_configs(exp, algo, seed, starts, folder)
+        ):
             where = f", fold {k + 1}/{len(starts)} from {start.date()}" if len(starts) > 1 else ""
             hooks.stage(f"[2/4] training {algo} seed {seed} ({i}/{len(jobs)}{where})")
-            fold_folder = folder if len(starts) == 1 else folder / f"fold-{k:02d}"
             with hooks.bar(f"train {algo}", cfg.iterations) as update:
                 res = trainer(algo)(cfg, prices, fold_folder, progress=update)
             hooks.stage(
