@@ -97,6 +97,40 @@ def bench_training(iterations: int = 8) -> dict[str, Any]:
     }
 
 
+def bench_robust(iterations: int = 4, scenarios: tuple[int, ...] = (1, 8, 32)) -> dict[str, Any]:
+    """Robust GRPO throughput at S scenarios per start (default config otherwise, sp500):
+    portfolio-days simulated per second of whole iterations. S multiplies the rollout by S,
+    in one simulator call."""  # noqa: D205, D209
+    import tempfile
+    from pathlib import Path
+
+    from portfolio_rl.agents.config import TrainConfig
+    from portfolio_rl.agents.grpo import train
+    from portfolio_rl.datasets import load_prices
+
+    prices = load_prices("sp500", start="2000-01-01", end="2014-12-31")
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for s in scenarios:
+            config = TrainConfig(
+                algo="robust_grpo",
+                scenarios=s,
+                iterations=iterations,
+                eval_every=10_000,
+                patience=10_000,
+            )
+            days = (
+                config.batch_starts * s * config.group_size * config.steps * config.rebalance_days
+            )
+            train(config, prices, Path(tmp) / f"warmup{s}")
+            start = time.perf_counter()
+            train(config, prices, Path(tmp) / f"timed{s}")
+            elapsed = time.perf_counter() - start
+            out[f"robust_grpo_S{s}_portfolio_days_per_s"] = days * iterations / elapsed
+            out[f"robust_grpo_S{s}_s_per_iteration"] = elapsed / iterations
+    return out
+
+
 #: Our model name -> how to build skfolio's equivalent (a test-only dependency).
 SKFOLIO_EQUIVALENTS = (
     "min_variance",
@@ -242,6 +276,7 @@ BENCHES: dict[str, Callable[[], dict[str, Any]]] = {
     "env": bench_env,
     "simulator": bench_simulator,
     "training": bench_training,
+    "robust": bench_robust,
     "walkforward": bench_walkforward,
     "process": bench_process,
 }

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from portfolio_rl.agents.registry import ALGORITHMS
+from portfolio_rl.agents.registry import ALGORITHMS, DEFAULT_ALGOS
 from portfolio_rl.backtest.engine import BacktestConfig
 from portfolio_rl.config import check_seed, from_mapping, load_yaml, parse_date
 from portfolio_rl.datasets import DataConfig
@@ -40,7 +40,8 @@ class RLConfig:
     Attributes
     ----------
     algos : list of str
-        Any of ``grpo``, ``ppo``, ``reinforce``.
+        Any of ``grpo``, ``ppo``, ``reinforce``, ``robust_grpo`` (default: the first three;
+        robust GRPO costs S times as much and is asked for by name).
     seeds : list of int
         One training run per algorithm and seed.
     train : dict
@@ -57,7 +58,7 @@ class RLConfig:
         policy (warm start).
     """
 
-    algos: tuple[str, ...] = tuple(ALGORITHMS)
+    algos: tuple[str, ...] = DEFAULT_ALGOS
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
     train: dict[str, Any] = field(default_factory=dict)
     walk_forward: bool = True
@@ -157,5 +158,3 @@ def default_config_path() -> Path:
     if from_checkout():
         return CHECKOUT_DIR / "backtests" / "sp500.yaml"
     return PACKAGE_DIR / "_data" / "sp500.yaml"
-
-

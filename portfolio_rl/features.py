@@ -113,19 +113,22 @@ def _rolling_std(x: np.ndarray, width: int) -> np.ndarray:
     return np.sqrt(sq / (width - 1))
 
 
-def asset_features(prices: np.ndarray) -> np.ndarray:
+def asset_features(prices: np.ndarray, rows: slice | None = None) -> np.ndarray:
     """Features of every asset on every day, NaN where the history is too short.
 
     Parameters
     ----------
     prices : ndarray of shape (..., n_days, n_assets)
         Strictly positive prices (any leading batch shape).
+    rows : slice, optional
+        Only these days (the same numbers as in the full result, computed with less work:
+        synthetic paths need the decision days only).
 
     Returns
     -------
     ndarray of shape (..., n_days, n_assets, N_FEATURES), float64
         Row ``t`` depends on ``prices[..., t - LOOKBACK : t + 1, :]`` only; rows
-        ``t < LOOKBACK`` are NaN.
+        ``t < LOOKBACK`` are NaN. With ``rows``, those rows only.
     """
     logp = np.log(np.asarray(prices, dtype=np.float64))
     *batch, n_days, n_assets = logp.shape
@@ -151,7 +154,7 @@ def asset_features(prices: np.ndarray) -> np.ndarray:
     spread = np.sqrt(_across_assets((logr - mean_logr[..., None]) ** 2) / n_assets)
     out[..., f:] = _market_features(index_logr, spread)[..., None, :]
     out[..., :LOOKBACK, :, :] = np.nan
-    return np.clip(out, -CLIP, CLIP)
+    return np.clip(out if rows is None else out[..., rows, :, :], -CLIP, CLIP)
 
 
 def _across_assets(x: np.ndarray) -> np.ndarray:

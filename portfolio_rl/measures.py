@@ -79,8 +79,8 @@ def sharpe(
 
 
 def wealth(returns: np.ndarray) -> np.ndarray:
-    """Compounded wealth path ``prod(1 + r)``, starting from 1.0 before the first return."""
-    return np.cumprod(1.0 + np.asarray(returns, float))
+    """Compounded wealth path ``prod(1 + r)`` along the last axis, from 1.0 before day one."""
+    return np.cumprod(1.0 + np.asarray(returns, float), axis=-1)
 
 
 def cagr(returns: np.ndarray) -> float:
@@ -103,15 +103,17 @@ def sortino(returns: np.ndarray, rf: float | np.ndarray = 0.0) -> float:
 
 
 def drawdowns(returns: np.ndarray) -> np.ndarray:
-    """Drawdown of each day ``W / max(1, running max W) - 1`` (<= 0)."""
+    """Drawdown of each day ``W / max(1, running max W) - 1`` (<= 0), along the last axis."""
     w = wealth(returns)
-    peak = np.maximum.accumulate(np.concatenate([[1.0], w]))[1:]
+    peak = np.maximum(np.maximum.accumulate(w, axis=-1), 1.0)
     return w / peak - 1.0
 
 
-def max_drawdown(returns: np.ndarray) -> float:
-    """Largest drawdown, a negative number (0 if wealth never fell below a peak)."""
-    return float(drawdowns(returns).min())
+def max_drawdown(returns: np.ndarray) -> Any:
+    """Largest drawdown, a negative number (0 if wealth never fell below a peak); a float for
+    one path, an array for paths along the last axis."""  # noqa: D205, D209
+    out = drawdowns(returns).min(axis=-1)
+    return float(out) if np.ndim(out) == 0 else out
 
 
 def max_dd_duration(returns: np.ndarray) -> int:
@@ -130,11 +132,13 @@ def calmar(returns: np.ndarray) -> float:
     return cagr(returns) / abs(mdd) if mdd < 0 else float("nan")
 
 
-def cvar(returns: np.ndarray, level: float = 0.95) -> float:
-    """Historical CVaR: mean of the returns at or below the ``1 - level`` quantile (negative)."""
+def cvar(returns: np.ndarray, level: float = 0.95) -> Any:
+    """Historical CVaR: mean of the returns at or below the ``1 - level`` quantile (negative);
+    a float for one path, an array for paths along the last axis."""  # noqa: D205, D209
     r = np.asarray(returns, float)
-    var = np.quantile(r, 1.0 - level)
-    return float(r[r <= var].mean())
+    tail = r <= np.quantile(r, 1.0 - level, axis=-1, keepdims=True)
+    out = np.where(tail, r, 0.0).sum(axis=-1) / tail.sum(axis=-1)
+    return float(out) if np.ndim(out) == 0 else out
 
 
 def omega(returns: np.ndarray, threshold: float = 0.0) -> float:
@@ -176,3 +180,75 @@ def rolling_sharpe(returns: pd.DataFrame, window: int = PERIODS) -> pd.DataFrame
 def drawdown_frame(returns: pd.DataFrame) -> pd.DataFrame:
     """:func:`drawdowns` of every column of ``returns`` (n_days, n_strategies)."""
     return returns.apply(lambda col: pd.Series(drawdowns(col.to_numpy()), index=col.index))
+
+
+#: Risk measures of robust GRPO over a bundle's scenario outcomes, with their default
+#: parameter (None: the measure has none).
+RISK_MEASURES: dict[str, float | None] = {
+    "mean": None,
+    "worst": None,
+    "cvar": 0.25,
+    "mean_std": 1.0,
+    "entropic": 10.0,
+}
+
+
+def risk_value(outcomes: Any, measure: str, param: float | None = None, dim: int = -1) -> Any:
+    """A risk-adjusted value (higher is better) of equally likely outcomes along ``dim``.
+
+    * ``mean``: the expectation (robust GRPO with one scenario and this is plain GRPO).
+    * ``worst``: the minimum, the worst case over the uncertainty set (Ben-Tal & Nemirovski
+      1998).
+    * ``cvar``: the mean of the worst ``alpha`` fraction of outcomes (``param = alpha``), with
+      the boundary outcome weighted fractionally, which is exactly
+      ``max_z z - E[(z - X)^+] / alpha`` of the discrete distribution (Rockafellar &
+      Uryasev 2000), i.e. minus the CVaR of the loss ``-X``; ``alpha = 1`` is the mean and
+      ``alpha <= 1/S`` the worst case.
+    * ``mean_std``: ``mean - kappa * std`` (population std; ``param = kappa``).
+    * ``entropic``: ``-1/eta log mean exp(-eta X)`` (``param = eta``), the certainty
+      equivalent of exponential utility, minus the entropic risk measure of Föllmer & Schied
+      (2002); it tends to the mean as ``eta -> 0`` and to the worst case as ``eta -> inf``.
+
+    Parameters
+    ----------
+    outcomes : Tensor of shape (..., S, ...)
+    measure : str
+        A name of :data:`RISK_MEASURES`.
+    param : float, optional
+        The measure's parameter; its default from :data:`RISK_MEASURES` when None.
+    dim : int
+        The scenario axis, reduced away.
+
+    Returns
+    -------
+    Tensor with ``dim`` removed.
+
+    References
+    ----------
+    Ben-Tal, A. & Nemirovski, A. (1998). Robust convex optimization. Math. of OR 23(4).
+    Rockafellar, R. T. & Uryasev, S. (2000). Optimization of conditional value-at-risk.
+    Journal of Risk 2(3). Föllmer, H. & Schied, A. (2002). Convex measures of risk and
+    trading constraints. Finance and Stochastics 6(4).
+    """
+    import torch
+
+    if measure not in RISK_MEASURES:
+        raise ValueError(f"unknown risk measure {measure!r}; choose from {list(RISK_MEASURES)}")
+    p = RISK_MEASURES[measure] if param is None else float(param)
+    if measure == "mean":
+        return outcomes.mean(dim=dim)
+    if measure == "worst":
+        return outcomes.amin(dim=dim)
+    if measure == "mean_std":
+        return outcomes.mean(dim=dim) - p * outcomes.std(dim=dim, correction=0)
+    if measure == "entropic":
+        s = outcomes.shape[dim]
+        return -(torch.logsumexp(-p * outcomes, dim=dim) - np.log(s)) / p
+    s = outcomes.shape[dim]
+    ordered = outcomes.sort(dim=dim).values
+    # probability mass 1/S each; the worst alpha of it, the boundary outcome in part
+    below = torch.arange(s, dtype=outcomes.dtype, device=outcomes.device) / s
+    mass = torch.clamp(p - below, min=0.0, max=1.0 / s)
+    shape = [1] * outcomes.ndim
+    shape[dim] = s
+    return (ordered * mass.view(shape)).sum(dim=dim) / p

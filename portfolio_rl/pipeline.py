@@ -335,7 +335,7 @@ def _train_and_backtest(
             with hooks.bar(f"train {algo}", cfg.iterations) as update:
                 res = trainer(algo)(cfg, prices, fold_folder, progress=update)
             hooks.stage(
-                f"      best validation {cfg.val_objective.replace('_', ' ')} "
+                f"      best validation {cfg.objective.replace('_', ' ')} "
                 f"{res.best_score:.3f} ({res.kept}) after {res.iterations_run} iterations, "
                 f"{res.wall_s:.1f} s"
             )

@@ -54,3 +54,32 @@ def test_sharpe_is_one_function_for_numpy_and_torch():
     assert np.isnan(m.sharpe(np.zeros(10)))
     assert m.sharpe(np.zeros(10), eps=1e-8) == 0.0
     assert m.sharpe(x[0], periods=1) == pytest.approx(x[0].mean() / x[0].std(ddof=1))
+
+
+def test_risk_measures_of_four_outcomes_by_hand():
+    import torch
+
+    from portfolio_rl.measures import risk_value
+
+    x = torch.tensor([[0.2, 0.2, 0.2, -0.3], [1.0, 2.0, 3.0, 4.0]], dtype=torch.float64)
+    assert risk_value(x, "mean").tolist() == pytest.approx([0.075, 2.5])
+    assert risk_value(x, "worst").tolist() == pytest.approx([-0.3, 1.0])
+    assert risk_value(x, "cvar", 0.25).tolist() == pytest.approx([-0.3, 1.0])
+    # alpha = 0.375: the worst outcome whole and half of the next, (1 + 2 * 0.5) / 1.5
+    assert risk_value(x, "cvar", 0.375)[1].item() == pytest.approx(4 / 3)
+    assert risk_value(x, "cvar", 1.0).tolist() == pytest.approx([0.075, 2.5])
+    assert risk_value(x, "mean_std", 1.0)[1].item() == pytest.approx(2.5 - np.sqrt(1.25))
+    # entropic: between the worst case and the mean, tending to each at the extremes
+    ent = risk_value(x, "entropic", 10.0)
+    assert (ent > risk_value(x, "worst")).all() and (ent < risk_value(x, "mean")).all()
+    assert risk_value(x, "entropic", 1e-6).tolist() == pytest.approx([0.075, 2.5], abs=1e-5)
+    assert risk_value(x, "entropic", 1e4).tolist() == pytest.approx([-0.3, 1.0], abs=1e-3)
+    assert risk_value(x.T, "worst", dim=0).tolist() == pytest.approx([-0.3, 1.0])
+
+
+def test_cvar_and_max_drawdown_of_many_paths_equal_each_path_alone():
+    from portfolio_rl.measures import cvar, max_drawdown
+
+    paths = np.random.default_rng(0).normal(0.0, 0.02, (5, 300))
+    assert cvar(paths) == pytest.approx([cvar(p) for p in paths], rel=1e-12)
+    assert max_drawdown(paths) == pytest.approx([max_drawdown(p) for p in paths], rel=1e-12)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from portfolio_rl.agents.registry import ALGORITHMS
 from portfolio_rl.config import check_seed, from_mapping, parse_date
+from portfolio_rl.measures import RISK_MEASURES
 from portfolio_rl.rewards import REWARD_PARAMS, check_weights
 
 if TYPE_CHECKING:
@@ -24,8 +25,9 @@ class TrainConfig:
     Attributes
     ----------
     algo : str
-        A name of :data:`portfolio_rl.agents.registry.ALGORITHMS` (``grpo``, ``ppo``,
-        ``reinforce``).
+        A name of :data:`portfolio_rl.agents.registry.ALGORITHMS` (``grpo``,
+        ``robust_grpo``, ``ppo``, ``reinforce``). The robust settings below are read by
+        ``robust_grpo`` only.
     prices : str
         Price source (bundled name or file) when no frame is passed to ``train``.
     data_start : str
@@ -98,15 +100,35 @@ class TrainConfig:
     eval_every, patience
         Validation every N iterations (and once before any update: the initial policy is a
         candidate too); stop after ``patience`` evaluations without gain.
-    val_objective : {"log_growth", "sharpe"}
-        What selects the policy on validation: annualised net log growth (default, which
-        cash cannot game) or the Sharpe ratio in excess of cash.
+    val_objective : {"auto", "log_growth", "sharpe", "robust"}
+        What selects the policy on validation: annualised net log growth (which cash cannot
+        game), the Sharpe ratio in excess of cash, or ``robust``: the training risk measure
+        (``robust_measure``) over the log growth of the validation range's consecutive
+        K*h-day windows, annualised. ``auto`` (default): ``robust`` for ``robust_grpo``, so
+        selection does not undo what it trained for, ``log_growth`` otherwise.
     max_kl : float
         A KL above this (or a NaN) stops training as diverged.
     gamma, gae_lambda, vf_coef
         PPO only: discount, GAE lambda, value-loss weight.
     checkpoint_every : int
         Save the resumable state every N iterations.
+    scenarios : int
+        Robust GRPO: S market scenarios per start (:mod:`portfolio_rl.agents.scenarios`);
+        each member plays the policy on all of them with independent noise.
+    uncertainty : {"bootstrap", "drift_ellipsoid"}
+        Robust GRPO: stationary-bootstrap draws from the history before the start, or the
+        group's path with its drift on the robust mean-variance ellipsoid's boundary.
+    include_base_path : bool
+        Robust GRPO: scenario 0 is the group's own path (realised or bootstrap).
+    robust_measure : {"mean", "worst", "cvar", "mean_std", "entropic"}
+        Robust GRPO: the risk measure over a bundle's S outcomes
+        (:func:`portfolio_rl.measures.risk_value`); S = 1 with ``mean`` is plain GRPO.
+    robust_param : float, optional
+        Its parameter: ``cvar`` alpha (default 0.25), ``mean_std`` kappa (1), ``entropic``
+        eta (10).
+    ellipsoid_confidence, uncertainty_window
+        Robust GRPO, ``drift_ellipsoid``: the chi-square confidence of the radius, and the
+        daily returns up to the start that estimate ``Sigma`` (the backtest's window).
     init_policy : str, optional
         A ``policy.pt`` to start from instead of the untrained policy (walk-forward folds
         start from the previous fold's policy); loaded with ``weights_only=True``.
@@ -151,12 +173,19 @@ class TrainConfig:
     init_log_std: float = -0.5
     eval_every: int = 5
     patience: int = 6
-    val_objective: str = "log_growth"
+    val_objective: str = "auto"
     max_kl: float = 50.0
     gamma: float = 0.99
     gae_lambda: float = 0.95
     vf_coef: float = 0.5
     checkpoint_every: int = 10
+    scenarios: int = 8
+    uncertainty: str = "bootstrap"
+    include_base_path: bool = True
+    robust_measure: str = "cvar"
+    robust_param: float | None = None
+    ellipsoid_confidence: float = 0.95
+    uncertainty_window: int = 252
     init_policy: str | None = None
 
     def __post_init__(self) -> None:
@@ -169,9 +198,11 @@ class TrainConfig:
             "loss_aggregation": ("trajectory", "step"),
             "lr_schedule": ("constant", "linear", "cosine"),
             "distribution": DISTRIBUTIONS,
-            "val_objective": ("log_growth", "sharpe"),
+            "val_objective": ("auto", "log_growth", "sharpe", "robust"),
             "reward_aggregation": ("auto", "sum_then_normalize", "normalize_then_sum"),
             "importance_sampling_level": ("step", "sequence"),
+            "uncertainty": ("bootstrap", "drift_ellipsoid"),
+            "robust_measure": tuple(RISK_MEASURES),
         }
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:
@@ -212,15 +243,42 @@ class TrainConfig:
         if parse_date(self.train_end, "train_end") >= parse_date(self.val_end, "val_end"):
             raise ValueError("train_end must be before val_end")
         check_seed(self.seed)
+        self._check_robust()
+
+    def _check_robust(self) -> None:
+        if not 1 <= self.scenarios <= 256:
+            raise ValueError("scenarios must lie in 1..256")
+        if not 0 < self.ellipsoid_confidence < 1 or self.uncertainty_window < 20:
+            raise ValueError("need 0 < ellipsoid_confidence < 1 and uncertainty_window >= 20")
+        p = self.robust_param
+        if p is not None:
+            if isinstance(p, bool) or not isinstance(p, int | float) or not math.isfinite(p):
+                raise ValueError(f"robust_param must be a finite number, got {p!r}")
+            ok = {"cvar": 0 < p <= 1, "mean_std": p >= 0, "entropic": p > 0}
+            if not ok.get(self.robust_measure, True):
+                raise ValueError(
+                    f"robust_param {p} is out of range for {self.robust_measure} "
+                    "(cvar: 0 < alpha <= 1; mean_std: kappa >= 0; entropic: eta > 0)"
+                )
+        if self.algo == "robust_grpo" and self.process_supervision and self.scenarios > 1:
+            raise ValueError(
+                "process_supervision needs one scenario: a risk measure over a bundle scores "
+                "the whole bundle, not its steps"
+            )
+
+    @property
+    def objective(self) -> str:
+        """The validation objective, ``auto`` resolved."""
+        if self.val_objective != "auto":
+            return self.val_objective
+        return "robust" if self.algo == "robust_grpo" else "log_growth"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
         return asdict(self)
 
 
-def train_config_for(
-    exp: ExperimentConfig, algo: str, seed: int, **overrides: Any
-) -> TrainConfig:
+def train_config_for(exp: ExperimentConfig, algo: str, seed: int, **overrides: Any) -> TrainConfig:
     """The TrainConfig of an experiment: its data, splits, costs and ``rl.train`` settings.
 
     ``overrides`` that are not None win over ``rl.train``, which wins over the experiment.
@@ -235,6 +293,7 @@ def train_config_for(
         "rebalance_days": exp.backtest.rebalance_days,
         "cost_bps": exp.backtest.cost_bps,
         "cash": exp.cash,
+        "uncertainty_window": exp.backtest.window,
     }
     settings = base | dict(exp.rl.train) | {k: v for k, v in overrides.items() if v is not None}
     return from_mapping(TrainConfig, settings, where="rl.train")

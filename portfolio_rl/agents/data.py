@@ -72,8 +72,10 @@ class MarketData:
         horizon = config.steps * config.rebalance_days
         train_hi = int(dates.searchsorted(pd.Timestamp(config.train_end), side="right")) - 1
         starts = np.arange(LOOKBACK, train_hi - horizon + 1)
-        span = f"the prices run {dates[0].date()} .. {dates[-1].date()}" if len(dates) else (
-            "no prices before val_end"
+        span = (
+            f"the prices run {dates[0].date()} .. {dates[-1].date()}"
+            if len(dates)
+            else ("no prices before val_end")
         )
         hint = f"; {span}: choose --train-end and --val-end inside it"
         if len(starts) < 1:
@@ -142,12 +144,32 @@ def bootstrap_paths(
     from the real prices up to the start followed by the bootstrapped ones, through the same
     feature function.
     """
-    horizon = steps * h
-    future = bootstrap_returns(data.bootstrap_pool, horizon, block_length, rng, size=len(starts))
+    future = bootstrap_returns(data.bootstrap_pool, steps * h, block_length, rng, size=len(starts))
+    return future_paths(data, starts, future, h)
+
+
+def future_paths(data: MarketData, starts: np.ndarray, future: np.ndarray, h: int) -> PathBatch:
+    """Paths along synthetic futures: the real prices up to each start, then ``future``.
+
+    Parameters
+    ----------
+    data : MarketData
+    starts : ndarray of int, shape (B,)
+    future : ndarray of shape (B, K*h, n) or (B, K*h, n + 1)
+        Daily returns after each start (cash last, when there is cash).
+    h : int
+
+    Returns
+    -------
+    PathBatch
+        The features at each decision close come from the one feature function applied to
+        the real prices up to the start followed by the synthetic ones.
+    """
+    horizon = future.shape[1]
     risky = future[..., : data.prices.shape[1]]
     past = np.stack([data.prices[t - LOOKBACK : t + 1] for t in starts])
     path_prices = np.concatenate([past, past[:, -1:] * np.cumprod(1 + risky, axis=1)], axis=1)
-    feats = asset_features(path_prices)[:, LOOKBACK : LOOKBACK + horizon : h]
+    feats = asset_features(path_prices, rows=slice(LOOKBACK, LOOKBACK + horizon, h))
     device = data.returns.device
     return PathBatch(
         torch.tensor(future, dtype=torch.float32, device=device),

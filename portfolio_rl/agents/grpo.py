@@ -47,6 +47,7 @@ from portfolio_rl.agents.losses import (
 from portfolio_rl.agents.optim import check_finite, gradient_step, set_lr
 from portfolio_rl.agents.rollout import rollout
 from portfolio_rl.agents.runstate import LOGGED_STATS, ProgressFn, RunState, TrainResult
+from portfolio_rl.agents.scenarios import bundle, robust_rewards, scenario_paths
 from portfolio_rl.agents.setup import set_up
 from portfolio_rl.rewards import outcome_terms, step_rewards
 
@@ -84,24 +85,34 @@ def train(
     modules = {"policy": policy, "reference": reference, "optimizer": optimizer}
     state.start(modules, rng, resume=resume, progress=progress)
 
+    robust = config.algo == "robust_grpo"
     iteration = state.start_iteration - 1
     for iteration in range(state.start_iteration, config.iterations):
         lr = set_lr(optimizer, config, iteration)
 
         # 2. rollout: G trajectories per start from pi_old on one shared path per start
+        #    (robust GRPO: G bundles per start on a shared set of S scenarios)
         starts = sample_starts(data, config.batch_starts, rng)
         paths = sample_paths(data, config, starts, rng)
+        if robust:
+            paths = scenario_paths(data, config, starts, paths, rng)
         batch = rollout(policy, paths, config.group_size, config.rebalance_days, config.cost_bps)
 
         # 3. rewards and group-relative advantages (no critic)
         terms = outcome_terms(batch.sim, config.rewards, config.reward_params)  # name -> (B, G)
-        rewards = sum(config.rewards[n] * r for n, r in terms.items())
+        per_term = normalize_then_sum(config, len(terms))
+        figures = {}
+        if robust:  # a risk measure over each bundle's S outcomes; (B*S, G) -> (B, G)
+            terms, rewards, figures = robust_rewards(terms, config, per_term)
+            batch = bundle(batch, config.scenarios)
+        else:
+            rewards = sum(config.rewards[n] * r for n, r in terms.items())
         group_std = rewards.std(dim=1)
         if config.process_supervision:
             steps = step_rewards(batch.sim, config.rewards, params=config.reward_params)
             adv = process_advantages(steps, config.std_floor)
         else:
-            if normalize_then_sum(config, len(terms)):
+            if per_term:
                 adv = sum(
                     config.rewards[n] * group_advantages(r, config.scale_rewards, config.std_floor)
                     for n, r in terms.items()
@@ -171,6 +182,7 @@ def train(
             "frac_reward_zero_std": (group_std <= 1e-8).float().mean().item(),
             **stats,
             "lr": lr,
+            **figures,
         }
         if state.end_iteration(iteration, row, policy):
             break

@@ -15,9 +15,15 @@ ALGORITHMS: dict[str, str] = {
     "grpo": "portfolio_rl.agents.grpo",
     "ppo": "portfolio_rl.agents.ppo",
     "reinforce": "portfolio_rl.agents.reinforce",
+    "robust_grpo": "portfolio_rl.agents.grpo",  # GRPO over uncertainty sets (agents.scenarios)
 }
 #: The method this project is about; the others are baselines.
 METHOD = "grpo"
+#: GRPO over uncertainty sets of market scenarios (:mod:`portfolio_rl.agents.scenarios`).
+ROBUST_METHOD = "robust_grpo"
+#: What an experiment trains unless it names its algorithms: robust GRPO costs S times a
+#: GRPO run (S scenarios per start), so it is asked for by name (``rl.algos``).
+DEFAULT_ALGOS = ("grpo", "ppo", "reinforce")
 
 
 def trainer(algo: str) -> Callable[..., Any]:

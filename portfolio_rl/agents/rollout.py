@@ -24,7 +24,7 @@ from portfolio_rl.agents.policy import SimplexPolicy
 from portfolio_rl.envs.simulator import SimResult, simulate
 from portfolio_rl.features import observation
 from portfolio_rl.market import PERIODS, hold
-from portfolio_rl.measures import sharpe
+from portfolio_rl.measures import risk_value, sharpe
 
 
 class Rollout(NamedTuple):
@@ -123,9 +123,12 @@ def validation_returns(policy: SimplexPolicy, data: MarketData, config: TrainCon
 def validation_score(policy: SimplexPolicy, data: MarketData, config: TrainConfig) -> float:
     """The validation objective of the deterministic policy on the validation range.
 
-    ``log_growth`` (default): annualised net log growth, ``252 * mean(log(1 + r))``, which
-    holding cash cannot game (a policy all in cash earns the risk-free rate, no more);
-    ``sharpe``: annualised Sharpe ratio in excess of cash's return (0 without cash).
+    ``log_growth`` (the default but for robust GRPO): annualised net log growth,
+    ``252 * mean(log(1 + r))``, which holding cash cannot game (a policy all in cash earns
+    the risk-free rate, no more);
+    ``sharpe``: annualised Sharpe ratio in excess of cash's return (0 without cash);
+    ``robust``: the risk measure of the log growth of consecutive K*h-day windows (the
+    training horizon), annualised (see :class:`TrainConfig`).
     """
     return _objective(validation_returns(policy, data, config), data, config)
 
@@ -144,8 +147,14 @@ def equal_weight_score(data: MarketData, config: TrainConfig) -> float:
 
 
 def _objective(r: np.ndarray, data: MarketData, config: TrainConfig) -> float:
-    if config.val_objective == "log_growth":
+    if config.objective == "log_growth":
         return float(np.log1p(r).mean() * PERIODS)
+    if config.objective == "robust":
+        horizon = config.steps * config.rebalance_days
+        n = max(1, len(r) // horizon)
+        windows = torch.as_tensor(np.log1p(r[: n * horizon]).reshape(n, -1).sum(1))
+        value = risk_value(windows, config.robust_measure, config.robust_param, dim=0)
+        return float(value) * PERIODS / (len(r) if n == 1 else horizon)
     rf = 0.0
     if data.cash:
         days = slice(data.val_start + 1, data.val_start + 1 + len(r))

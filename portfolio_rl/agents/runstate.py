@@ -268,7 +268,7 @@ class RunState:
             log=self.write_log(),
         )
         summary = {k: v for k, v in vars(result).items() if k not in ("folder", "log")}
-        summary["val_objective"] = self.config.val_objective
+        summary["val_objective"] = self.config.objective
         summary["val_equal_weight"] = equal_weight_score(self.data, self.config)
         atomic_write_text(self.folder / "summary.json", json.dumps(summary, indent=2) + "\n")
         return result

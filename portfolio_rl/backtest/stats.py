@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from portfolio_rl.envs.paths import stationary_bootstrap_sums
+from portfolio_rl.envs.paths import stationary_bootstrap_indices, stationary_bootstrap_sums
 from portfolio_rl.market import PERIODS
-from portfolio_rl.measures import sharpe
+from portfolio_rl.measures import cvar, max_drawdown, sharpe
 
 EULER_GAMMA = 0.5772156649015329
 
@@ -131,9 +131,7 @@ def long_run_covariance(y: np.ndarray, kernel: str = "parzen", bandwidth: float 
     if bandwidth is None:
         rho = np.array([np.clip(np.polyfit(c[:-1], c[1:], 1)[0], -0.97, 0.97) for c in y.T])
         resid = np.array([np.var(c[1:] - r * c[:-1]) for c, r in zip(y.T, rho, strict=True)])
-        alpha = np.sum(4 * rho**2 * resid**2 / (1 - rho) ** 8) / np.sum(
-            resid**2 / (1 - rho) ** 4
-        )
+        alpha = np.sum(4 * rho**2 * resid**2 / (1 - rho) ** 8) / np.sum(resid**2 / (1 - rho) ** 4)
         bandwidth = 2.6614 * (alpha * n) ** 0.2
     weight = _parzen if kernel == "parzen" else _bartlett
     psi = y.T @ y / n
@@ -231,6 +229,40 @@ def deflated_sharpe(returns: np.ndarray, trial_srs: np.ndarray) -> float:
         + EULER_GAMMA * special.ndtri(1 - 1 / (n * np.e))
     )
     return probabilistic_sharpe(returns, sr_star)
+
+
+def tail_intervals(
+    returns: pd.DataFrame,
+    n_boot: int = 1000,
+    mean_block: float = 21.0,
+    level: float = 0.95,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Stationary-bootstrap percentile intervals of the daily CVaR (95%) and the max drawdown.
+
+    Both depend on the order and the whole shape of the path, so every resample is drawn in
+    full (paired: the same day indices for every strategy), one strategy at a time.
+
+    Parameters
+    ----------
+    returns : DataFrame of shape (n_days, n_strategies)
+    n_boot, mean_block, level, seed
+        As :func:`bootstrap_ci`.
+
+    Returns
+    -------
+    DataFrame indexed by strategy with ``cvar_lo, cvar_hi, mdd_lo, mdd_hi``.
+    """
+    x = returns.dropna().to_numpy(dtype=float)
+    rng = np.random.default_rng(seed)
+    idx = stationary_bootstrap_indices(len(x), len(x), mean_block, rng, n_boot)
+    a = (1 - level) / 2 * 100
+    out = pd.DataFrame(index=returns.columns, columns=["cvar_lo", "cvar_hi", "mdd_lo", "mdd_hi"])
+    for j, name in enumerate(returns.columns):
+        paths = x[idx, j]  # (n_boot, n_days)
+        tails = [cvar(paths), max_drawdown(paths)]
+        out.loc[name] = [q for v in tails for q in np.percentile(v, [a, 100 - a])]
+    return out.astype(float)
 
 
 def compute_stats(

@@ -42,7 +42,11 @@ def train(
         str | None, typer.Option(help="Price source: bundled name or CSV/parquet file.")
     ] = None,
     algo: Annotated[
-        str, typer.Option(help="grpo (the method), ppo or reinforce (baselines).")
+        str,
+        typer.Option(
+            help="grpo (the method), robust_grpo (GRPO scored over S market scenarios; "
+            "see the robust settings in rl.train) or ppo and reinforce (baselines)."
+        ),
     ] = "grpo",
     train_end: Annotated[
         str | None, typer.Option(help="Last date of the training range (default 2012-12-31).")
@@ -105,7 +109,7 @@ def train(
 
         print(f"nothing to resume: the run in {folder} has finished ({finished(folder)})")
         return
-    objective = train_cfg.val_objective.replace("_", " ")
+    objective = train_cfg.objective.replace("_", " ")
     print(
         f"{train_cfg.algo} seed {train_cfg.seed}: best validation {objective} "
         f"{result.best_score:.3f} ({result.kept}; {result.iterations_run} iterations run, "
@@ -264,7 +268,11 @@ def run_all(
         typer.Option(help="Comma-separated baselines (default: every one that applies)."),
     ] = None,
     algos: Annotated[
-        str | None, typer.Option(help="Comma-separated RL algorithms (default: the config's).")
+        str | None,
+        typer.Option(
+            help="Comma-separated RL algorithms: grpo, ppo, reinforce, robust_grpo "
+            "(default: the config's)."
+        ),
     ] = None,
     seeds: Annotated[
         str | None, typer.Option(help="Comma-separated seeds (default: the config's, 0-4).")
@@ -350,7 +358,8 @@ def bench(
         ),
     ] = 1,
 ) -> None:
-    """Measure throughput: env steps/s, batched simulator, training, walk-forward solves."""
+    """Measure throughput: env, simulator, GRPO and robust GRPO (S = 1, 8, 32) training,
+    walk-forward solves against skfolio, and the whole process."""  # noqa: D205, D209
     import json
 
     from portfolio_rl.bench import BENCHES, run_benchmarks
@@ -366,4 +375,3 @@ def bench(
         print(json.dumps(figures))
     else:
         console.print_bench(figures, repeats)
-

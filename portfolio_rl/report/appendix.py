@@ -1,14 +1,20 @@
-"""Pages only some runs have: exposure (cash runs), walk-forward folds, every seed."""
+"""Pages only some runs have: exposure (cash runs), walk-forward folds, robust GRPO's
+tails, every seed."""  # noqa: D205, D209
 
 from __future__ import annotations
 
 import textwrap
 
+import pandas as pd
+
+from portfolio_rl.agents.registry import METHOD, ROBUST_METHOD
+from portfolio_rl.backtest.stats import tail_intervals
+from portfolio_rl.baselines import ROBUST
 from portfolio_rl.report import charts
 from portfolio_rl.report.layout import page as _page
 from portfolio_rl.report.layout import table as _table
 from portfolio_rl.report.run import Run
-from portfolio_rl.report.text import headline_table
+from portfolio_rl.report.text import headline_table, policy_rows, tail_verdict
 
 
 def page_exposure(run: Run, colour_of: dict[str, str]):
@@ -45,6 +51,47 @@ def page_folds(run: Run, colour_of: dict[str, str]):
         "Pooled: the whole stitched test period."
     )
     fig.text(0.04, 0.86 - height, textwrap.fill(note, 175), fontsize=8, va="top")
+    return fig
+
+
+def page_robust(run: Run, colour_of: dict[str, str]):
+    """Robust GRPO runs: Sharpe, daily CVaR and max drawdown with 95% intervals, each seed of
+    robust GRPO and GRPO beside 1/N and the robust baselines, and the words."""  # noqa: D205, D209
+    robust = policy_rows(run.metrics, ROBUST_METHOD)
+    if not robust:
+        return None
+    others = ["equal_weight", *ROBUST]
+    names = [*robust, *policy_rows(run.metrics, METHOD)]
+    names += [n for n in others if n in run.metrics.index]
+    tails = tail_intervals(run.returns[names], n_boot=int(run.config.get("n_boot", 1000)))
+    tails.columns = ["cvar_95_lo", "cvar_95_hi", "max_drawdown_lo", "max_drawdown_hi"]
+    table = pd.concat(
+        [
+            run.metrics.loc[names, ["sharpe", "cvar_95", "max_drawdown"]],
+            run.stats.loc[names, ["sharpe_lo", "sharpe_hi"]],
+            tails,
+        ],
+        axis=1,
+    )
+    fig = _page("Robust GRPO: returns and tails against GRPO, 1/N and the robust baselines", run)
+    panels = (
+        ("sharpe", "test Sharpe ratio (excess of cash)", False),
+        ("cvar_95", "daily CVaR 95% (mean of the worst 5% of days)", True),
+        ("max_drawdown", "max drawdown", True),
+    )
+    for i, (measure, title, percent) in enumerate(panels):
+        ax = fig.add_axes([0.13 + i * 0.29, 0.36, 0.24, 0.54])
+        charts.interval_chart(table, measure, ax, colour_of, percent=percent)
+        ax.set_title(title, fontsize=9)
+        if i:
+            ax.set_yticklabels([])
+    words = [
+        *tail_verdict(run.metrics),
+        "Points: each trained seed and each baseline on the test period; bars: 95% stationary-"
+        "bootstrap intervals (mean block 21 days, the same resampled days for every strategy). "
+        "CVaR and drawdown are losses: right is better.",
+    ]
+    fig.text(0.04, 0.27, "\n".join(textwrap.fill(w, 175) for w in words), fontsize=8.5, va="top")
     return fig
 
 

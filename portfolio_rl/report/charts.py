@@ -303,3 +303,22 @@ def fold_validation_chart(
     ax.tick_params(labelsize=7)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=6.5, frameon=False)
+
+
+def interval_chart(
+    table: pd.DataFrame, measure: str, ax: Any, colour_of: dict[str, str], percent: bool = False
+) -> None:
+    """A forest plot: one row per strategy, its point estimate and 95% interval.
+
+    ``table`` has columns ``measure``, ``<measure>_lo`` and ``<measure>_hi``, indexed by
+    strategy, drawn top to bottom in its order.
+    """
+    y = np.arange(len(table))[::-1]
+    for yi, (name, row) in zip(y, table.iterrows(), strict=True):
+        colour = colour_for(str(name), colour_of)
+        err = [[row[measure] - row[f"{measure}_lo"]], [row[f"{measure}_hi"] - row[measure]]]
+        ax.errorbar(row[measure], yi, xerr=err, fmt="o", ms=3.5, color=colour, lw=1.2, capsize=2)
+    ax.set_yticks(y, [str(n) for n in table.index], fontsize=7)
+    if percent:
+        ax.xaxis.set_major_formatter(pct_formatter())
+    ax.grid(axis="x", alpha=0.3)

@@ -52,7 +52,9 @@ def page_summary(run: Run, colour_of: dict[str, str]):
         if cfg.get("cash")
         else "Always fully invested (no cash asset)."
     )
-    objective = (rl.get("train") or {}).get("val_objective", "log_growth").replace("_", " ")
+    objective = (rl.get("train") or {}).get("val_objective", "auto").replace("_", " ")
+    if objective == "auto":
+        objective = "log growth (robust_grpo: its risk measure over validation windows)"
     first, last = cfg.get("data_range") or [r.index[0].date(), r.index[-1].date()]
     training = (
         f"Train to {splits.get('train_end')}, validate to {splits.get('val_end')}, "

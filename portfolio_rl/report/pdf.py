@@ -22,6 +22,7 @@ PAGES = (
     pages.page_rolling,
     pages.page_weights,
     appendix.page_exposure,
+    appendix.page_robust,
     pages.page_training,
     appendix.page_folds,
     pages.page_stats,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from portfolio_rl.agents.registry import ALGORITHMS, METHOD
+from portfolio_rl.agents.registry import ALGORITHMS, METHOD, ROBUST_METHOD
 from portfolio_rl.baselines import best_robust
 from portfolio_rl.market import PERIODS
 from portfolio_rl.report.run import Run
@@ -52,29 +52,60 @@ def compare(metrics: pd.DataFrame, stats: pd.DataFrame, algo: str, other: str, p
 
 
 def verdict(metrics: pd.DataFrame, stats: pd.DataFrame, seeds: pd.DataFrame | None = None) -> str:
-    """The verdict paragraph of the report and the terminal."""
-    if not policy_rows(metrics, METHOD):
+    """The verdict paragraph of the report and the terminal: GRPO (and robust GRPO, when it
+    ran) against 1/N and the best robust baseline."""  # noqa: D205, D209
+    methods = [m for m in (METHOD, ROBUST_METHOD) if policy_rows(metrics, m)]
+    if not methods:
         return "No GRPO policy was part of this run: no verdict on GRPO."
     lines = []
-    if "equal_weight" in metrics.index:
-        lines.append(compare(metrics, stats, METHOD, "equal_weight", "p_vs_ew"))
     robust = best_robust(metrics)
-    if robust is not None:
-        lines.append(
-            compare(metrics, stats, METHOD, robust, "p_vs_best_robust").replace(
-                robust, f"the best robust baseline ({robust})", 1
+    for method in methods:
+        if "equal_weight" in metrics.index:
+            lines.append(compare(metrics, stats, method, "equal_weight", "p_vs_ew"))
+        if robust is not None:
+            lines.append(
+                compare(metrics, stats, method, robust, "p_vs_best_robust").replace(
+                    robust, f"the best robust baseline ({robust})", 1
+                )
             )
-        )
-    if seeds is not None and "sharpe_lo" in seeds:
-        row = seeds[seeds["strategy"] == f"{METHOD} (mean)"]
-        if len(row) and np.isfinite(row["sharpe_lo"].iloc[0]):
+        row = seeds[seeds["strategy"] == f"{method} (mean)"] if seeds is not None else []
+        if len(row) and "sharpe_lo" in row and np.isfinite(row["sharpe_lo"].iloc[0]):
             r = row.iloc[0]
             lines.append(
-                f"GRPO's mean test Sharpe over seeds has a 95% t-interval of "
+                f"{method.upper()}'s mean test Sharpe over seeds has a 95% t-interval of "
                 f"[{r['sharpe_lo']:.2f}, {r['sharpe_hi']:.2f}] (seed spread sd "
                 f"{r['sharpe_std']:.2f})."
             )
     return "\n".join(lines)
+
+
+def tail_verdict(metrics: pd.DataFrame) -> list[str]:
+    """Plain words on robust GRPO's tails: its max drawdown and daily CVaR (95%) against
+    GRPO, 1/N and the best robust baseline, as means over seeds (empty without it)."""  # noqa: D205, D209
+    rows = policy_rows(metrics, ROBUST_METHOD)
+    if not rows:
+        return []
+    others = {METHOD: policy_rows(metrics, METHOD)}
+    others |= {n: [n] for n in ("equal_weight", best_robust(metrics)) if n in metrics.index}
+    lines = []
+    for measure, label in (("max_drawdown", "max drawdown"), ("cvar_95", "daily CVaR (95%)")):
+        mine = metrics.loc[rows, measure].to_numpy()
+        parts = []
+        for name, other in others.items():
+            if not other:
+                continue
+            ref = float(metrics.loc[other, measure].mean())
+            better = int((mine > ref).sum())  # both are negative: higher is a smaller loss
+            gap = mine.mean() - ref
+            word = "smaller than" if gap > 0 else "larger than"
+            word = "the same as" if abs(gap) < 5e-5 else word
+            parts.append(f"{word} {name}'s {ref:.2%} ({better}/{len(mine)} seeds smaller)")
+        lines.append(
+            f"Robust GRPO's {label} was {mine.mean():.2%} on average over {len(mine)} seed(s): "
+            + "; ".join(parts)
+            + "."
+        )
+    return lines
 
 
 def _pct(v: float) -> str:

@@ -118,3 +118,16 @@ def test_hac_covariance_agrees_with_statsmodels():
     ours = stats.long_run_covariance(y, "bartlett", bandwidth=6.0)  # lags 1..5
     reference = sandwich.S_hac_simple(y, nlags=5) / len(y)  # statsmodels does not divide by T
     np.testing.assert_allclose(ours, reference, rtol=1e-10)
+
+
+def test_tail_intervals_cover_the_point_estimates_and_order_the_risks():
+    from portfolio_rl.backtest.stats import tail_intervals
+    from portfolio_rl.measures import cvar, max_drawdown
+
+    rng = np.random.default_rng(3)
+    r = pd.DataFrame({"calm": rng.normal(3e-4, 0.005, 2000), "wild": rng.normal(3e-4, 0.02, 2000)})
+    out = tail_intervals(r, n_boot=300)
+    for name in r:
+        assert out.loc[name, "cvar_lo"] <= cvar(r[name].to_numpy()) <= out.loc[name, "cvar_hi"]
+        assert out.loc[name, "mdd_lo"] <= max_drawdown(r[name].to_numpy()) <= 0
+    assert out.loc["wild", "cvar_hi"] < out.loc["calm", "cvar_lo"]  # four times the volatility

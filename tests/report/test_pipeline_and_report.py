@@ -19,9 +19,9 @@ splits: {train_end: "2012-12-31", val_end: "2014-12-31"}
 backtest: {rebalance_days: 42, cost_bps: 10}
 strategies: [equal_weight, min_variance, robust_mv_ellipsoid, dro_cvar, benchmark]
 rl:
-  algos: [grpo, ppo]
+  algos: [grpo, ppo, robust_grpo]
   seeds: [0, 1]
-  train: {iterations: 3, batch_starts: 4, group_size: 4, eval_every: 1}
+  train: {iterations: 3, batch_starts: 4, group_size: 4, eval_every: 1, scenarios: 3}
 n_boot: 100
 """
 
@@ -61,19 +61,23 @@ def test_run_writes_everything(small_run):
         assert (out / name).is_file(), name
     assert "report:" in output and "GRPO" in output
     metrics = pd.read_csv(out / "metrics.csv", index_col=0)
-    assert {"grpo_s0", "grpo_s1", "ppo_s0", "ppo_s1", "benchmark"} <= set(metrics.index)
+    assert {"grpo_s0", "grpo_s1", "ppo_s0", "robust_grpo_s1", "benchmark"} <= set(metrics.index)
     seeds = pd.read_csv(out / "seeds.csv")
-    assert set(seeds["strategy"]) >= {"grpo (mean)", "ppo (mean)"}
+    assert set(seeds["strategy"]) >= {"grpo (mean)", "ppo (mean)", "robust_grpo (mean)"}
+    assert "ROBUST_GRPO" in output  # the verdict has robust GRPO's lines too
 
 
 def test_pdf_has_the_sections_and_metadata(small_run):
     _, pdf, _ = small_run
     reader, pages = pdf_text(pdf)
-    assert len(pages) == 9  # no cash: no exposure page; walk-forward: a folds page; seeds last
+    # no cash: no exposure page; walk-forward: a folds page; robust GRPO: its page; seeds last
+    assert len(pages) == 10
     text = "\n".join(pages)
     for heading in (
         "Appendix: every trained policy",
         "Walk-forward folds",
+        "Robust GRPO: returns and tails",
+        "Robust GRPO's max drawdown was",
         "Summary",
         "Wealth and drawdowns",
         "Rolling one-year Sharpe",

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from portfolio_rl.report.text import verdict
+from portfolio_rl.report.text import tail_verdict, verdict
 
 
 def tables(grpo_sharpes, p_values, ew=0.9, robust=0.8):
@@ -47,3 +47,21 @@ def test_verdict_names_the_best_robust_baseline_and_the_seed_interval():
 def test_no_grpo_no_verdict():
     metrics = pd.DataFrame({"sharpe": [0.9]}, index=["equal_weight"])
     assert "No GRPO policy" in verdict(metrics, pd.DataFrame(index=metrics.index))
+
+
+def test_tail_verdict_compares_robust_grpo_with_grpo_and_the_baselines():
+    metrics = pd.DataFrame(
+        {
+            "sharpe": [0.5, 0.6, 0.7, 0.9, 0.8],
+            "max_drawdown": [-0.20, -0.30, -0.50, -0.40, -0.25],
+            "cvar_95": [-0.015, -0.02, -0.03, -0.025, -0.018],
+        },
+        index=["robust_grpo_s0", "robust_grpo_s1", "grpo_s0", "equal_weight", "min_cvar"],
+    )
+    drawdown, tails = tail_verdict(metrics)
+    assert drawdown.startswith("Robust GRPO's max drawdown was -25.00% on average over 2 seed(s)")
+    assert "smaller than grpo's -50.00% (2/2 seeds smaller)" in drawdown
+    assert "the same as min_cvar's -25.00%" in drawdown
+    assert "smaller than equal_weight's -40.00% (2/2" in drawdown
+    assert "smaller than min_cvar's -1.80% (1/2 seeds smaller)" in tails
+    assert tail_verdict(metrics.drop(index=["robust_grpo_s0", "robust_grpo_s1"])) == []
