@@ -46,6 +46,8 @@ class RLConfig:
         One training run per algorithm and seed.
     train : dict
         Overrides of :class:`portfolio_rl.agents.config.TrainConfig` fields.
+    algo_train : dict
+        Overrides for one algorithm only, over ``train``: ``{robust_grpo: {scenarios: 8}}``.
     walk_forward : bool
         Retrain every ``retrain_every`` months through the test range (the default): fold k
         trains on everything up to ``train_end`` + k years and validates on the same length
@@ -61,6 +63,7 @@ class RLConfig:
     algos: tuple[str, ...] = DEFAULT_ALGOS
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
     train: dict[str, Any] = field(default_factory=dict)
+    algo_train: dict[str, dict[str, Any]] = field(default_factory=dict)
     walk_forward: bool = True
     retrain_every: int = 12
     fold_iterations: int = 20
@@ -69,6 +72,11 @@ class RLConfig:
         bad = [a for a in self.algos if a not in ALGORITHMS]
         if bad:
             raise ValueError(f"unknown algorithm(s) {bad}; choose from {list(ALGORITHMS)}")
+        stray = [a for a in self.algo_train if a not in self.algos]
+        if stray:
+            raise ValueError(f"algo_train names algorithm(s) {stray} that rl.algos does not run")
+        if not all(isinstance(v, dict) for v in self.algo_train.values()):
+            raise ValueError("each algo_train entry must be a mapping of training settings")
         if not self.seeds:
             raise ValueError("need at least one seed")
         for seed in self.seeds:

@@ -20,7 +20,7 @@ import pandas as pd
 from portfolio_rl.config import parse_date, replace
 from portfolio_rl.datasets import load_data, risk_free
 from portfolio_rl.errors import ConfigError
-from portfolio_rl.experiment import ExperimentConfig, RLConfig, SplitConfig
+from portfolio_rl.experiment import ExperimentConfig, SplitConfig
 from portfolio_rl.folds import fold_configs, fold_starts, fold_table, test_start
 
 if TYPE_CHECKING:
@@ -245,8 +245,8 @@ QUICK = {"seeds": (0, 1), "iterations": 20, "n_boot": 200}
 
 def quick_experiment(exp: ExperimentConfig) -> ExperimentConfig:
     """A smaller run for a first look: 2 seeds, 20 iterations, 200 bootstrap resamples."""
-    rl = RLConfig(
-        algos=exp.rl.algos,
+    rl = replace(
+        exp.rl,
         seeds=QUICK["seeds"],
         train=dict(exp.rl.train) | {"iterations": QUICK["iterations"]},
     )

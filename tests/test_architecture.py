@@ -27,6 +27,8 @@ LAYERS = [
     ["folds"],
     ["report"],
     ["pipeline", "bench"],
+    ["sweep"],
+    ["tuning"],
     ["allocation"],
     ["console"],
     ["cli"],

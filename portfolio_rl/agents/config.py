@@ -281,7 +281,8 @@ class TrainConfig:
 def train_config_for(exp: ExperimentConfig, algo: str, seed: int, **overrides: Any) -> TrainConfig:
     """The TrainConfig of an experiment: its data, splits, costs and ``rl.train`` settings.
 
-    ``overrides`` that are not None win over ``rl.train``, which wins over the experiment.
+    ``overrides`` that are not None win over ``rl.algo_train[algo]``, which wins over
+    ``rl.train``, which wins over the experiment.
     """
     base = {
         "algo": algo,
@@ -295,5 +296,7 @@ def train_config_for(exp: ExperimentConfig, algo: str, seed: int, **overrides: A
         "cash": exp.cash,
         "uncertainty_window": exp.backtest.window,
     }
-    settings = base | dict(exp.rl.train) | {k: v for k, v in overrides.items() if v is not None}
+    own = exp.rl.algo_train.get(algo, {})
+    given = {k: v for k, v in overrides.items() if v is not None}
+    settings = base | dict(exp.rl.train) | dict(own) | given
     return from_mapping(TrainConfig, settings, where="rl.train")

@@ -6,7 +6,7 @@ end with one ``error:`` line on stderr and a non-zero exit code; ``--debug`` sho
 traceback instead. Each command imports what it needs when it runs, so ``--help`` is instant.
 """
 
-from portfolio_rl.cli import allocate, commands, data  # noqa: F401  (register the commands)
+from portfolio_rl.cli import allocate, commands, data, sweep  # noqa: F401  (register them)
 from portfolio_rl.cli.app import app
 
 __all__ = ["app", "main"]

@@ -1,5 +1,5 @@
 """Pages only some runs have: exposure (cash runs), walk-forward folds, robust GRPO's
-tails, every seed."""  # noqa: D205, D209
+tails, a sweep's trials, every seed."""  # noqa: D205, D209
 
 from __future__ import annotations
 
@@ -92,6 +92,34 @@ def page_robust(run: Run, colour_of: dict[str, str]):
         "CVaR and drawdown are losses: right is better.",
     ]
     fig.text(0.04, 0.27, "\n".join(textwrap.fill(w, 175) for w in words), fontsize=8.5, va="top")
+    return fig
+
+
+def page_sweep(run: Run, colour_of: dict[str, str]):
+    """Sweep test runs: the validation score against each swept value, the choice, the trial
+    count and the winner's deflated Sharpe ratio over every trial."""  # noqa: D205, D209
+    if run.sweep is None or run.sweep_winner is None:
+        return None
+    table, winner = run.sweep, run.sweep_winner
+    params = [c for c in table.columns if c.startswith("param:")]
+    fig = _page(f"Sweep: {len(table)} trials, chosen on validation only", run)
+    width = 0.88 / max(len(params), 1)
+    for i, col in enumerate(params or ["val_score"]):
+        ax = fig.add_axes([0.06 + i * width, 0.42, width - 0.05, 0.44])
+        charts.sweep_chart(table, col, ax)
+    metric = str(winner.get("metric", "log_growth")).replace("_", " ")
+    words = [
+        f"Chosen: {winner['params']} (target {winner['target']}), the best mean validation "
+        f"{metric} over seeds {winner['seeds']}: {winner['val_score']:.3f}.",
+        f"Trials: {winner['n_trials']}, every one counted by the deflated Sharpe ratio of the "
+        f"winner's validation returns (Bailey & López de Prado 2014): DSR "
+        f"{winner['dsr']:.2f}, PSR {winner['psr']:.2f}, validation Sharpe "
+        f"{winner['val_sharpe_winner']:.2f}. A DSR below 0.95 means the winner's validation "
+        "Sharpe ratio is within what the best of this many trials would show by luck.",
+        "The test range was touched once, after the sweep, by the chosen configuration: "
+        "the other pages of this report.",
+    ]
+    fig.text(0.04, 0.33, "\n".join(textwrap.fill(w, 170) for w in words), fontsize=9, va="top")
     return fig
 
 

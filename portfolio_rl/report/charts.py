@@ -322,3 +322,20 @@ def interval_chart(
     if percent:
         ax.xaxis.set_major_formatter(pct_formatter())
     ax.grid(axis="x", alpha=0.3)
+
+
+def sweep_chart(trials: pd.DataFrame, column: str, ax: Any) -> None:
+    """Each trial's validation score against one swept value; the chosen trials in red."""
+    values = trials[column]
+    numeric = pd.to_numeric(values, errors="coerce")
+    x = numeric if numeric.notna().all() else values.astype(str)
+    chosen = trials["chosen"].astype(bool)
+    ax.scatter(x[~chosen], trials.loc[~chosen, "val_score"], s=14, color="#555555")
+    ax.scatter(x[chosen], trials.loc[chosen, "val_score"], s=22, color="#d62728", label="chosen")
+    if numeric.notna().all() and numeric.gt(0).all() and numeric.max() / numeric.min() > 20:
+        ax.set_xscale("log")
+    ax.set_title(column.removeprefix("param:"), fontsize=8)
+    ax.set_ylabel("validation score", fontsize=8)
+    ax.ticklabel_format(axis="y", useOffset=False)
+    ax.tick_params(labelsize=7)
+    ax.grid(alpha=0.3)

@@ -32,6 +32,9 @@ class Run:
         self.failures = csv("failures.csv")
         self.seeds = csv("seeds.csv")
         self.folds = csv("folds.csv", index_col=0)
+        self.sweep = csv("sweep.csv")  # a sweep's trials (its test run only)
+        meta = folder / "sweep.json"
+        self.sweep_winner = json.loads(meta.read_text()) if meta.is_file() else None
         self.weights = {
             p.stem: pd.read_csv(p, index_col=0, parse_dates=True)
             for p in sorted((folder / "weights").glob("*.csv"))
