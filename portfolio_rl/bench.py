@@ -131,6 +131,50 @@ def bench_robust(iterations: int = 4, scenarios: tuple[int, ...] = (1, 8, 32)) -
     return out
 
 
+def bench_seeds(iterations: int = 8, n_seeds: int = 5) -> dict[str, Any]:
+    """GRPO's seeds trained together (:mod:`portfolio_rl.agents.seeds`) against one seed
+    alone and the same seeds one after another: whole-run seconds, default config, sp500."""  # noqa: D205, D209
+    import tempfile
+    from pathlib import Path
+
+    from portfolio_rl.agents.config import TrainConfig
+    from portfolio_rl.agents.grpo import train
+    from portfolio_rl.agents.seeds import train_seeds
+    from portfolio_rl.datasets import load_prices
+
+    prices = load_prices("sp500", start="2000-01-01", end="2014-12-31")
+    configs = [
+        TrainConfig(seed=s, iterations=iterations, eval_every=10_000, patience=10_000)
+        for s in range(n_seeds)
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        train(configs[0], prices, root / "warmup")
+        t0 = time.perf_counter()
+        train(configs[0], prices, root / "one")
+        one = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for c in configs:
+            train(c, prices, root / f"alone-{c.seed}")
+        alone = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        train_seeds(configs, prices, [root / f"together-{c.seed}" for c in configs])
+        together = time.perf_counter() - t0
+    return {
+        "seeds_one_s": one,
+        f"seeds_{n_seeds}_one_after_another_s": alone,
+        f"seeds_{n_seeds}_together_s": together,
+        f"seeds_{n_seeds}_together_vs_one": together / one,
+        "seeds_device": str(configs[0].device if configs[0].device != "auto" else _device()),
+    }
+
+
+def _device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 #: Our model name -> how to build skfolio's equivalent (a test-only dependency).
 SKFOLIO_EQUIVALENTS = (
     "min_variance",
@@ -277,6 +321,7 @@ BENCHES: dict[str, Callable[[], dict[str, Any]]] = {
     "simulator": bench_simulator,
     "training": bench_training,
     "robust": bench_robust,
+    "seeds": bench_seeds,
     "walkforward": bench_walkforward,
     "process": bench_process,
 }

@@ -21,6 +21,7 @@ from portfolio_rl.config import parse_date
 from portfolio_rl.experiment import ExperimentConfig
 
 if TYPE_CHECKING:
+    from portfolio_rl.agents.checkpoint import PolicyStrategy
     from portfolio_rl.agents.config import TrainConfig
 
 
@@ -109,3 +110,62 @@ def fold_table(
             row[column] = float(np.mean([sharpe(days[n].to_numpy(), excess) for n in names]))
         rows[label] = row
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("fold")
+
+
+def train_policies(
+    exp: ExperimentConfig,
+    prices: pd.DataFrame,
+    starts: list[pd.Timestamp],
+    root: Path,
+    hooks: Any,
+) -> tuple[list[Path], dict[str, tuple[str, int]], dict[str, float], list[PolicyStrategy]]:
+    """Train every algorithm and seed through the folds into ``root/policies``.
+
+    With ``rl.seeds_together`` a GRPO fold trains all its seeds in one batched call
+    (:mod:`portfolio_rl.agents.seeds`); otherwise seed after seed.
+
+    Returns
+    -------
+    folders, names, wall_s, policies
+        Each policy's folder, its ``(algo, seed)`` by strategy name, its training seconds,
+        and the strategy (a :class:`FoldedPolicy` with several folds).
+    """
+    from portfolio_rl.agents.checkpoint import FoldedPolicy, load_policy_strategy
+    from portfolio_rl.agents.registry import trainer
+    from portfolio_rl.agents.seeds import train_seeds
+
+    seeds = exp.rl.seeds
+    names = {f"{a}_s{s}": (a, s) for a in exp.rl.algos for s in seeds}
+    folders = [root / "policies" / f"{a}-s{s}" for a, s in names.values()]
+    wall_s = dict.fromkeys(names, 0.0)
+    folds: dict[str, list[tuple[pd.Timestamp, PolicyStrategy]]] = {n: [] for n in names}
+    jobs = [(a, (s,)) for a in exp.rl.algos for s in seeds]
+    if exp.rl.seeds_together:
+        jobs = [(a, (s,)) for a, (s,) in jobs if a != "grpo"] + [("grpo", seeds)] * (
+            "grpo" in exp.rl.algos
+        )
+    for i, (algo, group) in enumerate(jobs, 1):
+        home = root / "policies"
+        plans = [fold_configs(exp, algo, s, starts, home / f"{algo}-s{s}") for s in group]
+        for k, fold in enumerate(zip(*plans, strict=True)):
+            where = f", fold {k + 1}/{len(starts)} from {fold[0][0].date()}"
+            where = where if len(starts) > 1 else ""
+            label = " ".join(map(str, group))
+            hooks.stage(f"[2/4] training {algo} seed {label} ({i}/{len(jobs)}{where})")
+            configs = [cfg for _, _, cfg in fold]
+            with hooks.bar(f"train {algo}", configs[0].iterations) as update:
+                if len(group) > 1:
+                    results = train_seeds(configs, prices, [f for _, f, _ in fold], update)
+                else:
+                    results = [trainer(algo)(configs[0], prices, fold[0][1], progress=update)]
+            for seed, (start, run, cfg), res in zip(group, fold, results, strict=True):
+                name = f"{algo}_s{seed}"
+                hooks.stage(
+                    f"      seed {seed}: best validation {cfg.objective.replace('_', ' ')} "
+                    f"{res.best_score:.3f} ({res.kept}) after {res.iterations_run} iterations, "
+                    f"{res.wall_s:.1f} s"
+                )
+                folds[name].append((start, load_policy_strategy(run, name)))
+                wall_s[name] += res.wall_s
+    policies = [f[0][1] if len(f) == 1 else FoldedPolicy(n, f) for n, f in folds.items()]
+    return folders, names, wall_s, policies

@@ -21,7 +21,7 @@ from portfolio_rl.config import parse_date, replace
 from portfolio_rl.datasets import load_data, risk_free
 from portfolio_rl.errors import ConfigError
 from portfolio_rl.experiment import ExperimentConfig, SplitConfig
-from portfolio_rl.folds import fold_configs, fold_starts, fold_table, test_start
+from portfolio_rl.folds import fold_starts, fold_table, test_start, train_policies
 
 if TYPE_CHECKING:
     from portfolio_rl.agents.checkpoint import PolicyStrategy
@@ -313,38 +313,14 @@ def _train_and_backtest(
 ) -> tuple[BacktestResult, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Train every algorithm and seed into ``folder_root/policies``, backtest them with the
     baselines, and write the run's tables into ``folder_root``."""  # noqa: D205, D209
-    from portfolio_rl.agents.checkpoint import FoldedPolicy, load_policy_strategy
-    from portfolio_rl.agents.registry import trainer
     from portfolio_rl.backtest.runner import write_run
     from portfolio_rl.backtest.stats import seed_summary
     from portfolio_rl.baselines import best_robust
     from portfolio_rl.paths import atomic_write
 
-    jobs = [(algo, seed) for algo in exp.rl.algos for seed in exp.rl.seeds]
     starts = fold_starts(exp, prices)
-    folders, policy_names, wall_s, policies = [], {}, {}, []
-    for i, (algo, seed) in enumerate(jobs, 1):
-        folder = folder_root / "policies" / f"{algo}-s{seed}"
-        name = f"{algo}_s{seed}"
-        folds, seconds = [], 0.0
-        for k, (start, fold_folder, cfg) in enumerate(
-            fold_configs(exp, algo, seed, starts, folder)
-        ):
-            where = f", fold {k + 1}/{len(starts)} from {start.date()}" if len(starts) > 1 else ""
-            hooks.stage(f"[2/4] training {algo} seed {seed} ({i}/{len(jobs)}{where})")
-            with hooks.bar(f"train {algo}", cfg.iterations) as update:
-                res = trainer(algo)(cfg, prices, fold_folder, progress=update)
-            hooks.stage(
-                f"      best validation {cfg.objective.replace('_', ' ')} "
-                f"{res.best_score:.3f} ({res.kept}) after {res.iterations_run} iterations, "
-                f"{res.wall_s:.1f} s"
-            )
-            folds.append((start, load_policy_strategy(fold_folder, name)))
-            seconds += res.wall_s
-        folders.append(folder)
-        policy_names[name] = (algo, seed)
-        wall_s[name] = seconds
-        policies.append(folds[0][1] if len(folds) == 1 else FoldedPolicy(name, folds))
+    trained = train_policies(exp, prices, starts, folder_root, hooks)
+    folders, policy_names, wall_s, policies = trained
 
     hooks.stage(f"[3/4] walk-forward backtest from {exp.backtest.start} with every baseline")
     result, metrics, stats = backtest_and_evaluate(exp, prices, bench, policies, rf, hooks)

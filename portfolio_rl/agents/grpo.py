@@ -45,7 +45,8 @@ from portfolio_rl.agents.losses import (
     process_advantages,
 )
 from portfolio_rl.agents.optim import check_finite, gradient_step, set_lr
-from portfolio_rl.agents.rollout import rollout
+from portfolio_rl.agents.policy import PolicyOutput, SimplexPolicy
+from portfolio_rl.agents.rollout import Rollout, rollout
 from portfolio_rl.agents.runstate import LOGGED_STATS, ProgressFn, RunState, TrainResult
 from portfolio_rl.agents.scenarios import bundle, robust_rewards, scenario_paths
 from portfolio_rl.agents.setup import set_up
@@ -99,27 +100,8 @@ def train(
         batch = rollout(policy, paths, config.group_size, config.rebalance_days, config.cost_bps)
 
         # 3. rewards and group-relative advantages (no critic)
-        terms = outcome_terms(batch.sim, config.rewards, config.reward_params)  # name -> (B, G)
-        per_term = normalize_then_sum(config, len(terms))
-        figures = {}
-        if robust:  # a risk measure over each bundle's S outcomes; (B*S, G) -> (B, G)
-            terms, rewards, figures = robust_rewards(terms, config, per_term)
-            batch = bundle(batch, config.scenarios)
-        else:
-            rewards = sum(config.rewards[n] * r for n, r in terms.items())
+        batch, rewards, adv, figures = advantages(batch, config, robust)
         group_std = rewards.std(dim=1)
-        if config.process_supervision:
-            steps = step_rewards(batch.sim, config.rewards, params=config.reward_params)
-            adv = process_advantages(steps, config.std_floor)
-        else:
-            if per_term:
-                adv = sum(
-                    config.rewards[n] * group_advantages(r, config.scale_rewards, config.std_floor)
-                    for n, r in terms.items()
-                )
-            else:
-                adv = group_advantages(rewards, config.scale_rewards, config.std_floor)
-            adv = adv[..., None].expand_as(batch.logp)
         keep = (
             group_std > 1e-8
             if config.dynamic_sampling
@@ -140,35 +122,17 @@ def train(
             )
             for _ in range(config.mu):
                 out = policy(obs)
-                logp = policy.log_prob(out, actions)
-                ratio_logp = logp
-                if config.importance_sampling_level == "sequence":  # GSPO: one ratio per path
-                    ratio_logp = logp_old + (logp - logp_old).mean(-1, keepdim=True).expand_as(logp)
-                surrogate, low, high = clipped_surrogate(
-                    ratio_logp, logp_old, a, config.epsilon_low, config.epsilon_high
+                per_step, kl, low, high = objective(
+                    policy, out, actions, logp_old, a, ref_out, logp_ref, config
                 )
-                if config.kl_estimator == "exact":
-                    kl = policy.kl(out, ref_out.detach())
-                else:
-                    kl = k3_kl(logp, logp_ref)
-                loss = aggregate(-(surrogate - config.beta * kl), config.loss_aggregation)
+                loss = aggregate(per_step, config.loss_aggregation)
                 check_finite(iteration, loss, kl.mean().item(), config.max_kl)
                 grad_norm = gradient_step(
                     optimizer, loss, list(policy.parameters()), config.max_grad_norm
                 )
-                for key, v in zip(
-                    LOGGED_STATS,
-                    (
-                        kl.mean().item(),
-                        low.float().mean().item(),
-                        high.float().mean().item(),
-                        policy.entropy(out).mean().item(),
-                        grad_norm,
-                        loss.item(),
-                    ),
-                    strict=True,
-                ):
-                    stats[key] += v / config.mu
+                step_stats = (kl, low, high, policy.entropy(out), grad_norm, loss)
+                for key, v in zip(LOGGED_STATS, step_stats, strict=True):
+                    stats[key] += mean_of(v) / config.mu
 
         # 5. iterative GRPO: the reference follows the policy every N iterations
         if config.ref_update_every and (iteration + 1) % config.ref_update_every == 0:
@@ -187,6 +151,76 @@ def train(
         if state.end_iteration(iteration, row, policy):
             break
     return state.finish(iteration)
+
+
+def advantages(
+    batch: Rollout, config: TrainConfig, robust: bool = False
+) -> tuple[Rollout, torch.Tensor, torch.Tensor, dict[str, float]]:
+    """Outcome rewards and group-relative advantages of a rollout (no critic).
+
+    Returns
+    -------
+    batch : Rollout
+        The rollout, its bundles merged for robust GRPO (:func:`scenarios.bundle`).
+    rewards : Tensor of shape (B, G)
+    adv : Tensor of shape (B, G, K)
+        Every step's advantage.
+    figures : dict
+        Robust GRPO's scenario spread and robust gap (empty otherwise).
+    """
+    terms = outcome_terms(batch.sim, config.rewards, config.reward_params)  # name -> (B, G)
+    per_term = normalize_then_sum(config, len(terms))
+    figures: dict[str, float] = {}
+    if robust:  # a risk measure over each bundle's S outcomes; (B*S, G) -> (B, G)
+        terms, rewards, figures = robust_rewards(terms, config, per_term)
+        batch = bundle(batch, config.scenarios)
+    else:
+        rewards = sum(config.rewards[n] * r for n, r in terms.items())
+    if config.process_supervision:
+        steps = step_rewards(batch.sim, config.rewards, params=config.reward_params)
+        return batch, rewards, process_advantages(steps, config.std_floor), figures
+    if per_term:
+        adv = sum(
+            config.rewards[n] * group_advantages(r, config.scale_rewards, config.std_floor)
+            for n, r in terms.items()
+        )
+    else:
+        adv = group_advantages(rewards, config.scale_rewards, config.std_floor)
+    return batch, rewards, adv[..., None].expand_as(batch.logp), figures
+
+
+def objective(
+    policy: SimplexPolicy,
+    out: PolicyOutput,
+    actions: torch.Tensor,
+    logp_old: torch.Tensor,
+    adv: torch.Tensor,
+    ref_out: PolicyOutput,
+    logp_ref: torch.Tensor,
+    config: TrainConfig,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The per-step loss ``-(min(rho A, clip(rho) A) - beta KL)``, the KL and clip flags.
+
+    ``rho`` is per action (DeepSeekMath) or, with ``importance_sampling_level: sequence``,
+    one per trajectory, the geometric mean of its steps' ratios (GSPO).
+    """
+    logp = policy.log_prob(out, actions)
+    ratio_logp = logp
+    if config.importance_sampling_level == "sequence":  # GSPO: one ratio per path
+        ratio_logp = logp_old + (logp - logp_old).mean(-1, keepdim=True).expand_as(logp)
+    surrogate, low, high = clipped_surrogate(
+        ratio_logp, logp_old, adv, config.epsilon_low, config.epsilon_high
+    )
+    if config.kl_estimator == "exact":
+        kl = policy.kl(out, ref_out.detach())
+    else:
+        kl = k3_kl(logp, logp_ref)
+    return -(surrogate - config.beta * kl), kl, low, high
+
+
+def mean_of(value: torch.Tensor | float) -> float:
+    """A logged figure: the mean of a tensor (flags as fractions), or the number itself."""
+    return float(value.detach().float().mean()) if torch.is_tensor(value) else float(value)
 
 
 def normalize_then_sum(config: TrainConfig, n_rewards: int) -> bool:

@@ -21,6 +21,7 @@ strategies: [equal_weight, min_variance, robust_mv_ellipsoid, dro_cvar, benchmar
 rl:
   algos: [grpo, ppo, robust_grpo]
   seeds: [0, 1]
+  seeds_together: true   # GRPO's two seeds in one batched call
   train: {iterations: 3, batch_starts: 4, group_size: 4, eval_every: 1, scenarios: 3}
 n_boot: 100
 """
