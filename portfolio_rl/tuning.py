@@ -125,7 +125,8 @@ def _fit(
     os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
     ray.init(address=address, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
     try:
-        share = 1.0 / max(limit or 1, 1) if torch.cuda.is_available() else 0.0
+        # trials share a GPU: as many per GPU as run at once (one per CPU by default)
+        share = 1.0 / (limit or os.cpu_count() or 1) if torch.cuda.is_available() else 0.0
         resources = {"cpu": 1, "gpu": share} if share else {"cpu": 1}
         fn = tune.with_resources(
             tune.with_parameters(trainable, base=base, sweep=sweep, root=str(folder / "trials")),

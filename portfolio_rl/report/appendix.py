@@ -73,7 +73,7 @@ def page_robust(run: Run, colour_of: dict[str, str]):
         ],
         axis=1,
     )
-    fig = _page("Robust GRPO: returns and tails against GRPO, 1/N and the robust baselines", run)
+    fig = _page("Robust GRPO: returns and tails (test period)", run)
     panels = (
         ("sharpe", "test Sharpe ratio (excess of cash)", False),
         ("cvar_95", "daily CVaR 95% (mean of the worst 5% of days)", True),
@@ -85,8 +85,16 @@ def page_robust(run: Run, colour_of: dict[str, str]):
         ax.set_title(title, fontsize=9)
         if i:
             ax.set_yticklabels([])
+    cash = {
+        algo: [run.weights[n]["cash"].mean() for n in rows if "cash" in run.weights.get(n, {})]
+        for algo, rows in ((ROBUST_METHOD, robust), (METHOD, policy_rows(run.metrics, METHOD)))
+    }
+    held = [
+        f"{a.replace('_', ' ')} {sum(v) / len(v):.0%}" for a, v in cash.items() if v
+    ]  # the average share in cash over rebalances and seeds
     words = [
         *tail_verdict(run.metrics),
+        *([f"Average share in cash (T-bills): {', '.join(held)}."] if held else []),
         "Points: each trained seed and each baseline on the test period; bars: 95% stationary-"
         "bootstrap intervals (mean block 21 days, the same resampled days for every strategy). "
         "CVaR and drawdown are losses: right is better.",

@@ -182,10 +182,24 @@ def limitations(run: Run) -> list[str]:
             "Stale and rounded data: prices end on 2022-12-28 and are rounded to 3 decimals "
             "(early split-adjusted prices below 1.00 have quantised returns). Research use only."
         )
-    else:
+    elif data.get("prices") == "industries49" and not data.get("tickers"):
+        out.append(
+            "Industry portfolios: Kenneth French's 49 value-weighted US industries hold every "
+            "stock of their industry as it was listed, so there is no survivorship bias, but "
+            "they are not investable as such (one would trade hundreds of stocks, or imperfect "
+            f"sector funds), and the trading inside each portfolio is free; the "
+            f"{bt.get('cost_bps')} bps cost is an assumption, not a quote."
+        )
+    elif data.get("tickers"):
         out.append(
             "Downloaded data: adjusted closes from Yahoo Finance via yfinance, not "
             "audited; delistings are absent (survivorship bias)."
+        )
+    else:
+        out.append(
+            f"Your price file ({data.get('prices')}): checked for gaps, bad values and stale "
+            "series on load, nothing more; whether it is free of survivorship bias depends on "
+            "how its assets were chosen."
         )
     years = len(r) / PERIODS
     out.append(

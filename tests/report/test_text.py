@@ -65,3 +65,36 @@ def test_tail_verdict_compares_robust_grpo_with_grpo_and_the_baselines():
     assert "smaller than equal_weight's -40.00% (2/2" in drawdown
     assert "smaller than min_cvar's -1.80% (1/2 seeds smaller)" in tails
     assert tail_verdict(metrics.drop(index=["robust_grpo_s0", "robust_grpo_s1"])) == []
+
+
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        ({"prices": "sp500"}, "Survivorship bias: the bundled stocks"),
+        ({"prices": "industries49"}, "no survivorship bias, but they are not investable"),
+        ({"prices": "sp500", "tickers": ["AAPL"]}, "Downloaded data: adjusted closes"),
+        ({"prices": "my.csv"}, "Your price file (my.csv)"),
+    ],
+)
+def test_limitations_name_the_data_the_run_used(data, says):
+    from types import SimpleNamespace
+
+    from portfolio_rl.report.text import limitations
+
+    returns = pd.DataFrame(
+        {"equal_weight": [0.01, -0.01] * 300}, index=pd.bdate_range("2010-01-01", periods=600)
+    )
+    metrics = pd.DataFrame({"sharpe": [0.5]}, index=["equal_weight"])
+    run = SimpleNamespace(
+        config={"data": data, "backtest": {"cost_bps": 10}},
+        returns=returns,
+        metrics=metrics,
+        failures=None,
+        seeds=None,
+        turnover=None,
+        folds=None,
+        stats=pd.DataFrame(index=metrics.index),
+    )
+    text = " ".join(limitations(run))
+    assert says in text
+    assert ("Downloaded data" in text) == bool(data.get("tickers"))
