@@ -156,29 +156,27 @@ def test_resuming_a_finished_sweep_trains_nothing_again(ray_sweep):
     assert again.exit_code == 2 and "--resume" in again.output
 
 
-def test_a_sweep_with_the_optuna_searcher(tmp_path):
+def test_the_same_sweep_with_the_optuna_searcher(tmp_path):
     pytest.importorskip("optuna")
     block = """
 sweep:
-  target: robust_mv_ellipsoid
+  target: grpo
   space:
-    strategy_params.robust_mv_ellipsoid.risk_aversion: {loguniform: [1.0, 20.0]}
-  num_samples: 3
+    rl.train.lr: {loguniform: [0.001, 0.01]}
+  seeds: [0, 1]
+  num_samples: 2
   searcher: optuna
 """
     out = tmp_path / "out"
-    result = runner.invoke(
-        app,
-        ["sweep", str(write(tmp_path, BASE + block)), "--out", str(out), "--pdf",
-         str(tmp_path / "o.pdf"), "--max-concurrent", "2"],
-    )  # fmt: skip
+    path = write(tmp_path, BASE + block)
+    args = ["sweep", str(path), "--out", str(out), "--pdf", str(tmp_path / "o.pdf")]
+    result = runner.invoke(app, [*args, "--max-concurrent", "2"])
     assert result.exit_code == 0, result.output
     trials = pd.read_csv(out / "trials.csv")
-    assert (
-        len(trials) == 3
-        and trials["param:strategy_params.robust_mv_ellipsoid.risk_aversion"].between(1, 20).all()
-    )
-    assert "robust_mv_ellipsoid" in pd.read_csv(out / "test" / "metrics.csv", index_col=0).index
+    assert len(trials) == 2 and trials["param:rl.train.lr"].between(0.001, 0.01).all()
+    assert (trials["seeds"] == "0 1").all()  # a searcher cannot grid: the seeds train inside
+    meta = json.loads((out / "test" / "sweep.json").read_text())
+    assert meta["n_trials"] == 2 and meta["seeds"] == [0, 1]
 
 
 @pytest.mark.slow

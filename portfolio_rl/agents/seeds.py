@@ -86,9 +86,9 @@ class StackedPolicy:
             rows = slice(s * b, (s + 1) * b)
             mine = PolicyOutput(*(None if t is None else t[rows] for t in out))
             mine = mine._replace(log_std=out.log_std[s * b].squeeze())
-            torch.set_rng_state(self.rng_states[s])
+            set_stream(out.scores.device, self.rng_states[s])
             parts.append(self.template.sample(mine))
-            self.rng_states[s] = torch.get_rng_state()
+            self.rng_states[s] = get_stream(out.scores.device)
         return torch.cat(parts)
 
     def __getattr__(self, name: str) -> Any:  # log_prob, to_weights, mean_weights, ...
@@ -131,7 +131,7 @@ def train_seeds(
             state = torch.load(c.init_policy, weights_only=True, map_location=device)
             policy.load_state_dict(state)
         policies.append(policy)
-        streams.append(torch.get_rng_state())
+        streams.append(get_stream(device))
     stacked = StackedPolicy(policies, streams)
     params = {k: v.detach().requires_grad_(True) for k, v in stacked.params.items()}
     stacked.params = params
@@ -140,9 +140,7 @@ def train_seeds(
     states = []
     for s, (c, folder) in enumerate(zip(configs, folders, strict=True)):
         state = RunState(folder, c, data)
-        torch.set_rng_state(streams[s])
         state.start({"policy": policies[s]}, rngs[s], resume=False, progress=None)
-        streams[s] = torch.get_rng_state()
         states.append(state)
     active = [True] * len(configs)
     last = [first.iterations - 1] * len(configs)
@@ -202,11 +200,23 @@ def train_seeds(
 
 def _clip_per_seed(params: dict[str, torch.Tensor], max_norm: float, s: int) -> np.ndarray:
     """Clip each seed's gradient to ``max_norm`` as ``clip_grad_norm_`` would alone."""
-    squares = torch.zeros(s)
-    for p in params.values():
-        squares += p.grad.detach().reshape(s, -1).double().pow(2).sum(1).float()
-    norms = squares.sqrt()
+    grads = [p.grad for p in params.values()]
+    squares = sum(g.detach().reshape(s, -1).double().pow(2).sum(1) for g in grads)
+    norms = squares.sqrt().float()
     coef = torch.clamp(max_norm / (norms + 1e-6), max=1.0)
-    for p in params.values():
-        p.grad.mul_(coef.view(s, *[1] * (p.dim() - 1)).to(p.grad))
-    return norms.numpy()
+    for g in grads:
+        g.mul_(coef.view(s, *[1] * (g.dim() - 1)).to(g))
+    return norms.cpu().numpy()
+
+
+def get_stream(device: torch.device) -> torch.Tensor:
+    """The state of the generator that draws action noise on ``device`` (CPU or CUDA)."""
+    return torch.cuda.get_rng_state(device) if device.type == "cuda" else torch.get_rng_state()
+
+
+def set_stream(device: torch.device, state: torch.Tensor) -> None:
+    """Restore :func:`get_stream`'s state."""
+    if device.type == "cuda":
+        torch.cuda.set_rng_state(state, device)
+    else:
+        torch.set_rng_state(state)
