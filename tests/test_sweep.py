@@ -204,3 +204,24 @@ def test_an_interrupted_sweep_resumes_and_runs_only_the_unfinished_trials(tmp_pa
     after = {p.parent.name: p.stat().st_mtime_ns for p in out.glob("trials/*/trial.json")}
     assert len(after) == 4 and all(after[k] == v for k, v in done.items())
     assert len(pd.read_csv(out / "trials.csv")) == 4
+
+
+def test_without_ray_a_sweep_says_how_to_install_it(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray raises ImportError
+    result = runner.invoke(app, ["sweep", str(write(tmp_path, BASE + SWEEP))])
+    assert result.exit_code == 2 and "pip install 'portfolio-rl[sweep]'" in result.output
+
+
+def test_a_baseline_winner_is_tested_once_after_validation(tmp_path):
+    from portfolio_rl.pipeline import SILENT
+    from portfolio_rl.tuning import _test_once
+
+    base, sweep = load_sweep(write(tmp_path, BASE + SWEEP))
+    params = {"target": "robust_mv_ellipsoid", "strategy_params.robust_mv_ellipsoid.kappa": 1.0}
+    winner = {"params": params, "target": "robust_mv_ellipsoid", "keys": [], "seeds": [0]}
+    run = _test_once(base, sweep, winner, tmp_path, hooks=SILENT)
+    assert run.result.returns.index[0] > pd.Timestamp("2014-12-31")
+    assert "robust_mv_ellipsoid" in run.metrics.index
+    assert run.exp.strategy_params["robust_mv_ellipsoid"]["kappa"] == 1.0
