@@ -118,27 +118,34 @@ def train_policies(
     starts: list[pd.Timestamp],
     root: Path,
     hooks: Any,
-) -> tuple[list[Path], dict[str, tuple[str, int]], dict[str, float], list[PolicyStrategy]]:
+) -> tuple[
+    list[Path], dict[str, tuple[str, int]], dict[str, float], list[PolicyStrategy], list[str]
+]:
     """Train every algorithm and seed through the folds into ``root/policies``.
 
     With ``rl.seeds_together`` a GRPO fold trains all its seeds in one batched call
-    (:mod:`portfolio_rl.agents.seeds`); otherwise seed after seed.
+    (:mod:`portfolio_rl.agents.seeds`); otherwise seed after seed. A later fold whose
+    training diverges keeps its starting policy (the previous fold's, scored on validation
+    before any update) and is listed; a first fold that diverges stops the run.
 
     Returns
     -------
-    folders, names, wall_s, policies
+    folders, names, wall_s, policies, diverged
         Each policy's folder, its ``(algo, seed)`` by strategy name, its training seconds,
-        and the strategy (a :class:`FoldedPolicy` with several folds).
+        the strategy (a :class:`FoldedPolicy` with several folds), and the folds whose
+        training diverged.
     """
     from portfolio_rl.agents.checkpoint import FoldedPolicy, load_policy_strategy
     from portfolio_rl.agents.registry import trainer
     from portfolio_rl.agents.seeds import train_seeds
+    from portfolio_rl.errors import TrainingDiverged
 
     seeds = exp.rl.seeds
     names = {f"{a}_s{s}": (a, s) for a in exp.rl.algos for s in seeds}
     folders = [root / "policies" / f"{a}-s{s}" for a, s in names.values()]
     wall_s = dict.fromkeys(names, 0.0)
     folds: dict[str, list[tuple[pd.Timestamp, PolicyStrategy]]] = {n: [] for n in names}
+    diverged: list[str] = []
     jobs = [(a, (s,)) for a in exp.rl.algos for s in seeds]
     if exp.rl.seeds_together:
         jobs = [(a, (s,)) for a, (s,) in jobs if a != "grpo"] + [("grpo", seeds)] * (
@@ -154,18 +161,28 @@ def train_policies(
             hooks.stage(f"[2/4] training {algo} seed {label} ({i}/{len(jobs)}{where})")
             configs = [cfg for _, _, cfg in fold]
             with hooks.bar(f"train {algo}", configs[0].iterations) as update:
-                if len(group) > 1:
-                    results = train_seeds(configs, prices, [f for _, f, _ in fold], update)
-                else:
-                    results = [trainer(algo)(configs[0], prices, fold[0][1], progress=update)]
+                try:
+                    if len(group) > 1:
+                        results = train_seeds(configs, prices, [f for _, f, _ in fold], update)
+                    else:
+                        results = [trainer(algo)(configs[0], prices, fold[0][1], progress=update)]
+                except TrainingDiverged as exc:
+                    if k == 0 or len(group) > 1:
+                        raise
+                    # the fold's starting policy (the previous fold's) was scored and saved
+                    # before any update: it stays this fold's policy, and the run says so
+                    results = [None]
+                    diverged.append(f"{algo} seed {group[0]}, fold {k + 1}: {exc}")
+                    hooks.stage(f"      {exc}; fold {k + 1} keeps fold {k}'s policy")
             for seed, (start, run, cfg), res in zip(group, fold, results, strict=True):
                 name = f"{algo}_s{seed}"
-                hooks.stage(
-                    f"      seed {seed}: best validation {cfg.objective.replace('_', ' ')} "
-                    f"{res.best_score:.3f} ({res.kept}) after {res.iterations_run} iterations, "
-                    f"{res.wall_s:.1f} s"
-                )
+                if res is not None:
+                    hooks.stage(
+                        f"      seed {seed}: best validation {cfg.objective.replace('_', ' ')} "
+                        f"{res.best_score:.3f} ({res.kept}) after {res.iterations_run} "
+                        f"iterations, {res.wall_s:.1f} s"
+                    )
+                    wall_s[name] += res.wall_s
                 folds[name].append((start, load_policy_strategy(run, name)))
-                wall_s[name] += res.wall_s
     policies = [f[0][1] if len(f) == 1 else FoldedPolicy(n, f) for n, f in folds.items()]
-    return folders, names, wall_s, policies
+    return folders, names, wall_s, policies, diverged

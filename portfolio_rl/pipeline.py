@@ -320,7 +320,7 @@ def _train_and_backtest(
 
     starts = fold_starts(exp, prices)
     trained = train_policies(exp, prices, starts, folder_root, hooks)
-    folders, policy_names, wall_s, policies = trained
+    folders, policy_names, wall_s, policies, diverged = trained
 
     hooks.stage(f"[3/4] walk-forward backtest from {exp.backtest.start} with every baseline")
     result, metrics, stats = backtest_and_evaluate(exp, prices, bench, policies, rf, hooks)
@@ -334,6 +334,7 @@ def _train_and_backtest(
         "assets": list(prices.columns),
         "quick": quick,
         "folds": [str(d.date()) for d in starts],
+        "diverged_folds": diverged,
         "train_and_backtest_s": round(time.perf_counter() - started, 1),
     }
     write_run(folder_root, result, metrics, stats, resolved)

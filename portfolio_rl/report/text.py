@@ -230,6 +230,12 @@ def limitations(run: Run) -> list[str]:
             )
     if run.seeds is not None and len(grpo) < 5:
         out.append(f"Seeds: {len(grpo)} GRPO seed(s); the seed interval is rough with so few.")
+    if cfg.get("diverged_folds"):
+        out.append(
+            f"Training diverged in {len(cfg['diverged_folds'])} walk-forward fold(s) (KL to the "
+            "reference above max_kl); each kept its starting policy, the previous fold's: "
+            + "; ".join(cfg["diverged_folds"])[:400]
+        )
     if run.failures is not None and len(run.failures):
         counts = run.failures.groupby("strategy").size()
         rebalances = len(run.turnover) if run.turnover is not None else 0

@@ -146,7 +146,7 @@ def test_run_with_tickers_against_a_stand_in_yfinance(tmp_path, monkeypatch):
     config = tmp_path / "c.yaml"
     config.write_text(
         SMALL.replace("seeds: [0, 1]", "seeds: [0]")
-        .replace("algos: [grpo, ppo]", "algos: [grpo]")
+        .replace("algos: [grpo, ppo, robust_grpo]", "algos: [grpo]")
         .replace(", benchmark]", "]")  # downloaded tickers have no index series
     )
     out = tmp_path / "run"
@@ -211,7 +211,7 @@ def test_walk_forward_training_never_sees_the_future(tmp_path):
         config.write_text(
             SMALL.replace("prices: sp500", f"prices: {tmp_path / name}.csv")
             .replace(", benchmark]", "]")
-            .replace("algos: [grpo, ppo]", "algos: [grpo]")
+            .replace("algos: [grpo, ppo, robust_grpo]", "algos: [grpo]")
             .replace("seeds: [0, 1]", "seeds: [0]")
         )
         done = pipeline.run(
