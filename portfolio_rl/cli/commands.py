@@ -68,7 +68,7 @@ def train(
     ] = None,
     force: Annotated[bool, typer.Option(help="Write into an existing non-empty --out.")] = False,
 ) -> None:
-    """Train an allocation policy with GRPO (or PPO/REINFORCE) on the training range."""
+    """Train an allocation policy (GRPO, robust GRPO, PPO or REINFORCE) on the training range."""
     import json
 
     from portfolio_rl import pipeline
@@ -346,7 +346,10 @@ def bench(
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     only: Annotated[
         str | None,
-        typer.Option(help="Comma-separated subset of benchmarks (default all)."),
+        typer.Option(
+            help="Comma-separated subset: env, simulator, training, robust, seeds, walkforward, "
+            "process (default all)."
+        ),
     ] = None,
     repeats: Annotated[
         int,
@@ -358,8 +361,7 @@ def bench(
         ),
     ] = 1,
 ) -> None:
-    """Measure throughput: env, simulator, GRPO and robust GRPO (S = 1, 8, 32) training,
-    walk-forward solves against skfolio, and the whole process."""  # noqa: D205, D209
+    """Measure throughput: env, simulator, training (GRPO, robust GRPO, seeds), walk-forward."""
     import json
 
     from portfolio_rl.bench import BENCHES, run_benchmarks
