@@ -24,7 +24,10 @@ Faithful to DeepSeekMath (Shao et al. 2024, Eq. 3-4, Algorithm 1), mapped onto a
   drops groups with zero reward spread (DAPO).
 
 The file reads top to bottom as one loop in six parts; the hand-checkable pieces of the
-objective are in :mod:`portfolio_rl.agents.losses`.
+objective are in :mod:`portfolio_rl.agents.losses`. ``algo: robust_grpo`` runs the same loop
+with a shared set of S market scenarios per start and a risk measure over each member's
+bundle of S outcomes as its reward (:mod:`portfolio_rl.agents.scenarios`);
+:mod:`portfolio_rl.agents.seeds` runs it for several seeds at once.
 """
 
 from __future__ import annotations
