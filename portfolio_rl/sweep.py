@@ -32,7 +32,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -299,8 +298,3 @@ def tune_space(sweep: SweepConfig) -> dict[str, Any]:
     if sweep.searcher is None:
         space["seed"] = tune.grid_search(list(sweep.seeds))
     return space
-
-
-def is_number(value: Any) -> bool:
-    """A finite number (for the sweep page's axes)."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

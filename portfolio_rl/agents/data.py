@@ -75,7 +75,7 @@ class MarketData:
         span = (
             f"the prices run {dates[0].date()} .. {dates[-1].date()}"
             if len(dates)
-            else ("no prices before val_end")
+            else "no prices before val_end"
         )
         hint = f"; {span}: choose --train-end and --val-end inside it"
         if len(starts) < 1:
