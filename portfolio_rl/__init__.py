@@ -1,25 +1,13 @@
 """portfolio-rl: GRPO portfolio allocation against robust-optimization baselines.
 
-Importing the package registers the gymnasium environment ``portfolio_rl/Portfolio-v0``;
-everything heavy (torch, cvxpy, matplotlib) is imported only by the modules that use it.
+Everything heavy (torch, cvxpy, matplotlib, gymnasium) is imported only by the modules that
+use it. The gymnasium environment ``portfolio_rl/Portfolio-v0`` is registered by
+:mod:`portfolio_rl.envs.portfolio_env`, so ``gym.make`` finds it through gymnasium's
+module prefix: ``gym.make("portfolio_rl.envs.portfolio_env:portfolio_rl/Portfolio-v0")``
+(or after ``from portfolio_rl.envs.portfolio_env import PortfolioEnv``).
 """
 
 from portfolio_rl.errors import PortfolioRLError
 
 __version__ = "0.1.0"
 __all__ = ["PortfolioRLError", "__version__"]
-
-
-def _register_env() -> None:
-    try:
-        from gymnasium.envs.registration import register, registry
-    except ImportError:  # gymnasium is a dependency; stay importable without it anyway
-        return
-    if "portfolio_rl/Portfolio-v0" not in registry:
-        register(
-            id="portfolio_rl/Portfolio-v0",
-            entry_point="portfolio_rl.envs.portfolio_env:PortfolioEnv",
-        )
-
-
-_register_env()

@@ -131,7 +131,7 @@ def test_the_pipeline_never_prints():
     [
         ("portfolio_rl.pipeline", ("torch", "matplotlib")),
         ("portfolio_rl.backtest.runner", ("torch", "matplotlib", "sklearn", "scipy.stats")),
-        ("portfolio_rl.cli", ("torch", "matplotlib", "cvxpy", "sklearn", "scipy")),
+        ("portfolio_rl.cli", ("torch", "matplotlib", "cvxpy", "sklearn", "scipy", "gymnasium")),
     ],
 )
 def test_heavy_modules_are_imported_only_where_used(module, absent):
@@ -149,7 +149,7 @@ def test_a_baselines_only_backtest_imports_no_torch(tmp_path):
         "exp = ExperimentConfig(backtest=BacktestConfig(start='2020-01-01'), n_boot=10,\n"
         "                       strategies=('equal_weight', 'min_variance'))\n"
         f"pipeline.backtest(exp, out=__import__('pathlib').Path({str(tmp_path / 'r')!r}))\n"
-        "print('torch' in sys.modules, 'matplotlib' in sys.modules)\n"
+        "print('torch' in sys.modules, 'matplotlib' in sys.modules, 'gymnasium' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip().splitlines()[-1] == "False False", out.stdout + out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "False False False", out.stdout + out.stderr

@@ -292,3 +292,10 @@ class PortfolioEnv(gym.Env):
             self._path[first : k * h + 1], self._step_log[steps], self._trades[steps]
         )
         return float(step_rewards(episode, self.rewards, final, self.reward_params)[-1])
+
+
+if "portfolio_rl/Portfolio-v0" not in gym.envs.registration.registry:
+    gym.register(
+        id="portfolio_rl/Portfolio-v0",
+        entry_point="portfolio_rl.envs.portfolio_env:PortfolioEnv",
+    )

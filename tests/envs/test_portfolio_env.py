@@ -19,7 +19,8 @@ def sp500_env():
 
 
 def test_make_with_no_arguments():
-    env = gym.make("portfolio_rl/Portfolio-v0")
+    # gymnasium's module prefix imports the module that registers the environment
+    env = gym.make("portfolio_rl.envs.portfolio_env:portfolio_rl/Portfolio-v0")
     obs, info = env.reset(seed=0)
     assert obs.shape == (20, OBS_FEATURES) and obs.dtype == np.float32
     assert isinstance(info["date"], pd.Timestamp)
