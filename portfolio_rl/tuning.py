@@ -10,6 +10,7 @@ test backtest is :func:`portfolio_rl.pipeline.backtest`, with a sweep page in it
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,20 +134,55 @@ def _fit(
             resources,
         )
         hooks.stage(f"sweep: Ray Tune on {address or 'this machine'}, state in {state}")
-        if resume:
-            tuner = tune.Tuner.restore(
-                str(state), trainable=fn, resume_unfinished=True, resume_errored=True
-            )
-        else:
-            tuner = tune.Tuner(
-                fn,
-                param_space=tune_space(sweep),
-                tune_config=_tune_config(tune, sweep, limit),
-                run_config=tune.RunConfig(name=RAY_DIR, storage_path=str(state.parent), verbose=0),
-            )
-        return tuner.fit()
+        with hooks.bar("trials", trial_count(sweep)) as update:
+            return _tuner(tune, fn, sweep, state, limit, resume, update).fit()
     finally:
         ray.shutdown()
+
+
+def trial_count(sweep: SweepConfig) -> int:
+    """How many trials the sweep runs: grid points x seeds x samples, or the samples."""
+    if sweep.searcher is not None:
+        return sweep.num_samples
+    grids = [len(v) for spec in sweep.space.values() for form, v in spec.items() if form == "grid"]
+    return math.prod(grids) * len(sweep.seeds) * sweep.num_samples
+
+
+def _tuner(
+    tune: Any,
+    fn: Any,
+    sweep: SweepConfig,
+    state: Path,
+    limit: int | None,
+    resume: bool,
+    update: Any,
+) -> Any:
+    """A new Tuner, or the interrupted one restored; finished trials move the bar."""
+    if resume:
+        return tune.Tuner.restore(
+            str(state), trainable=fn, resume_unfinished=True, resume_errored=True
+        )
+
+    class Progress(tune.Callback):
+        def __init__(self, update: Any) -> None:
+            self.update, self.done = update, 0
+
+        def on_trial_complete(self, iteration: int, trials: Any, trial: Any, **info: Any) -> None:
+            self.done += 1
+            self.update(self.done, figures=f"last {trial.last_result.get('val_score', 0):.4f}")
+
+        def __getstate__(self) -> dict[str, Any]:  # Tune saves its callbacks; a bar has locks
+            return {"update": lambda *args, **kwargs: None, "done": self.done}
+
+    run_config = tune.RunConfig(
+        name=RAY_DIR, storage_path=str(state.parent), verbose=0, callbacks=[Progress(update)]
+    )
+    return tune.Tuner(
+        fn,
+        param_space=tune_space(sweep),
+        tune_config=_tune_config(tune, sweep, limit),
+        run_config=run_config,
+    )
 
 
 def _tune_config(tune: Any, sweep: SweepConfig, limit: int | None) -> Any:

@@ -225,3 +225,15 @@ def test_a_baseline_winner_is_tested_once_after_validation(tmp_path):
     assert run.result.returns.index[0] > pd.Timestamp("2014-12-31")
     assert "robust_mv_ellipsoid" in run.metrics.index
     assert run.exp.strategy_params["robust_mv_ellipsoid"]["kappa"] == 1.0
+
+
+def test_the_progress_bar_knows_how_many_trials_come():
+    from portfolio_rl.sweep import SweepConfig
+    from portfolio_rl.tuning import trial_count
+
+    space = {"a": {"grid": [1, 2, 3]}, "b": {"grid": [0, 1]}, "c": {"uniform": [0, 1]}}
+    assert trial_count(SweepConfig(space=space, seeds=(0, 1), num_samples=2)) == 24
+    assert (
+        trial_count(SweepConfig(space={"c": {"uniform": [0, 1]}}, searcher="optuna", num_samples=5))
+        == 5
+    )
