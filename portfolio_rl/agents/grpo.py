@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import torch
@@ -142,15 +143,7 @@ def train(
             reference.load_state_dict(policy.state_dict())
 
         # 6. logging, validation, early stopping, checkpoints
-        row = {
-            "iteration": iteration,
-            "reward_mean": rewards.mean().item(),
-            "reward_std": rewards.std().item(),
-            "frac_reward_zero_std": (group_std <= 1e-8).float().mean().item(),
-            **stats,
-            "lr": lr,
-            **figures,
-        }
+        row = iteration_row(iteration, rewards, stats, lr, figures)
         if state.end_iteration(iteration, row, policy):
             break
     return state.finish(iteration)
@@ -219,6 +212,26 @@ def objective(
     else:
         kl = k3_kl(logp, logp_ref)
     return -(surrogate - config.beta * kl), kl, low, high
+
+
+def iteration_row(
+    iteration: int,
+    rewards: torch.Tensor,
+    stats: dict[str, float],
+    lr: float,
+    figures: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    """One iteration's line of ``train_log.csv``: rewards (B, G), update stats, lr, extras."""
+    group_std = rewards.std(dim=1)
+    return {
+        "iteration": iteration,
+        "reward_mean": rewards.mean().item(),
+        "reward_std": rewards.std().item(),
+        "frac_reward_zero_std": (group_std <= 1e-8).float().mean().item(),
+        **stats,
+        "lr": lr,
+        **(figures or {}),
+    }
 
 
 def mean_of(value: torch.Tensor | float) -> float:

@@ -31,13 +31,13 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from portfolio_rl.agents.config import TrainConfig
 from portfolio_rl.agents.data import MarketData, PathBatch, sample_paths, sample_starts
-from portfolio_rl.agents.grpo import advantages, mean_of, objective
+from portfolio_rl.agents.grpo import advantages, iteration_row, mean_of, objective
 from portfolio_rl.agents.losses import aggregate
 from portfolio_rl.agents.optim import check_finite, set_lr
 from portfolio_rl.agents.policy import PolicyOutput, SimplexPolicy
 from portfolio_rl.agents.rollout import rollout
 from portfolio_rl.agents.runstate import LOGGED_STATS, ProgressFn, RunState, TrainResult
-from portfolio_rl.agents.setup import make_policy, resolve_device, seed_everything
+from portfolio_rl.agents.setup import resolve_device, starting_policy
 
 
 class StackedPolicy:
@@ -125,16 +125,12 @@ def train_seeds(
     data = MarketData.build(prices, first, device)
     policies, rngs, streams = [], [], []
     for c in configs:  # the set-up of a run alone, seed by seed
-        rngs.append(seed_everything(c.seed))
-        policy = make_policy(c, device)
-        if c.init_policy is not None:
-            state = torch.load(c.init_policy, weights_only=True, map_location=device)
-            policy.load_state_dict(state)
+        rng, policy = starting_policy(c, device)
+        rngs.append(rng)
         policies.append(policy)
         streams.append(get_stream(device))
     stacked = StackedPolicy(policies, streams)
-    params = {k: v.detach().requires_grad_(True) for k, v in stacked.params.items()}
-    stacked.params = params
+    params = stacked.params  # stacked leaves that require grad: what the optimiser steps
     reference = {k: v.detach().clone() for k, v in params.items()}
     optimizer = torch.optim.Adam(params.values(), lr=first.lr)
     states = []
@@ -178,16 +174,7 @@ def train_seeds(
         for s in range(s_count):
             if not active[s]:
                 continue
-            mine = rewards[s * b : (s + 1) * b]
-            group_std = mine.std(dim=1)
-            row = {
-                "iteration": iteration,
-                "reward_mean": mine.mean().item(),
-                "reward_std": mine.std().item(),
-                "frac_reward_zero_std": (group_std <= 1e-8).float().mean().item(),
-                **stats[s],
-                "lr": lr,
-            }
+            row = iteration_row(iteration, rewards[s * b : (s + 1) * b], stats[s], lr)
             states[s].modules["policy"] = stacked.policy(s)
             if states[s].end_iteration(iteration, row, states[s].modules["policy"]):
                 active[s], last[s] = False, iteration

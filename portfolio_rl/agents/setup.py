@@ -36,13 +36,15 @@ def make_policy(config: TrainConfig, device: torch.device) -> SimplexPolicy:
     return policy.to(device)
 
 
-def set_up(
-    config: TrainConfig, prices: pd.DataFrame
-) -> tuple[np.random.Generator, torch.device, MarketData, SimplexPolicy]:
-    """The set-up every trainer starts with, in this order: seeding, device, the training
-    data (prices up to ``val_end``), a fresh policy."""  # noqa: D205, D209
+def starting_policy(
+    config: TrainConfig, device: torch.device
+) -> tuple[np.random.Generator, SimplexPolicy]:
+    """Seed the run, then its policy: fresh, or ``init_policy``'s weights (``weights_only``).
+
+    Returns the run's numpy Generator and the policy; torch's global generator is left where
+    a run alone continues from.
+    """
     rng = seed_everything(config.seed)
-    device = resolve_device(config.device)
     policy = make_policy(config, device)
     if config.init_policy is not None:
         try:
@@ -51,4 +53,14 @@ def set_up(
         except Exception as exc:  # a missing, foreign or truncated file
             reason = (str(exc).splitlines() or [type(exc).__name__])[0]
             raise DataError(f"cannot start from {config.init_policy}: {reason}") from None
+    return rng, policy
+
+
+def set_up(
+    config: TrainConfig, prices: pd.DataFrame
+) -> tuple[np.random.Generator, torch.device, MarketData, SimplexPolicy]:
+    """The set-up every trainer starts with, in this order: seeding, device, the training
+    data (prices up to ``val_end``), a fresh policy."""  # noqa: D205, D209
+    device = resolve_device(config.device)
+    rng, policy = starting_policy(config, device)
     return rng, device, MarketData.build(prices, config, device), policy
