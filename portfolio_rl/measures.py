@@ -182,6 +182,18 @@ def drawdown_frame(returns: pd.DataFrame) -> pd.DataFrame:
     return returns.apply(lambda col: pd.Series(drawdowns(col.to_numpy()), index=col.index))
 
 
+def ellipsoid_kappa(n_assets: int, confidence: float) -> float:
+    """Radius of the ellipsoidal uncertainty set of the mean, ``sqrt(chi2.ppf(c, n))``.
+
+    The set ``{mu_hat + kappa (Sigma/T)^(1/2) u : ||u|| <= 1}`` holds the true mean with
+    probability ``c`` for normal returns (Goldfarb & Iyengar 2003); the robust mean-variance
+    baseline and robust GRPO's ``drift_ellipsoid`` scenarios share it.
+    """
+    from scipy import special
+
+    return float(np.sqrt(special.chdtri(n_assets, 1 - confidence)))
+
+
 #: Risk measures of robust GRPO over a bundle's scenario outcomes, with their default
 #: parameter (None: the measure has none).
 RISK_MEASURES: dict[str, float | None] = {

@@ -36,13 +36,12 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from scipy import special
 
 from portfolio_rl.agents.config import TrainConfig
 from portfolio_rl.agents.data import MarketData, PathBatch, future_paths
 from portfolio_rl.agents.rollout import Rollout
 from portfolio_rl.envs.paths import bootstrap_returns
-from portfolio_rl.measures import risk_value
+from portfolio_rl.measures import ellipsoid_kappa, risk_value
 
 
 def scenario_paths(
@@ -120,7 +119,7 @@ def drift_shifts(
         Shifted daily returns, floored at -0.95 (a price never goes below zero).
     """
     n = data.prices.shape[1]
-    kappa = float(np.sqrt(special.chdtri(n, 1 - config.ellipsoid_confidence)))
+    kappa = ellipsoid_kappa(n, config.ellipsoid_confidence)
     base = paths.double().cpu().numpy()
     history = data.bootstrap_pool  # returns of days 1..; row t - 1 is day t
     u = rng.standard_normal((len(starts), (count + 1) // 2, n))

@@ -16,6 +16,7 @@ from scipy import special
 from portfolio_rl.baselines.base import ConstrainedModel
 from portfolio_rl.baselines.covariance import estimate_covariance, psd_factor
 from portfolio_rl.market import PERIODS
+from portfolio_rl.measures import ellipsoid_kappa
 
 
 @dataclass(eq=False, repr=False)
@@ -167,7 +168,7 @@ solver, fallback_solver
         if self.uncertainty == "ellipsoid":
             kappa = self.kappa
             if kappa is None:
-                kappa = float(np.sqrt(special.chdtri(n_assets, 1 - self.confidence_level)))
+                kappa = ellipsoid_kappa(n_assets, self.confidence_level)
             # daily kappa * ||(S_d/T)^(1/2) w||, times 252, in terms of the annual S = 252 S_d
             params["radius"].value = kappa * np.sqrt(PERIODS / n_obs)
         else:
