@@ -146,11 +146,12 @@ def train_policies(
     wall_s = dict.fromkeys(names, 0.0)
     folds: dict[str, list[tuple[pd.Timestamp, PolicyStrategy]]] = {n: [] for n in names}
     diverged: list[str] = []
-    jobs = [(a, (s,)) for a in exp.rl.algos for s in seeds]
-    if exp.rl.seeds_together:
-        jobs = [(a, (s,)) for a, (s,) in jobs if a != "grpo"] + [("grpo", seeds)] * (
-            "grpo" in exp.rl.algos
-        )
+    jobs: list[tuple[str, tuple[int, ...]]] = []
+    for algo in exp.rl.algos:
+        if exp.rl.seeds_together and algo == "grpo":
+            jobs.append((algo, seeds))  # one batched training per fold
+        else:
+            jobs += [(algo, (s,)) for s in seeds]
     for i, (algo, group) in enumerate(jobs, 1):
         home = root / "policies"
         plans = [fold_configs(exp, algo, s, starts, home / f"{algo}-s{s}") for s in group]

@@ -225,7 +225,8 @@ def choose(records: list[dict[str, Any]]) -> tuple[pd.DataFrame, dict[str, Any]]
     table : DataFrame
         One row per trial: its values, seeds, validation score and Sharpe ratio.
     winner : dict
-        ``params`` (seed left out), ``val_score``, ``keys`` (its trials) and ``seeds``.
+        ``params`` (seed left out), ``val_score``, ``keys`` (its trials), ``seeds`` and
+        ``runs`` (each trained run's folder under the trials root, ``<key>/s<seed>``).
     """
     rows = []
     for rec in records:
@@ -246,12 +247,14 @@ def choose(records: list[dict[str, Any]]) -> tuple[pd.DataFrame, dict[str, Any]]
     best = str(means.idxmax())
     chosen = table[table["config"] == best]
     table["chosen"] = table["config"] == best
-    seeds = sorted(int(s) for text in chosen["seeds"] for s in text.split())
+    pairs = zip(chosen["key"], chosen["seeds"], strict=True)
+    runs = [(key, int(seed)) for key, text in pairs for seed in text.split()]
     winner = {
         "params": json.loads(best),
         "val_score": float(means.max()),
         "keys": list(chosen["key"]),
-        "seeds": seeds,
+        "seeds": sorted(seed for _, seed in runs),
+        "runs": [f"{k}/s{seed}" for k, seed in runs],
         "target": str(chosen["target"].iloc[0]),
     }
     return table.drop(columns=["config"]), winner

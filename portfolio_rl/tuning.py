@@ -20,6 +20,7 @@ import pandas as pd
 
 from portfolio_rl.config import replace
 from portfolio_rl.errors import ConfigError, PortfolioRLError
+from portfolio_rl.folds import test_start
 from portfolio_rl.pipeline import SILENT, BacktestRun, Hooks, backtest
 from portfolio_rl.sweep import (
     SweepConfig,
@@ -230,12 +231,7 @@ def _test_once(
     exp = experiment(winner["params"], base, sweep)
     out = folder / "test"
     if winner["target"] in ALGORITHMS:
-        runs = [
-            folder / "trials" / key / f"s{seed}"
-            for key in winner["keys"]
-            for seed in json.loads((folder / "trials" / key / "trial.json").read_text())["seeds"]
-        ]
+        runs = [folder / "trials" / run for run in winner["runs"]]
         return backtest(exp, runs, out=out, force=True, hooks=hooks, start_given=False)
-    first = pd.Timestamp(exp.splits.val_end) + pd.Timedelta(days=1)
-    exp = replace(exp, backtest=replace(exp.backtest, start=str(first.date())))
+    exp = replace(exp, backtest=replace(exp.backtest, start=test_start(exp)))
     return backtest(exp, out=out, force=True, hooks=hooks)
