@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -75,7 +76,6 @@ def bench_training(iterations: int = 8) -> dict[str, Any]:
     """GRPO update throughput with the default config on sp500: portfolio-days simulated per
     second of whole iterations (rollout, rewards, advantages and the mu gradient steps)."""  # noqa: D205, D209
     import tempfile
-    from pathlib import Path
 
     from portfolio_rl.agents.config import TrainConfig
     from portfolio_rl.agents.grpo import train
@@ -85,10 +85,7 @@ def bench_training(iterations: int = 8) -> dict[str, Any]:
     config = TrainConfig(iterations=iterations, eval_every=10_000, patience=10_000)
     days = config.batch_starts * config.group_size * config.steps * config.rebalance_days
     with tempfile.TemporaryDirectory() as tmp:
-        train(config, prices, Path(tmp) / "warmup")
-        start = time.perf_counter()
-        train(config, prices, Path(tmp) / "timed")
-        elapsed = time.perf_counter() - start
+        elapsed = _timed_after_warmup(lambda folder: train(config, prices, folder), Path(tmp))
     return {
         "train_grpo_portfolio_days_per_s": days * iterations / elapsed,
         "train_grpo_s_per_iteration": elapsed / iterations,
@@ -102,7 +99,6 @@ def bench_robust(iterations: int = 4, scenarios: tuple[int, ...] = (1, 8, 32)) -
     portfolio-days simulated per second of whole iterations. S multiplies the rollout by S,
     in one simulator call."""  # noqa: D205, D209
     import tempfile
-    from pathlib import Path
 
     from portfolio_rl.agents.config import TrainConfig
     from portfolio_rl.agents.grpo import train
@@ -122,10 +118,9 @@ def bench_robust(iterations: int = 4, scenarios: tuple[int, ...] = (1, 8, 32)) -
             days = (
                 config.batch_starts * s * config.group_size * config.steps * config.rebalance_days
             )
-            train(config, prices, Path(tmp) / f"warmup{s}")
-            start = time.perf_counter()
-            train(config, prices, Path(tmp) / f"timed{s}")
-            elapsed = time.perf_counter() - start
+            elapsed = _timed_after_warmup(
+                lambda folder, c=config: train(c, prices, folder), Path(tmp)
+            )
             out[f"robust_grpo_S{s}_portfolio_days_per_s"] = days * iterations / elapsed
             out[f"robust_grpo_S{s}_s_per_iteration"] = elapsed / iterations
     return out
@@ -135,11 +130,11 @@ def bench_seeds(iterations: int = 8, n_seeds: int = 5) -> dict[str, Any]:
     """GRPO's seeds trained together (:mod:`portfolio_rl.agents.seeds`) against one seed
     alone and the same seeds one after another: whole-run seconds, default config, sp500."""  # noqa: D205, D209
     import tempfile
-    from pathlib import Path
 
     from portfolio_rl.agents.config import TrainConfig
     from portfolio_rl.agents.grpo import train
     from portfolio_rl.agents.seeds import train_seeds
+    from portfolio_rl.agents.setup import resolve_device
     from portfolio_rl.datasets import load_prices
 
     prices = load_prices("sp500", start="2000-01-01", end="2014-12-31")
@@ -149,10 +144,7 @@ def bench_seeds(iterations: int = 8, n_seeds: int = 5) -> dict[str, Any]:
     ]
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        train(configs[0], prices, root / "warmup")
-        t0 = time.perf_counter()
-        train(configs[0], prices, root / "one")
-        one = time.perf_counter() - t0
+        one = _timed_after_warmup(lambda folder: train(configs[0], prices, folder), root)
         t0 = time.perf_counter()
         for c in configs:
             train(c, prices, root / f"alone-{c.seed}")
@@ -165,14 +157,19 @@ def bench_seeds(iterations: int = 8, n_seeds: int = 5) -> dict[str, Any]:
         f"seeds_{n_seeds}_one_after_another_s": alone,
         f"seeds_{n_seeds}_together_s": together,
         f"seeds_{n_seeds}_together_vs_one": together / one,
-        "seeds_device": str(configs[0].device if configs[0].device != "auto" else _device()),
+        "seeds_device": str(resolve_device(configs[0].device)),
     }
 
 
-def _device() -> str:
-    import torch
+def _timed_after_warmup(run: Callable[[Path], Any], root: Path) -> float:
+    """Seconds of ``run(folder)`` in a new folder under ``root``, after one untimed run
+    that warms the caches (imports, allocator, data)."""  # noqa: D205, D209
+    import tempfile
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    run(Path(tempfile.mkdtemp(dir=root)))
+    start = time.perf_counter()
+    run(Path(tempfile.mkdtemp(dir=root)))
+    return time.perf_counter() - start
 
 
 #: Our model name -> how to build skfolio's equivalent (a test-only dependency).
@@ -289,7 +286,6 @@ def bench_process(repeats: int = 3) -> dict[str, Any]:
     import subprocess
     import sys
     import tempfile
-    from pathlib import Path
 
     from portfolio_rl.datasets import BUNDLED
     from portfolio_rl.paths import data_dir
