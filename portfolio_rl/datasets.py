@@ -216,9 +216,7 @@ def _price_index(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([start, prices])
 
 
-def risk_free(
-    data: DataConfig, index: pd.DatetimeIndex, annual_rate: float = 0.0
-) -> pd.Series:
+def risk_free(data: DataConfig, index: pd.DatetimeIndex, annual_rate: float = 0.0) -> pd.Series:
     """The daily risk-free rate on ``index``: the dataset's own series, else ``annual_rate``.
 
     The same series is what cash earns, what Sharpe and Sortino are in excess of, and what

@@ -61,8 +61,10 @@ class PolicyStrategy:
         if given != expected:
             missing = sorted(set(expected) - set(given))
             extra = sorted(set(given) - set(expected))
-            detail = f"missing {missing}, not trained on {extra}" if missing or extra else (
-                "the same assets in another order"
+            detail = (
+                f"missing {missing}, not trained on {extra}"
+                if missing or extra
+                else "the same assets in another order"
             )
             hint = "; it holds cash: pass --cash" if missing == [CASH] else ""
             raise PortfolioRLError(

@@ -285,4 +285,3 @@ class ConstrainedModel(ConvexModel):
         trade = cp.Variable(n_assets, nonneg=True, name="trade")
         cons += [trade >= w - held, trade >= held - w, cp.sum(trade) <= cap * s]
         return cons, cost * cp.sum(trade), {"prev": prev, "cap": cap, "cost": cost}
-

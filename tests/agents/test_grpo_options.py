@@ -114,5 +114,3 @@ def test_normalize_then_sum_gives_each_reward_its_own_scale():
     assert normalize_then_sum(small(rewards={"log_growth": 1, "sharpe": 1}), 2)
     assert not normalize_then_sum(small(), 1)
     assert not normalize_then_sum(small(reward_aggregation="sum_then_normalize"), 2)
-
-
