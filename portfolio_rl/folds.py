@@ -179,7 +179,7 @@ def train_policies(
                 name = f"{algo}_s{seed}"
                 if res is not None:
                     hooks.stage(
-                        f"      seed {seed}: best validation {cfg.objective.replace('_', ' ')} "
+                        f"      seed {seed}: best validation {cfg.objective_label} "
                         f"{res.best_score:.3f} ({res.kept}) after {res.iterations_run} "
                         f"iterations, {res.wall_s:.1f} s"
                     )

@@ -106,6 +106,11 @@ class TrainConfig:
         (``robust_measure``) over the log growth of the validation range's consecutive
         K*h-day windows, annualised. ``auto`` (default): ``robust`` for ``robust_grpo``, so
         selection does not undo what it trained for, ``log_growth`` otherwise.
+    val_aggregate : {"path", "median_year", "worst_year"}
+        The objective over the whole validation path (default), or over each validation
+        year (252 trading days, the remainder joining the last) and then the median or the
+        worst year: a policy must do well in most years, or in every one, not on the path's
+        total. With one validation year they are the path's score.
     max_kl : float
         A KL above this (or a NaN) stops training as diverged.
     gamma, gae_lambda, vf_coef
@@ -174,6 +179,7 @@ class TrainConfig:
     eval_every: int = 5
     patience: int = 6
     val_objective: str = "auto"
+    val_aggregate: str = "path"
     max_kl: float = 50.0
     gamma: float = 0.99
     gae_lambda: float = 0.95
@@ -199,6 +205,7 @@ class TrainConfig:
             "lr_schedule": ("constant", "linear", "cosine"),
             "distribution": DISTRIBUTIONS,
             "val_objective": ("auto", "log_growth", "sharpe", "robust"),
+            "val_aggregate": ("path", "median_year", "worst_year"),
             "reward_aggregation": ("auto", "sum_then_normalize", "normalize_then_sum"),
             "importance_sampling_level": ("step", "sequence"),
             "uncertainty": ("bootstrap", "drift_ellipsoid"),
@@ -272,6 +279,14 @@ class TrainConfig:
         if self.val_objective != "auto":
             return self.val_objective
         return "robust" if self.algo == "robust_grpo" else "log_growth"
+
+    @property
+    def objective_label(self) -> str:
+        """The validation objective in words, e.g. ``log growth, worst year``."""
+        label = self.objective.replace("_", " ")
+        if self.val_aggregate != "path":
+            label += ", " + self.val_aggregate.replace("_", " ")
+        return label
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""

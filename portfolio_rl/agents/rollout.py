@@ -7,9 +7,11 @@ applies the one cost model to the whole batch at once.
 
 from __future__ import annotations
 
+import itertools
 from typing import NamedTuple
 
 import numpy as np
+import pandas as pd
 import torch
 
 from portfolio_rl.agents.config import TrainConfig
@@ -129,8 +131,10 @@ def validation_score(policy: SimplexPolicy, data: MarketData, config: TrainConfi
     ``sharpe``: annualised Sharpe ratio in excess of cash's return (0 without cash);
     ``robust``: the risk measure of the log growth of consecutive K*h-day windows (the
     training horizon), annualised (see :class:`TrainConfig`).
+    ``val_aggregate`` takes it over the whole path, or per validation year and then the
+    median or the worst year (:func:`aggregate_years`).
     """
-    return _objective(validation_returns(policy, data, config), data, config)
+    return _score(validation_returns(policy, data, config), data, config)
 
 
 @torch.no_grad()
@@ -143,10 +147,43 @@ def equal_weight_score(data: MarketData, config: TrainConfig) -> float:
     weights[..., :n_risky] = 1.0 / n_risky
     start = _starting_weights(paths, 1, 1, data.cash)
     sim = simulate(weights, paths.returns, config.cost_bps, start, cash=data.cash)
-    return _objective(sim.daily_returns[0, 0].double().cpu().numpy(), data, config)
+    return _score(sim.daily_returns[0, 0].double().cpu().numpy(), data, config)
 
 
-def _objective(r: np.ndarray, data: MarketData, config: TrainConfig) -> float:
+def year_slices(dates: pd.DatetimeIndex) -> list[slice]:
+    """The calendar years of ``dates`` as consecutive slices; a part-year shorter than half a
+    year (``PERIODS // 2`` days) joins its neighbour, so every slice is about a year or more."""  # noqa: D205, D209
+    years = np.asarray(dates.year)
+    edges = [0, *(np.flatnonzero(np.diff(years)) + 1).tolist(), len(years)]
+    short = PERIODS // 2
+    while len(edges) > 2:
+        sizes = np.diff(edges)
+        if sizes.min() >= short:
+            break
+        i = int(sizes.argmin())
+        edges.pop(i if i == len(sizes) - 1 else i + 1)  # the last joins back, others forward
+    return [slice(a, b) for a, b in itertools.pairwise(edges)]
+
+
+def aggregate_years(values: list[float], how: str) -> float:
+    """``median_year`` or ``worst_year`` of per-year validation scores (``path``: one value)."""
+    if how == "worst_year":
+        return float(min(values))
+    return float(np.median(values))
+
+
+def _score(r: np.ndarray, data: MarketData, config: TrainConfig) -> float:
+    """``config.objective`` of the daily returns ``r`` (from the first validation day),
+    over the path or aggregated over validation years (``config.val_aggregate``)."""  # noqa: D205, D209
+    days = slice(data.val_start + 1, data.val_start + 1 + len(r))
+    rf = data.returns[days, -1].double().cpu().numpy() if data.cash else np.zeros(len(r))
+    if config.val_aggregate == "path":
+        return _objective(r, rf, config)
+    years = year_slices(data.dates[days])
+    return aggregate_years([_objective(r[y], rf[y], config) for y in years], config.val_aggregate)
+
+
+def _objective(r: np.ndarray, rf: np.ndarray, config: TrainConfig) -> float:
     if config.objective == "log_growth":
         return float(np.log1p(r).mean() * PERIODS)
     if config.objective == "robust":
@@ -155,8 +192,4 @@ def _objective(r: np.ndarray, data: MarketData, config: TrainConfig) -> float:
         windows = torch.as_tensor(np.log1p(r[: n * horizon]).reshape(n, -1).sum(1))
         value = risk_value(windows, config.robust_measure, config.robust_param, dim=0)
         return float(value) * PERIODS / (len(r) if n == 1 else horizon)
-    rf = 0.0
-    if data.cash:
-        days = slice(data.val_start + 1, data.val_start + 1 + len(r))
-        rf = data.returns[days, -1].double().cpu().numpy()
     return sharpe(r, rf)

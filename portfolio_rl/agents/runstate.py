@@ -269,6 +269,7 @@ class RunState:
         )
         summary = {k: v for k, v in vars(result).items() if k not in ("folder", "log")}
         summary["val_objective"] = self.config.objective
+        summary["val_aggregate"] = self.config.val_aggregate
         summary["val_equal_weight"] = equal_weight_score(self.data, self.config)
         atomic_write_text(self.folder / "summary.json", json.dumps(summary, indent=2) + "\n")
         return result

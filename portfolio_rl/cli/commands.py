@@ -109,9 +109,8 @@ def train(
 
         print(f"nothing to resume: the run in {folder} has finished ({finished(folder)})")
         return
-    objective = train_cfg.objective.replace("_", " ")
     print(
-        f"{train_cfg.algo} seed {train_cfg.seed}: best validation {objective} "
+        f"{train_cfg.algo} seed {train_cfg.seed}: best validation {train_cfg.objective_label} "
         f"{result.best_score:.3f} ({result.kept}; {result.iterations_run} iterations run, "
         f"stopped by {result.stopped}), {result.wall_s:.1f} s"
     )

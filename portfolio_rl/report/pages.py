@@ -52,9 +52,12 @@ def page_summary(run: Run, colour_of: dict[str, str]):
         if cfg.get("cash")
         else "Always fully invested (no cash asset)."
     )
-    objective = (rl.get("train") or {}).get("val_objective", "auto").replace("_", " ")
+    train = rl.get("train") or {}
+    objective = train.get("val_objective", "auto").replace("_", " ")
     if objective == "auto":
         objective = "log growth (robust_grpo: its risk measure over validation windows)"
+    if train.get("val_aggregate", "path") != "path":
+        objective += f", {train['val_aggregate'].replace('_', ' ')} of the validation years"
     first, last = cfg.get("data_range") or [r.index[0].date(), r.index[-1].date()]
     training = (
         f"Train to {splits.get('train_end')}, validate to {splits.get('val_end')}, "
@@ -212,14 +215,17 @@ def page_training(run: Run, colour_of: dict[str, str]):
         run,
     )
     summaries = {n: run.summaries[n] for n in logs if n in run.summaries}
-    objective = next(iter(summaries.values()), {}).get("val_objective", "sharpe")
+    first_summary = next(iter(summaries.values()), {})
+    objective = first_summary.get("val_objective", "sharpe").replace("_", " ")
+    if first_summary.get("val_aggregate", "path") != "path":
+        objective += ", " + first_summary["val_aggregate"].replace("_", " ")
     references = {n: s["val_equal_weight"] for n, s in summaries.items() if "val_equal_weight" in s}
     panels = [
         ("reward_mean", "reward (mean outcome)"),
         ("kl", "KL to reference (k3)"),
         ("clip_ratio_high", "clip ratio (high + low)"),
         ("entropy", "policy entropy"),
-        ("val_score", f"validation {objective.replace('_', ' ')} (first point: the start)"),
+        ("val_score", f"validation {objective} (first point: the start)"),
     ]
     for i, (key, title) in enumerate(panels):
         ax = fig.add_axes([0.05 + (i % 3) * 0.31, 0.53 - (i // 3) * 0.43, 0.26, 0.33])
