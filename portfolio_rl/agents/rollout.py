@@ -132,7 +132,7 @@ def validation_score(policy: SimplexPolicy, data: MarketData, config: TrainConfi
     ``robust``: the risk measure of the log growth of consecutive K*h-day windows (the
     training horizon), annualised (see :class:`TrainConfig`).
     ``val_aggregate`` takes it over the whole path, or per validation year and then the
-    median or the worst year (:func:`aggregate_years`).
+    median or the worst year (:func:`year_slices`).
     """
     return _score(validation_returns(policy, data, config), data, config)
 
@@ -165,13 +165,6 @@ def year_slices(dates: pd.DatetimeIndex) -> list[slice]:
     return [slice(a, b) for a, b in itertools.pairwise(edges)]
 
 
-def aggregate_years(values: list[float], how: str) -> float:
-    """``median_year`` or ``worst_year`` of per-year validation scores (``path``: one value)."""
-    if how == "worst_year":
-        return float(min(values))
-    return float(np.median(values))
-
-
 def _score(r: np.ndarray, data: MarketData, config: TrainConfig) -> float:
     """``config.objective`` of the daily returns ``r`` (from the first validation day),
     over the path or aggregated over validation years (``config.val_aggregate``)."""  # noqa: D205, D209
@@ -179,8 +172,8 @@ def _score(r: np.ndarray, data: MarketData, config: TrainConfig) -> float:
     rf = data.returns[days, -1].double().cpu().numpy() if data.cash else np.zeros(len(r))
     if config.val_aggregate == "path":
         return _objective(r, rf, config)
-    years = year_slices(data.dates[days])
-    return aggregate_years([_objective(r[y], rf[y], config) for y in years], config.val_aggregate)
+    scores = [_objective(r[y], rf[y], config) for y in year_slices(data.dates[days])]
+    return float(min(scores) if config.val_aggregate == "worst_year" else np.median(scores))
 
 
 def _objective(r: np.ndarray, rf: np.ndarray, config: TrainConfig) -> float:
