@@ -143,9 +143,17 @@ def rolling_sharpe_chart(returns: pd.DataFrame, ax: Any, colour_of: dict[str, st
     _legend(ax)
 
 
-def annual_returns_heatmap(returns: pd.DataFrame, ax: Any, order: list[str]) -> Any:
-    """Calendar-year returns, one row per strategy in ``order``; returns the image."""
+def annual_returns_heatmap(
+    returns: pd.DataFrame, ax: Any, order: list[str], groups: dict[str, list[str]]
+) -> Any:
+    """Calendar-year returns, one row per strategy in ``order``; returns the image.
+
+    A row named in ``groups`` is the mean of its columns' calendar-year returns: an
+    algorithm's seeds are one row, as in the headline table (the appendix lists each seed).
+    """
     annual = (1 + returns).groupby(returns.index.year).prod() - 1
+    for label, columns in groups.items():
+        annual[label] = annual[columns].mean(axis=1)
     data = annual.T.loc[order]
     lim = np.nanmax(np.abs(data.to_numpy()))
     im = ax.imshow(data.to_numpy(), cmap="RdYlGn", vmin=-lim, vmax=lim, aspect="auto")
@@ -153,7 +161,8 @@ def annual_returns_heatmap(returns: pd.DataFrame, ax: Any, order: list[str]) -> 
     ax.set_yticks(range(len(data.index)), data.index, fontsize=6.5)
     for i in range(data.shape[0]):
         for j in range(data.shape[1]):
-            ax.text(j, i, f"{data.iloc[i, j]:.0%}", ha="center", va="center", fontsize=5.5)
+            label = f"{data.iloc[i, j]:.0%}".replace("-0%", "0%")
+            ax.text(j, i, label, ha="center", va="center", fontsize=5.5)
     ax.set_title("calendar-year returns (partial first/last years)", fontsize=9)
     return im
 

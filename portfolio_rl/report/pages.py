@@ -20,7 +20,15 @@ from portfolio_rl.report import charts
 from portfolio_rl.report.layout import page as _page
 from portfolio_rl.report.layout import table as _table
 from portfolio_rl.report.run import Run
-from portfolio_rl.report.text import headline_table, limitations, policy_rows, verdict
+from portfolio_rl.report.text import (
+    headline_table,
+    limitations,
+    policy_rows,
+    seed_label,
+    seed_rows,
+    summarise_seeds,
+    verdict,
+)
 
 
 def page_summary(run: Run, colour_of: dict[str, str]):
@@ -55,7 +63,9 @@ def page_summary(run: Run, colour_of: dict[str, str]):
     train = rl.get("train") or {}
     objective = train.get("val_objective", "auto").replace("_", " ")
     if objective == "auto":
-        objective = "log growth (robust_grpo: its risk measure over validation windows)"
+        objective = "log growth"
+        if "robust_grpo" in rl.get("algos", []):
+            objective += " (robust_grpo: its risk measure over validation windows)"
     if train.get("val_aggregate", "path") != "path":
         objective += f", {train['val_aggregate'].replace('_', ' ')} of the validation years"
     first, last = cfg.get("data_range") or [r.index[0].date(), r.index[-1].date()]
@@ -155,8 +165,10 @@ def page_rolling(run: Run, colour_of: dict[str, str]):
     ax = fig.add_axes([0.06, 0.56, 0.70, 0.34])
     charts.rolling_sharpe_chart(run.returns[_focus(run)], ax, colour_of)
     ax2 = fig.add_axes([0.16, 0.06, 0.78, 0.42])
-    order = list(run.metrics.sort_values("sharpe", ascending=False).index)
-    im = charts.annual_returns_heatmap(run.returns, ax2, order)
+    summary, _ = summarise_seeds(run.metrics)
+    order = list(summary.sort_values("sharpe", ascending=False).index)
+    groups = {seed_label(a, len(rows)): rows for a, rows in seed_rows(run.metrics).items()}
+    im = charts.annual_returns_heatmap(run.returns, ax2, order, groups)
     plt.colorbar(im, ax=ax2, fraction=0.02, pad=0.01, format=charts.pct_formatter())
     return fig
 

@@ -117,6 +117,11 @@ def seed_rows(metrics: pd.DataFrame) -> dict[str, list[str]]:
     return {a: rows for a in ALGORITHMS if (rows := policy_rows(metrics, a))}
 
 
+def seed_label(algo: str, k: int) -> str:
+    """The row of an algorithm's k seeds summarised: ``grpo (5 seeds)``."""
+    return f"{algo} ({k} seed{'s' if k > 1 else ''})"
+
+
 def summarise_seeds(metrics: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
     """Metrics with each algorithm's seeds replaced by one ``<algo> (k seeds)`` row of means,
     and the sample std over seeds of each such row."""  # noqa: D205, D209
@@ -125,7 +130,7 @@ def summarise_seeds(metrics: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.S
     out = metrics.drop(index=list(seeded))
     spread = {}
     for algo, rows in groups.items():
-        label = f"{algo} ({len(rows)} seed{'s' if len(rows) > 1 else ''})"
+        label = seed_label(algo, len(rows))
         out.loc[label] = metrics.loc[rows].mean()
         spread[label] = metrics.loc[rows].std(ddof=1) if len(rows) > 1 else None
     return out, spread
