@@ -185,14 +185,15 @@ def weights_chart(weights: pd.DataFrame, ax: Any, colours_: list[Any]) -> None:
 
 
 def turnover_chart(metrics: pd.DataFrame, ax: Any, colour_of: dict[str, str]) -> None:
-    """Annual one-way turnover and costs per strategy, as bars."""
+    """Annual one-way turnover and costs per strategy, as bars (an algorithm's seeds
+    summarised in one row, as :func:`portfolio_rl.report.text.summarise_seeds` makes)."""  # noqa: D205, D209
     m = metrics.sort_values("turnover")
     y = np.arange(len(m))
     ax.barh(
         y - 0.2,
         m["turnover"],
         height=0.4,
-        color=[colour_of[n] for n in m.index],
+        color=[colour_for(n, colour_of) for n in m.index],
         label="turnover (1-way / yr)",
     )
     ax.barh(y + 0.2, m["avg_cost"] * 100, height=0.4, color="#bbbbbb", label="cost (% / yr)")

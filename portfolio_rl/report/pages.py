@@ -208,7 +208,8 @@ def page_weights(run: Run, colour_of: dict[str, str]):
             fontsize=6.5,
             frameon=False,
         )
-    charts.turnover_chart(run.metrics, fig.add_axes([0.79, 0.12, 0.18, 0.76]), colour_of)
+    summary, _ = summarise_seeds(run.metrics)
+    charts.turnover_chart(summary, fig.add_axes([0.79, 0.12, 0.18, 0.76]), colour_of)
     return fig
 
 
