@@ -14,7 +14,7 @@ from portfolio_rl.report import charts
 from portfolio_rl.report.layout import page as _page
 from portfolio_rl.report.layout import table as _table
 from portfolio_rl.report.run import Run
-from portfolio_rl.report.text import headline_table, policy_rows, tail_verdict
+from portfolio_rl.report.text import headline_table, policy_rows, stats_table, tail_verdict
 
 
 def page_exposure(run: Run, colour_of: dict[str, str]):
@@ -137,7 +137,10 @@ def page_seeds(run: Run, colour_of: dict[str, str]):
     if table.empty:
         return None
     fig = _page("Appendix: every trained policy, seed by seed (test period)", run)
-    height = min(0.80, 0.026 * (len(table) + 1))
-    ax = fig.add_axes([0.04, 0.90 - height, 0.92, height])
-    _table(ax, table, colour_of, font=7 if len(table) > 20 else 8)
+    stats = stats_table(run.metrics, run.stats, by_seed=True)
+    height = min(0.40, 0.022 * (len(table) + 1))
+    ax = fig.add_axes([0.04, 0.92 - height, 0.92, height])
+    _table(ax, table, colour_of, font=6.5 if len(table) > 16 else 8)
+    ax = fig.add_axes([0.04, 0.46 - height, 0.92, height])
+    _table(ax, stats, colour_of, font=6.5 if len(table) > 16 else 8)
     return fig

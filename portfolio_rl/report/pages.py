@@ -26,6 +26,7 @@ from portfolio_rl.report.text import (
     policy_rows,
     seed_label,
     seed_rows,
+    stats_table,
     summarise_seeds,
     verdict,
 )
@@ -277,29 +278,7 @@ def page_training(run: Run, colour_of: dict[str, str]):
 def page_stats(run: Run, colour_of: dict[str, str]):
     """Page 6: bootstrap intervals, Sharpe-difference tests, PSR and DSR."""
     fig = _page("Statistics", run)
-    s = run.stats.loc[run.metrics.sort_values("sharpe", ascending=False).index]
-    cols = {
-        "Sharpe": run.metrics["sharpe"].map("{:.2f}".format),
-        "Sharpe 95% CI": [
-            f"[{a:.2f}, {b:.2f}]" for a, b in zip(s["sharpe_lo"], s["sharpe_hi"], strict=True)
-        ],
-        "CAGR 95% CI": [
-            f"[{a:.1%}, {b:.1%}]" for a, b in zip(s["cagr_lo"], s["cagr_hi"], strict=True)
-        ],
-    }
-    table = pd.DataFrame(cols, index=s.index)
-    for key, label in (
-        ("sr_diff_vs_ew", "ΔSharpe vs 1/N"),
-        ("p_hac_vs_ew", "p vs 1/N (HAC)"),
-        ("p_vs_ew", "(JKM)"),
-        ("sr_diff_vs_best_robust", "ΔSharpe vs best robust"),
-        ("p_hac_vs_best_robust", "p vs best (HAC)"),
-        ("p_vs_best_robust", "(JKM)"),
-        ("psr", "PSR (SR>0)"),
-        ("dsr", "DSR"),
-    ):
-        if key in s:
-            table[label] = s[key].map("{:.2f}".format)
+    table = stats_table(run.metrics, run.stats)
     height = min(0.68, 0.028 * (len(table) + 1))
     ax = fig.add_axes([0.04, 0.90 - height, 0.92, height])
     _table(ax, table, colour_of, font=7 if len(table) > 20 else 8)
@@ -314,7 +293,9 @@ def page_stats(run: Run, colour_of: dict[str, str]):
         "is above 0 given skewness and kurtosis (Bailey & López de Prado 2012). DSR: PSR against "
         f"the expected maximum Sharpe ratio of {len(run.metrics)} strategies tried "
         "(Bailey & López de Prado 2014). Choosing the best robust baseline after the fact favours "
-        "it: the test against it is conservative for GRPO."
+        "it: the test against it is conservative for GRPO. An algorithm's row: the mean over "
+        "its seeds, the widest of their intervals and the range of their p-values; the appendix "
+        "has every seed."
     )
     fig.text(0.04, 0.17, textwrap.fill(note, 175), fontsize=8, va="top", linespacing=1.5)
     return fig

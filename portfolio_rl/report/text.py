@@ -170,6 +170,61 @@ def headline_table(
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
+#: Columns of the statistics tables: (stats.csv key, label, how an algorithm's seeds are
+#: summarised: their mean, or the range of their p-values).
+STATS_COLUMNS = (
+    ("sr_diff_vs_ew", "ΔSharpe vs 1/N", "mean"),
+    ("p_hac_vs_ew", "p vs 1/N (HAC)", "range"),
+    ("p_vs_ew", "(JKM)", "range"),
+    ("sr_diff_vs_best_robust", "ΔSharpe vs best robust", "mean"),
+    ("p_hac_vs_best_robust", "p vs best (HAC)", "range"),
+    ("p_vs_best_robust", "(JKM)", "range"),
+    ("psr", "PSR (SR>0)", "mean"),
+    ("dsr", "DSR", "mean"),
+)
+
+
+def stats_table(metrics: pd.DataFrame, stats: pd.DataFrame, by_seed: bool = False) -> pd.DataFrame:
+    """The strings of the statistics table, sorted by Sharpe ratio.
+
+    One row per baseline and per algorithm: an algorithm's row has the mean over its seeds
+    of the Sharpe ratio, its differences, PSR and DSR, the widest of their bootstrap
+    intervals (the hull) and the range ``lo-hi`` of their p-values. With ``by_seed``, one
+    row per trained policy only (the appendix).
+    """
+    groups = seed_rows(metrics)
+    seeded = [n for rows in groups.values() for n in rows]
+    singles = seeded if by_seed else [n for n in metrics.index if n not in set(seeded)]
+    units = {n: [n] for n in singles}
+    if not by_seed:
+        units |= {seed_label(a, len(rows)): rows for a, rows in groups.items()}
+    order = sorted(units, key=lambda u: -metrics.loc[units[u], "sharpe"].mean())
+    out = {}
+    for unit in order:
+        rows, st = units[unit], stats.loc[units[unit]]
+        row = {
+            "Sharpe": f"{metrics.loc[rows, 'sharpe'].mean():.2f}",
+            "Sharpe 95% CI": f"[{st['sharpe_lo'].min():.2f}, {st['sharpe_hi'].max():.2f}]",
+            "CAGR 95% CI": f"[{st['cagr_lo'].min():.1%}, {st['cagr_hi'].max():.1%}]",
+        }
+        for key, label, how in STATS_COLUMNS:
+            if key not in st:
+                continue
+            lo, hi = st[key].min(), st[key].max()
+            if how == "mean" or len(rows) == 1:
+                row[label] = _num(st[key].mean())
+            else:
+                row[label] = f"{lo:.2f}-{hi:.2f}"
+        out[unit] = row
+    return pd.DataFrame.from_dict(out, orient="index")
+
+
+def _num(x: float) -> str:
+    """Two decimals, without a sign on a zero (``-0.00``)."""
+    text = f"{x:.2f}"
+    return "0.00" if text == "-0.00" else text
+
+
 def limitations(run: Run) -> list[str]:
     """The limitations that this run's data and results warrant."""
     cfg = run.config

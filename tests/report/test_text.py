@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from portfolio_rl.report.text import tail_verdict, verdict
+from portfolio_rl.report.text import stats_table, tail_verdict, verdict
 
 
 def tables(grpo_sharpes, p_values, ew=0.9, robust=0.8):
@@ -98,3 +98,30 @@ def test_limitations_name_the_data_the_run_used(data, says):
     text = " ".join(limitations(run))
     assert says in text
     assert ("Downloaded data" in text) == bool(data.get("tickers"))
+
+
+def test_stats_table_summarises_seeds_and_the_appendix_lists_them():
+    names = ["grpo_s0", "grpo_s1", "equal_weight"]
+    metrics = pd.DataFrame({"sharpe": [0.9, 1.1, 0.95]}, index=names)
+    stats = pd.DataFrame(
+        {
+            "sharpe_lo": [0.1, 0.3, 0.2],
+            "sharpe_hi": [1.6, 1.9, 1.7],
+            "cagr_lo": [0.01, 0.02, 0.015],
+            "cagr_hi": [0.2, 0.25, 0.22],
+            "p_hac_vs_ew": [0.7, 0.4, 1.0],
+            "psr": [0.9, 0.96, 0.95],
+            "sr_diff_vs_ew": [-0.001, 0.02, 0.0],
+        },
+        index=names,
+    )
+    table = stats_table(metrics, stats)
+    assert list(table.index) == ["grpo (2 seeds)", "equal_weight"]
+    grpo = table.loc["grpo (2 seeds)"]
+    assert grpo["Sharpe"] == "1.00" and grpo["Sharpe 95% CI"] == "[0.10, 1.90]"
+    assert grpo["p vs 1/N (HAC)"] == "0.40-0.70" and grpo["PSR (SR>0)"] == "0.93"
+    assert table.loc["equal_weight", "p vs 1/N (HAC)"] == "1.00"
+    seeds = stats_table(metrics, stats, by_seed=True)
+    assert list(seeds.index) == ["grpo_s1", "grpo_s0"]
+    assert seeds.loc["grpo_s0", "p vs 1/N (HAC)"] == "0.70"
+    assert seeds.loc["grpo_s0", "ΔSharpe vs 1/N"] == "0.00"  # not -0.00
