@@ -131,10 +131,11 @@ def train(
                 )
                 loss = aggregate(per_step, config.loss_aggregation)
                 check_finite(iteration, loss, kl.mean().item(), config.max_kl)
+                entropy = policy.entropy(out)  # of the distribution before this step
                 grad_norm = gradient_step(
                     optimizer, loss, list(policy.parameters()), config.max_grad_norm
                 )
-                step_stats = (kl, low, high, policy.entropy(out), grad_norm, loss)
+                step_stats = (kl, low, high, entropy, grad_norm, loss)
                 for key, v in zip(LOGGED_STATS, step_stats, strict=True):
                     stats[key] += mean_of(v) / config.mu
 

@@ -85,6 +85,7 @@ def train(
             loss = -surrogate.mean() + config.vf_coef * value_loss
             approx_kl = (batch.logp - logp).mean().item()
             check_finite(iteration, loss, abs(approx_kl), config.max_kl)
+            entropy = policy.entropy(out).mean().item()  # before the step changes log_std
             grad_norm = gradient_step(
                 optimizer, loss, [*policy.parameters(), *value.parameters()], config.max_grad_norm
             )
@@ -94,7 +95,7 @@ def train(
                     approx_kl,
                     low.float().mean().item(),
                     high.float().mean().item(),
-                    policy.entropy(out).mean().item(),
+                    entropy,
                     grad_norm,
                     loss.item(),
                 ),

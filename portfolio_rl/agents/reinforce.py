@@ -44,6 +44,7 @@ def train(
         logp = policy.log_prob(out, batch.actions)
         loss = -(adv * logp).mean()
         check_finite(iteration, loss, 0.0, config.max_kl)
+        entropy = policy.entropy(out).mean().item()  # before the step changes log_std
         grad_norm = gradient_step(optimizer, loss, list(policy.parameters()), config.max_grad_norm)
         row = {
             "iteration": iteration,
@@ -53,7 +54,7 @@ def train(
             "kl": float("nan"),
             "clip_ratio_low": 0.0,
             "clip_ratio_high": 0.0,
-            "entropy": policy.entropy(out).mean().item(),
+            "entropy": entropy,
             "grad_norm": grad_norm,
             "loss": loss.item(),
             "lr": lr,

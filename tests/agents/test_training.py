@@ -97,6 +97,16 @@ def test_same_seed_bit_identical_weights(tmp_path, sp500, algo):
     assert not a.log["reward_mean"].equals(c.log["reward_mean"])
 
 
+@pytest.mark.parametrize("algo", ["grpo", "ppo", "reinforce"])
+def test_logged_entropy_is_the_policy_that_was_updated(tmp_path, sp500, algo):
+    # one gradient step moves the shared log std; the first row's entropy is the start's
+    cfg = TrainConfig(algo=algo, iterations=1, mu=1, batch_starts=4, group_size=4, lr=0.05)
+    log = trainer(algo)(cfg, sp500, tmp_path).log
+    n = sp500.shape[1]
+    start = n * (0.5 + 0.5 * np.log(2 * np.pi) + cfg.init_log_std)
+    assert log["entropy"].dropna().iloc[0] == pytest.approx(start, abs=1e-4)
+
+
 @pytest.mark.parametrize("algo", ["grpo", "ppo"])
 def test_resumed_run_equals_uninterrupted(tmp_path, sp500, monkeypatch, algo):
     cfg = TrainConfig(
