@@ -1,19 +1,20 @@
-"""GRPO for several seeds in one process: stacked parameters, one vmapped network call.
+"""GRPO for several seeds in one process: stacked parameters, one batch of rollouts.
 
 The policy is a small MLP and training is network-bound, so S seeds trained one after
 another cost S times one. Here the S policies' parameters are stacked
-(``torch.func.stack_module_state``) and every forward and backward pass is one ``vmap``
-over them; the rollouts of all seeds are one batch of S*B groups, the loss is the sum of
+(``torch.func.stack_module_state``) and on a GPU every forward and backward pass is one
+``vmap`` over them (on CPU, where the vmapped products are slower than plain ones, one call
+per seed); the rollouts of all seeds are one batch of S*B groups, the loss is the sum of
 the S seeds' own losses (so each seed's gradient is its own), Adam is elementwise (one
 optimiser over the stacks is S optimisers), and the gradient is clipped per seed.
 
 What stays exactly as in a run alone: each seed's numpy generator draws its own starts and
 paths, and its own torch generator state draws its action noise (the global generator is
 swapped per seed around every draw), so every seed sees the same market paths and the same
-noise as it would alone. What does not: the batched matrix products round differently from
-the single ones (about 1e-7 relative per call), and that difference, small at first, is
-carried through training. A test checks how close the results stay; ``bench --only seeds``
-measures the time.
+noise as it would alone. What does not: sums over a seed's rows run in another order (the
+shared log std's gradient; on a GPU also the batched products), which rounds differently
+(about 1e-8 in the gradient norm after one step), and that difference is carried through
+training. A test checks how close the results stay; ``bench --only seeds`` measures the time.
 
 Supported: plain GRPO (``algo: grpo``), without resume (a batch is short; rerun it).
 """
@@ -48,6 +49,12 @@ class StackedPolicy:
     per-seed parameters and per-seed random streams.
     """
 
+    #: Devices where the network is one vmapped call over the seeds. On CPU it is one plain
+    #: call per seed on its own rows: there the vmapped products leave strided outputs on
+    #: which tanh and its backward run several times slower (5 seeds: 0.107 s against
+    #: 0.068 s a forward and backward).
+    vmapped_devices: tuple[str, ...] = ("cuda",)
+
     def __init__(self, policies: list[SimplexPolicy], rng_states: list[torch.Tensor]) -> None:
         self.params, self.buffers = stack_module_state(policies)
         self.base = copy.deepcopy(policies[0]).to("meta")
@@ -60,7 +67,14 @@ class StackedPolicy:
             return tuple(t for t in functional_call(self.base, (p, b), (x,)) if t is not None)
 
         seeded = obs.view(self.s, obs.shape[0] // self.s, *obs.shape[1:])
-        scores, log_std, *exposure = vmap(one)(params, self.buffers, seeded)
+        if obs.device.type not in self.vmapped_devices:
+            outs = [
+                one(*({k: v[s] for k, v in d.items()} for d in (params, self.buffers)), seeded[s])
+                for s in range(self.s)
+            ]
+            scores, log_std, *exposure = (torch.stack(t) for t in zip(*outs, strict=True))
+        else:
+            scores, log_std, *exposure = vmap(one)(params, self.buffers, seeded)
         rows = obs.shape[:-2]  # (S*B, ...): the leading axes of one decision's scores
 
         def flat(t: torch.Tensor) -> torch.Tensor:

@@ -6,7 +6,7 @@ import torch
 
 from portfolio_rl.agents.config import TrainConfig
 from portfolio_rl.agents.grpo import train
-from portfolio_rl.agents.seeds import train_seeds
+from portfolio_rl.agents.seeds import StackedPolicy, train_seeds
 from portfolio_rl.envs.paths import returns_to_prices, volatility_regime_returns
 from portfolio_rl.market import add_cash_prices
 
@@ -41,7 +41,9 @@ def config(seed, **kw):
     return TrainConfig(**{**base, **kw})
 
 
-def test_seeds_together_match_each_seed_alone(tmp_path, prices):
+@pytest.mark.parametrize("vmapped", [(), ("cpu",)], ids=["per-seed-calls", "vmap"])
+def test_seeds_together_match_each_seed_alone(tmp_path, prices, monkeypatch, vmapped):
+    monkeypatch.setattr(StackedPolicy, "vmapped_devices", vmapped)  # the GPU's way on CPU
     seeds = (0, 1, 2)
     together = train_seeds(
         [config(s) for s in seeds], prices, [tmp_path / f"together-{s}" for s in seeds]
