@@ -178,8 +178,6 @@ class SimplexPolicy(nn.Module):
         if self.distribution == "logistic_normal":
             n = out.scores.shape[-1]
             per = 0.5 + 0.5 * math.log(2 * math.pi) + out.log_std
-            if per.ndim:  # one log std per row (seeds trained together): (..., 1)
-                per = per[..., 0]
             ent = (n * per).expand(out.scores.shape[:-1])
         else:
             ent = torch.distributions.Dirichlet(self._alpha(out)).entropy()

@@ -2,19 +2,20 @@
 
 The policy is a small MLP and training is network-bound, so S seeds trained one after
 another cost S times one. Here the S policies' parameters are stacked
-(``torch.func.stack_module_state``) and on a GPU every forward and backward pass is one
-``vmap`` over them (on CPU, where the vmapped products are slower than plain ones, one call
-per seed); the rollouts of all seeds are one batch of S*B groups, the loss is the sum of
-the S seeds' own losses (so each seed's gradient is its own), Adam is elementwise (one
-optimiser over the stacks is S optimisers), and the gradient is clipped per seed.
+(``torch.func.stack_module_state``), the rollouts of all seeds are one batch of S*B groups,
+each seed's loss comes from its own rows and outputs, the loss minimised is their sum (so
+each seed's gradient is its own), Adam is elementwise (one optimiser over the stacks is S
+optimisers), and the gradient is clipped per seed with ``clip_grad_norm_``'s arithmetic.
+Each seed's numpy generator draws its own starts and paths, and its own torch generator
+state draws its action noise (the global generator is swapped per seed around every draw).
 
-What stays exactly as in a run alone: each seed's numpy generator draws its own starts and
-paths, and its own torch generator state draws its action noise (the global generator is
-swapped per seed around every draw), so every seed sees the same market paths and the same
-noise as it would alone. What does not: sums over a seed's rows run in another order (the
-shared log std's gradient; on a GPU also the batched products), which rounds differently
-(about 1e-8 in the gradient norm after one step), and that difference is carried through
-training. A test checks how close the results stay; ``bench --only seeds`` measures the time.
+On CPU the network is one plain call per seed on its own rows, and every seed's result is
+bit for bit what training it alone gives (tested): the same paths, noise and arithmetic. On
+a GPU it is one ``vmap`` over the seeds; its batched products round differently (about
+1e-7 relative per call), that difference is carried through training, and a test holds the
+results to about 1e-6 of a run alone. (On CPU the vmapped products leave strided outputs on
+which tanh and its backward run several times slower than S plain calls.)
+``bench --only seeds`` measures the time.
 
 Supported: plain GRPO (``algo: grpo``), without resume (a batch is short; rerun it).
 """
@@ -25,7 +26,6 @@ import copy
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import torch
 from torch.func import functional_call, stack_module_state, vmap
@@ -44,14 +44,13 @@ from portfolio_rl.agents.setup import resolve_device, starting_policy
 class StackedPolicy:
     """S policies of one shape as one: rows ``s*B .. (s+1)*B - 1`` of a batch are seed s's.
 
-    Offers what the rollout and the loss call on a :class:`SimplexPolicy` (``__call__``,
-    ``sample``, ``log_prob``, ``to_weights``, ``mean_weights``, ``entropy``, ``kl``), with
-    per-seed parameters and per-seed random streams.
+    Offers what the rollout calls on a :class:`SimplexPolicy` (``__call__``, ``sample``,
+    ``log_prob``, ``to_weights``, ``mean_weights``) with per-seed parameters and per-seed
+    random streams, and each seed's own outputs for its loss (:meth:`outputs`).
     """
 
-    #: Devices where the network is one vmapped call over the seeds. On CPU it is one plain
-    #: call per seed on its own rows: there the vmapped products leave strided outputs on
-    #: which tanh and its backward run several times slower (5 seeds: 0.107 s against
+    #: Devices where the network is one vmapped call over the seeds; elsewhere it is one
+    #: plain call per seed (on CPU the vmapped one is slower: 5 seeds take 0.107 s against
     #: 0.068 s a forward and backward).
     vmapped_devices: tuple[str, ...] = ("cuda",)
 
@@ -62,35 +61,48 @@ class StackedPolicy:
         self.rng_states = rng_states
         self.s = len(policies)
 
-    def _forward(self, params: dict[str, Any], obs: torch.Tensor) -> PolicyOutput:
+    def outputs(self, params: dict[str, Any], obs: torch.Tensor) -> list[PolicyOutput]:
+        """Each seed's distribution parameters on its own rows, its log std a scalar as alone.
+
+        Parameters
+        ----------
+        params : dict of stacked parameters, each of shape (S, ...)
+        obs : Tensor of shape (S*B, ..., n, obs_features)
+
+        Returns
+        -------
+        list of S PolicyOutput, seed s's on rows ``s*B .. (s+1)*B - 1``
+        """
+
         def one(p: dict[str, Any], b: dict[str, Any], x: torch.Tensor) -> tuple[Any, ...]:
             return tuple(t for t in functional_call(self.base, (p, b), (x,)) if t is not None)
 
         seeded = obs.view(self.s, obs.shape[0] // self.s, *obs.shape[1:])
-        if obs.device.type not in self.vmapped_devices:
-            outs = [
-                one(*({k: v[s] for k, v in d.items()} for d in (params, self.buffers)), seeded[s])
-                for s in range(self.s)
-            ]
-            scores, log_std, *exposure = (torch.stack(t) for t in zip(*outs, strict=True))
-        else:
-            scores, log_std, *exposure = vmap(one)(params, self.buffers, seeded)
-        rows = obs.shape[:-2]  # (S*B, ...): the leading axes of one decision's scores
+        if obs.device.type in self.vmapped_devices:
+            stacked = vmap(one)(params, self.buffers, seeded)
+            return [PolicyOutput(*(t[s] for t in stacked)) for s in range(self.s)]
 
-        def flat(t: torch.Tensor) -> torch.Tensor:
-            return t.reshape(*rows, *t.shape[len(rows) + 1 :])
+        def of(d: dict[str, Any], s: int) -> dict[str, Any]:
+            return {k: v[s] for k, v in d.items()}
 
-        # the shared log std, one per seed: a (S*B, 1, ..., 1) column that broadcasts
-        log_std = log_std.repeat_interleave(rows[0] // self.s).view(rows[0], *[1] * len(rows))
-        return PolicyOutput(flat(scores), log_std, *(flat(t) for t in exposure))
+        return [
+            PolicyOutput(*one(of(params, s), of(self.buffers, s), seeded[s])) for s in range(self.s)
+        ]
 
     def __call__(self, obs: torch.Tensor) -> PolicyOutput:
-        """The forward pass of every seed on its own rows."""
-        return self._forward(self.params, obs)
+        """Every seed's forward pass as one output for the rollout: the per-seed log stds
+        become a (S*B, 1, ..., 1) column that broadcasts."""  # noqa: D205, D209
+        outs = self.outputs(self.params, obs)
+        b, rows = obs.shape[0] // self.s, obs.shape[:-2]
+        log_std = torch.stack([o.log_std for o in outs]).repeat_interleave(b)
 
-    def with_params(self, params: dict[str, Any], obs: torch.Tensor) -> PolicyOutput:
-        """The forward pass with other stacked parameters (the reference policy)."""
-        return self._forward(params, obs)
+        def joined(name: str) -> torch.Tensor | None:
+            parts = [getattr(o, name) for o in outs]
+            return None if parts[0] is None else torch.cat(parts)
+
+        column = log_std.view(rows[0], *[1] * len(rows))
+        exposure = joined("exposure"), joined("exposure_log_std")
+        return PolicyOutput(joined("scores"), column, *exposure)
 
     def sample(self, out: PolicyOutput) -> torch.Tensor:
         """Each seed's actions from its own torch random stream, as in a run alone."""
@@ -161,26 +173,29 @@ def train_seeds(
         paths = PathBatch(*(torch.cat(t) for t in zip(*parts, strict=True)))
         batch = rollout(stacked, paths, first.group_size, first.rebalance_days, first.cost_bps)
         batch, rewards, adv, _ = advantages(batch, first)
+        # each seed's loss from its own outputs, as alone (the batch's rows split by seed)
+        actions, logp_old, adv = (t.split(b) for t in (batch.actions, batch.logp, adv))
+        template = stacked.template
         with torch.no_grad():
-            ref_out = stacked.with_params(reference, batch.obs)
-            logp_ref = stacked.log_prob(ref_out, batch.actions)
+            ref_outs = stacked.outputs(reference, batch.obs)
+            logp_ref = [template.log_prob(r, a) for r, a in zip(ref_outs, actions, strict=True)]
         stats = [dict.fromkeys(LOGGED_STATS, 0.0) for _ in configs]
         for _ in range(first.mu):
-            out = stacked(batch.obs)
-            per_step, kl, low, high = objective(
-                stacked, out, batch.actions, batch.logp, adv, ref_out, logp_ref, first
-            )
-            losses = [aggregate(x, first.loss_aggregation) for x in per_step.split(b)]
-            for loss, k in zip(losses, kl.split(b), strict=True):
-                check_finite(iteration, loss, k.mean().item(), first.max_kl)
+            outs = stacked.outputs(params, batch.obs)
+            steps = [
+                objective(template, *mine, first)
+                for mine in zip(outs, actions, logp_old, adv, ref_outs, logp_ref, strict=True)
+            ]
+            losses = [aggregate(per_step, first.loss_aggregation) for per_step, *_ in steps]
+            for loss, (_, kl, *_) in zip(losses, steps, strict=True):
+                check_finite(iteration, loss, kl.mean().item(), first.max_kl)
+            entropies = [template.entropy(out) for out in outs]  # before the step
             optimizer.zero_grad()
             torch.stack(losses).sum().backward()
             norms = _clip_per_seed(params, first.max_grad_norm, s_count)
             optimizer.step()
-            entropy = stacked.entropy(out)
-            for s in range(s_count):
-                rows = slice(s * b, (s + 1) * b)
-                step = (kl[rows], low[rows], high[rows], entropy[rows], norms[s], losses[s])
+            for s, (_, kl, low, high) in enumerate(steps):
+                step = (kl, low, high, entropies[s], norms[s], losses[s])
                 for key, v in zip(LOGGED_STATS, step, strict=True):
                     stats[s][key] += mean_of(v) / first.mu
         if first.ref_update_every and (iteration + 1) % first.ref_update_every == 0:
@@ -199,15 +214,19 @@ def train_seeds(
     return [state.finish(last[s]) for s, state in enumerate(states)]
 
 
-def _clip_per_seed(params: dict[str, torch.Tensor], max_norm: float, s: int) -> np.ndarray:
-    """Clip each seed's gradient to ``max_norm`` as ``clip_grad_norm_`` would alone."""
-    grads = [p.grad for p in params.values()]
-    squares = sum(g.detach().reshape(s, -1).double().pow(2).sum(1) for g in grads)
-    norms = squares.sqrt().float()
-    coef = torch.clamp(max_norm / (norms + 1e-6), max=1.0)
-    for g in grads:
-        g.mul_(coef.view(s, *[1] * (g.dim() - 1)).to(g))
-    return norms.cpu().numpy()
+def _clip_per_seed(params: dict[str, torch.Tensor], max_norm: float, s: int) -> list[float]:
+    """Clip each seed's gradient to ``max_norm`` with ``clip_grad_norm_``'s arithmetic (the
+    norm of the per-tensor norms, then one factor), so a seed is clipped as it is alone."""  # noqa: D205, D209
+    grads = [p.grad for p in params.values() if p.grad is not None]
+    norms = []
+    for k in range(s):
+        mine = [g[k] for g in grads]
+        norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in mine]))
+        coef = torch.clamp(max_norm / (norm + 1e-6), max=1.0)
+        for g in mine:
+            g.mul_(coef)
+        norms.append(norm.item())
+    return norms
 
 
 def get_stream(device: torch.device) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""Seeds trained together: the same paths and noise as alone, results equal to ~1e-6."""
+"""Seeds trained together: bit for bit a seed alone on CPU, equal to ~1e-6 when vmapped."""
 
 import pandas as pd
 import pytest
@@ -41,28 +41,42 @@ def config(seed, **kw):
     return TrainConfig(**{**base, **kw})
 
 
-@pytest.mark.parametrize("vmapped", [(), ("cpu",)], ids=["per-seed-calls", "vmap"])
-def test_seeds_together_match_each_seed_alone(tmp_path, prices, monkeypatch, vmapped):
-    monkeypatch.setattr(StackedPolicy, "vmapped_devices", vmapped)  # the GPU's way on CPU
-    seeds = (0, 1, 2)
+def train_both(tmp_path, prices, seeds=(0, 1, 2), **kw):
     together = train_seeds(
-        [config(s) for s in seeds], prices, [tmp_path / f"together-{s}" for s in seeds]
+        [config(s, **kw) for s in seeds], prices, [tmp_path / f"together-{s}" for s in seeds]
     )
-    for s, res in zip(seeds, together, strict=True):
-        alone = train(config(s), prices, tmp_path / f"alone-{s}")
-        a = torch.load(tmp_path / f"alone-{s}" / "last.pt", weights_only=True)["policy"]
-        b = torch.load(tmp_path / f"together-{s}" / "last.pt", weights_only=True)["policy"]
-        gap = max((a[k] - b[k]).abs().max().item() for k in a)
-        assert 0 <= gap < 1e-4, gap  # the batched products round differently, that is all
-        la = pd.read_csv(tmp_path / f"alone-{s}" / "train_log.csv")
-        lb = pd.read_csv(tmp_path / f"together-{s}" / "train_log.csv")
-        # the same starts, paths and action noise: the rewards agree to float rounding
-        assert (la["reward_mean"] - lb["reward_mean"]).abs().max() < 1e-5
-        assert (la["val_score"] - lb["val_score"]).abs().max() < 1e-5
-        assert res.best_iteration == alone.best_iteration
+    alone = [train(config(s, **kw), prices, tmp_path / f"alone-{s}") for s in seeds]
+    return together, alone
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [{}, {"distribution": "dirichlet", "cash": False, "max_grad_norm": 0.01, "mu": 3}],
+    ids=["default", "dirichlet-clipped"],
+)
+def test_seeds_together_on_cpu_are_each_seed_alone_bit_for_bit(tmp_path, prices, kw):
+    together, alone = train_both(tmp_path, prices, **kw)
+    for s, (a, b) in enumerate(zip(alone, together, strict=True)):
+        assert b.best_iteration == a.best_iteration
+        pd.testing.assert_frame_equal(b.log, a.log)
+        same = tmp_path / f"alone-{s}" / "policy.pt", tmp_path / f"together-{s}" / "policy.pt"
+        assert same[0].read_bytes() == same[1].read_bytes()
     # and the seeds differ from each other: each has its own stream
-    logs = [pd.read_csv(tmp_path / f"together-{s}" / "train_log.csv") for s in seeds]
-    assert logs[0]["reward_mean"].iloc[1] != logs[1]["reward_mean"].iloc[1]
+    assert together[0].log["reward_mean"].iloc[1] != together[1].log["reward_mean"].iloc[1]
+
+
+def test_seeds_together_vmapped_as_on_a_gpu_match_each_seed_alone(tmp_path, prices, monkeypatch):
+    monkeypatch.setattr(StackedPolicy, "vmapped_devices", ("cpu",))  # the GPU's way, on CPU
+    together, alone = train_both(tmp_path, prices)
+    for s, (a, b) in enumerate(zip(alone, together, strict=True)):
+        pa = torch.load(tmp_path / f"alone-{s}" / "policy.pt", weights_only=True)
+        pb = torch.load(tmp_path / f"together-{s}" / "policy.pt", weights_only=True)
+        gap = max((pa[k] - pb[k]).abs().max().item() for k in pa)
+        assert 0 <= gap < 1e-4, gap  # the batched products round differently, that is all
+        # the same starts, paths and action noise: the rewards agree to float rounding
+        assert (a.log["reward_mean"] - b.log["reward_mean"]).abs().max() < 1e-5
+        assert (a.log["val_score"] - b.log["val_score"]).abs().max() < 1e-5
+        assert b.best_iteration == a.best_iteration
 
 
 @pytest.mark.parametrize(
