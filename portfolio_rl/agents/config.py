@@ -107,10 +107,10 @@ class TrainConfig:
         K*h-day windows, annualised. ``auto`` (default): ``robust`` for ``robust_grpo``, so
         selection does not undo what it trained for, ``log_growth`` otherwise.
     val_aggregate : {"path", "median_year", "worst_year"}
-        The objective over the whole validation path (default), or over each validation
-        year (252 trading days, the remainder joining the last) and then the median or the
-        worst year: a policy must do well in most years, or in every one, not on the path's
-        total. With one validation year they are the path's score.
+        The objective over the whole validation path (default), or over each calendar
+        year of it (a part-year shorter than half a year joining its neighbour) and then the
+        median or the worst year: a policy must do well in most years, or in every one, not
+        on the path's total. With one validation year they are the path's score.
     max_kl : float
         A KL above this (or a NaN) stops training as diverged.
     gamma, gae_lambda, vf_coef
@@ -283,10 +283,7 @@ class TrainConfig:
     @property
     def objective_label(self) -> str:
         """The validation objective in words, e.g. ``log growth, worst year``."""
-        label = self.objective.replace("_", " ")
-        if self.val_aggregate != "path":
-            label += ", " + self.val_aggregate.replace("_", " ")
-        return label
+        return objective_label(self.objective, self.val_aggregate)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
@@ -315,3 +312,10 @@ def train_config_for(exp: ExperimentConfig, algo: str, seed: int, **overrides: A
     given = {k: v for k, v in overrides.items() if v is not None}
     settings = base | dict(exp.rl.train) | dict(own) | given
     return from_mapping(TrainConfig, settings, where="rl.train")
+
+
+def objective_label(objective: str, aggregate: str = "path") -> str:
+    """A validation objective and its aggregation in words, e.g. ``log growth, worst year``
+    (also for the report, which reads them from ``summary.json``)."""  # noqa: D205, D209
+    label = objective.replace("_", " ")
+    return label if aggregate == "path" else f"{label}, {aggregate.replace('_', ' ')}"

@@ -14,6 +14,7 @@ from datetime import datetime
 
 import pandas as pd
 
+from portfolio_rl.agents.config import objective_label
 from portfolio_rl.agents.registry import ALGORITHMS, METHOD
 from portfolio_rl.baselines import best_robust
 from portfolio_rl.report import charts
@@ -230,9 +231,9 @@ def page_training(run: Run, colour_of: dict[str, str]):
     )
     summaries = {n: run.summaries[n] for n in logs if n in run.summaries}
     first_summary = next(iter(summaries.values()), {})
-    objective = first_summary.get("val_objective", "sharpe").replace("_", " ")
-    if first_summary.get("val_aggregate", "path") != "path":
-        objective += ", " + first_summary["val_aggregate"].replace("_", " ")
+    objective = objective_label(
+        first_summary.get("val_objective", "sharpe"), first_summary.get("val_aggregate", "path")
+    )
     references = {n: s["val_equal_weight"] for n, s in summaries.items() if "val_equal_weight" in s}
     panels = [
         ("reward_mean", "reward (mean outcome)"),
