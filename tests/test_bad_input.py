@@ -138,7 +138,7 @@ def test_out_that_is_a_file_is_refused_even_with_force(tmp_path):
 
 
 def test_download_out_to_a_folder(tmp_path, monkeypatch):
-    from portfolio_rl import download
+    from portfolio_rl.data import download
 
     monkeypatch.setattr(
         download, "_yf_download", lambda t, s, e: toy_frame().rename(columns={"A": "Close"})
@@ -148,7 +148,7 @@ def test_download_out_to_a_folder(tmp_path, monkeypatch):
 
 
 def test_offline_says_yahoo_could_not_be_reached(tmp_path, monkeypatch):
-    from portfolio_rl import download
+    from portfolio_rl.data import download
 
     monkeypatch.setattr(download, "_yf_download", lambda t, s, e: pd.DataFrame())
     monkeypatch.setattr(download, "yahoo_reachable", lambda timeout=3.0: False)

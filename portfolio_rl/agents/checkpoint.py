@@ -11,9 +11,9 @@ import pandas as pd
 import torch
 
 from portfolio_rl.agents.policy import SimplexPolicy
+from portfolio_rl.conventions.features import LOOKBACK, asset_features, observation
+from portfolio_rl.conventions.market import CASH, split_cash
 from portfolio_rl.errors import PortfolioRLError
-from portfolio_rl.features import LOOKBACK, asset_features, observation
-from portfolio_rl.market import CASH, split_cash
 
 
 def load_policy(folder: str | Path) -> tuple[SimplexPolicy, dict[str, Any]]:

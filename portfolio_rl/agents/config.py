@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from portfolio_rl.agents.registry import ALGORITHMS
-from portfolio_rl.config import check_seed, from_mapping, parse_date
-from portfolio_rl.measures import RISK_MEASURES
-from portfolio_rl.rewards import REWARD_PARAMS, check_weights
-
-if TYPE_CHECKING:
-    from portfolio_rl.experiment import ExperimentConfig
+from portfolio_rl.conventions.measures import RISK_MEASURES
+from portfolio_rl.conventions.rewards import REWARD_PARAMS, check_weights
+from portfolio_rl.plumbing.typed import check_seed, parse_date
 
 #: Distributions of :class:`portfolio_rl.agents.policy.SimplexPolicy`.
 DISTRIBUTIONS = ("logistic_normal", "dirichlet")
@@ -288,30 +285,6 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
         return asdict(self)
-
-
-def train_config_for(exp: ExperimentConfig, algo: str, seed: int, **overrides: Any) -> TrainConfig:
-    """The TrainConfig of an experiment: its data, splits, costs and ``rl.train`` settings.
-
-    ``overrides`` that are not None win over ``rl.algo_train[algo]``, which wins over
-    ``rl.train``, which wins over the experiment.
-    """
-    base = {
-        "algo": algo,
-        "seed": seed,
-        "prices": exp.data.prices,
-        "data_start": exp.data.start or "1900-01-01",
-        "train_end": exp.splits.train_end,
-        "val_end": exp.splits.val_end,
-        "rebalance_days": exp.backtest.rebalance_days,
-        "cost_bps": exp.backtest.cost_bps,
-        "cash": exp.cash,
-        "uncertainty_window": exp.backtest.window,
-    }
-    own = exp.rl.algo_train.get(algo, {})
-    given = {k: v for k, v in overrides.items() if v is not None}
-    settings = base | dict(exp.rl.train) | dict(own) | given
-    return from_mapping(TrainConfig, settings, where="rl.train")
 
 
 def objective_label(objective: str, aggregate: str = "path") -> str:

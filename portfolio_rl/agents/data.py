@@ -15,10 +15,10 @@ import pandas as pd
 import torch
 
 from portfolio_rl.agents.config import TrainConfig
-from portfolio_rl.envs.paths import bootstrap_returns
+from portfolio_rl.conventions.features import LOOKBACK, asset_features
+from portfolio_rl.conventions.market import CASH, simple_returns, split_cash
+from portfolio_rl.data.market_paths import bootstrap_returns
 from portfolio_rl.errors import DataError
-from portfolio_rl.features import LOOKBACK, asset_features
-from portfolio_rl.market import CASH, simple_returns, split_cash
 
 
 @dataclass

@@ -54,7 +54,7 @@ from portfolio_rl.agents.rollout import Rollout, rollout
 from portfolio_rl.agents.runstate import LOGGED_STATS, ProgressFn, RunState, TrainResult
 from portfolio_rl.agents.scenarios import bundle, robust_rewards, scenario_paths
 from portfolio_rl.agents.setup import set_up
-from portfolio_rl.rewards import outcome_terms, step_rewards
+from portfolio_rl.conventions.rewards import outcome_terms, step_rewards
 
 
 def train(

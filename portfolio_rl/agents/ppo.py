@@ -22,8 +22,8 @@ from portfolio_rl.agents.policy import ValueNetwork
 from portfolio_rl.agents.rollout import independent_rollout
 from portfolio_rl.agents.runstate import LOGGED_STATS, ProgressFn, RunState, TrainResult
 from portfolio_rl.agents.setup import set_up
-from portfolio_rl.features import OBS_FEATURES
-from portfolio_rl.rewards import step_rewards
+from portfolio_rl.conventions.features import OBS_FEATURES
+from portfolio_rl.conventions.rewards import step_rewards
 
 
 def gae(rewards: torch.Tensor, values: torch.Tensor, gamma: float, lam: float) -> torch.Tensor:

@@ -17,7 +17,7 @@ from portfolio_rl.agents.optim import check_finite, gradient_step, set_lr
 from portfolio_rl.agents.rollout import independent_rollout
 from portfolio_rl.agents.runstate import ProgressFn, RunState, TrainResult
 from portfolio_rl.agents.setup import set_up
-from portfolio_rl.rewards import outcome_rewards
+from portfolio_rl.conventions.rewards import outcome_rewards
 
 
 def train(

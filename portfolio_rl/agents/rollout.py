@@ -1,7 +1,7 @@
 """Rollouts: G trajectories of K actions from each of B starts on one shared path per start.
 
 The policy acts at each decision close on the observation of the one feature function and
-its drifted weights (:func:`portfolio_rl.features.observation`); the batched simulator
+its drifted weights (:func:`portfolio_rl.conventions.features.observation`); the batched simulator
 applies the one cost model to the whole batch at once.
 """
 
@@ -23,10 +23,10 @@ from portfolio_rl.agents.data import (
     sample_starts,
 )
 from portfolio_rl.agents.policy import SimplexPolicy
+from portfolio_rl.conventions.features import observation
+from portfolio_rl.conventions.market import PERIODS, hold
+from portfolio_rl.conventions.measures import risk_value, sharpe
 from portfolio_rl.envs.simulator import SimResult, simulate
-from portfolio_rl.features import observation
-from portfolio_rl.market import PERIODS, hold
-from portfolio_rl.measures import risk_value, sharpe
 
 
 class Rollout(NamedTuple):

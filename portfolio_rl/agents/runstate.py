@@ -27,9 +27,9 @@ from portfolio_rl.agents.config import TrainConfig
 from portfolio_rl.agents.data import MarketData
 from portfolio_rl.agents.policy import SimplexPolicy
 from portfolio_rl.agents.rollout import equal_weight_score, validation_score
+from portfolio_rl.conventions.features import OBS_FEATURES
 from portfolio_rl.errors import DataError
-from portfolio_rl.features import OBS_FEATURES
-from portfolio_rl.paths import atomic_write, atomic_write_text
+from portfolio_rl.plumbing.files import atomic_write, atomic_write_text
 
 
 def save_tensors(path: Path, state: dict[str, Any]) -> str:

@@ -3,7 +3,7 @@
 The robust-optimisation reading of "GRPO" inside the RL one. A prompt is a start state plus
 an uncertainty set of S market scenarios for the next K*h days, shared by the whole group;
 a completion is a *bundle*: the member plays the policy on every scenario; its reward is a
-risk measure over the bundle's S outcomes (:func:`portfolio_rl.measures.risk_value`).
+risk measure over the bundle's S outcomes (:func:`portfolio_rl.conventions.measures.risk_value`).
 Advantages, clipping, the KL and the reference policy are plain GRPO's, so with S = 1 and
 the ``mean`` it is plain GRPO, exactly.
 
@@ -40,8 +40,8 @@ import torch
 from portfolio_rl.agents.config import TrainConfig
 from portfolio_rl.agents.data import MarketData, PathBatch, future_paths
 from portfolio_rl.agents.rollout import Rollout
-from portfolio_rl.envs.paths import bootstrap_returns
-from portfolio_rl.measures import ellipsoid_kappa, risk_value
+from portfolio_rl.conventions.measures import ellipsoid_kappa, risk_value
+from portfolio_rl.data.market_paths import bootstrap_returns
 
 
 def scenario_paths(

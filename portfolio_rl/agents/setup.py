@@ -9,8 +9,8 @@ import torch
 from portfolio_rl.agents.config import TrainConfig
 from portfolio_rl.agents.data import MarketData
 from portfolio_rl.agents.policy import SimplexPolicy
+from portfolio_rl.conventions.features import OBS_FEATURES
 from portfolio_rl.errors import DataError
-from portfolio_rl.features import OBS_FEATURES
 
 
 def resolve_device(name: str) -> torch.device:

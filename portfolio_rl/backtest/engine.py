@@ -3,14 +3,14 @@
 Timing (README): at each rebalance close t a strategy gets ``prices[t-window..t]`` (a
 rolling window of ``window`` returns, or everything since the data start when
 ``expanding``) and its drifted weights; it returns target weights, which pay
-:func:`portfolio_rl.market.rebalance` costs at that close and earn ``r[t+1]`` onward, drifting
-until the next rebalance. Daily net returns start at the first decision close (its return is
-minus the cost of buying the first portfolio from cash).
+:func:`portfolio_rl.conventions.market.rebalance` costs at that close and earn ``r[t+1]``
+onward, drifting until the next rebalance. Daily net returns start at the first decision
+close (its return is minus the cost of buying the first portfolio from cash).
 
-Cash: when the prices end with a ``cash`` column (:func:`portfolio_rl.market.add_cash_prices`)
-every portfolio starts in it and trades in it are free. A strategy that does not say
-``uses_cash = True`` sees the risky columns only and stays fully invested (its cash weight
-is 0).
+Cash: when the prices end with a ``cash`` column
+(:func:`portfolio_rl.conventions.market.add_cash_prices`) every portfolio starts in it and
+trades in it are free. A strategy that does not say ``uses_cash = True`` sees the risky
+columns only and stays fully invested (its cash weight is 0).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from portfolio_rl.conventions.market import hold, rebalance, simple_returns, split_cash
 from portfolio_rl.errors import DataError
-from portfolio_rl.market import hold, rebalance, simple_returns, split_cash
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class BacktestConfig:
     impact_bps: float = 0.0
 
     def __post_init__(self) -> None:
-        from portfolio_rl.config import parse_date
+        from portfolio_rl.plumbing.typed import parse_date
 
         for key in ("start", "end"):
             if getattr(self, key) is not None:

@@ -1,7 +1,7 @@
-"""The metrics table of a backtest: every measure of :mod:`portfolio_rl.measures` per strategy.
+"""The metrics table of a backtest: each measure of ``conventions.measures``, per strategy.
 
 The conventions (252 periods a year, sample std, historical CVaR, drawdowns from 1.0) are
-written once, in :mod:`portfolio_rl.measures` and the README.
+written once, in :mod:`portfolio_rl.conventions.measures` and the README.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from portfolio_rl.market import PERIODS
-from portfolio_rl.measures import (
+from portfolio_rl.conventions.market import PERIODS
+from portfolio_rl.conventions.measures import (
     ann_vol,
     cagr,
     calmar,

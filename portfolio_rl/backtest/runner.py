@@ -15,9 +15,9 @@ from portfolio_rl.backtest.metrics import compute_metrics
 from portfolio_rl.backtest.stats import compute_stats
 from portfolio_rl.backtest.strategies import BaselineStrategy
 from portfolio_rl.baselines import BASELINES, best_robust, make_baseline
+from portfolio_rl.conventions.market import daily_rate
 from portfolio_rl.errors import ConfigError
-from portfolio_rl.market import daily_rate
-from portfolio_rl.paths import atomic_write, atomic_write_text, child_path
+from portfolio_rl.plumbing.files import atomic_write, atomic_write_text, child_path
 
 
 def build_baselines(

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from portfolio_rl.envs.paths import stationary_bootstrap_indices, stationary_bootstrap_sums
-from portfolio_rl.market import PERIODS
-from portfolio_rl.measures import cvar, max_drawdown, sharpe
+from portfolio_rl.conventions.market import PERIODS
+from portfolio_rl.conventions.measures import cvar, max_drawdown, sharpe
+from portfolio_rl.data.market_paths import stationary_bootstrap_indices, stationary_bootstrap_sums
 
 EULER_GAMMA = 0.5772156649015329
 

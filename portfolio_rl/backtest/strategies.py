@@ -11,7 +11,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from portfolio_rl.market import simple_returns
+from portfolio_rl.conventions.market import simple_returns
 
 
 class Strategy(Protocol):

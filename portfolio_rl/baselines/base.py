@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from portfolio_rl.baselines.covariance import COVARIANCES
-from portfolio_rl.market import PERIODS
+from portfolio_rl.conventions.market import PERIODS
 
 #: Solvers a convex model may name (cvxpy names; checked before any solve).
 SOLVERS = ("CLARABEL", "SCS", "ECOS", "OSQP", "HIGHS")

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from portfolio_rl.baselines.base import ConstrainedModel
-from portfolio_rl.market import PERIODS
+from portfolio_rl.conventions.market import PERIODS
 
 #: Working-set rounds before the full program is solved.
 ROUNDS = 3

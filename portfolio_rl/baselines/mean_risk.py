@@ -15,8 +15,8 @@ from scipy import special
 
 from portfolio_rl.baselines.base import ConstrainedModel
 from portfolio_rl.baselines.covariance import estimate_covariance, psd_factor
-from portfolio_rl.market import PERIODS
-from portfolio_rl.measures import ellipsoid_kappa
+from portfolio_rl.conventions.market import PERIODS
+from portfolio_rl.conventions.measures import ellipsoid_kappa
 
 
 @dataclass(eq=False, repr=False)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from portfolio_rl.baselines.base import BaseModel
-from portfolio_rl.market import PERIODS
+from portfolio_rl.conventions.market import PERIODS
 
 
 @dataclass(eq=False, repr=False)

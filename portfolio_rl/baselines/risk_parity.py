@@ -9,7 +9,7 @@ import numpy as np
 
 from portfolio_rl.baselines.base import ConvexModel, check_choice
 from portfolio_rl.baselines.covariance import COVARIANCES, estimate_covariance, psd_factor
-from portfolio_rl.market import PERIODS
+from portfolio_rl.conventions.market import PERIODS
 
 
 @dataclass(eq=False, repr=False)

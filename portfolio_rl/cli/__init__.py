@@ -1,6 +1,7 @@
 """Command line: ``portfolio-rl`` (or ``python -m portfolio_rl``).
 
-Flags in, typed configs to :mod:`portfolio_rl.pipeline`, results to :mod:`portfolio_rl.console`.
+Flags in, typed configs to :mod:`portfolio_rl.workflows.pipeline`, results to
+:mod:`portfolio_rl.cli.console`.
 Expected failures (bad input, missing data, a failed download or solve, a diverging run)
 end with one ``error:`` line on stderr and a non-zero exit code; ``--debug`` shows the
 traceback instead. Each command imports what it needs when it runs, so ``--help`` is instant.
@@ -27,7 +28,7 @@ def main() -> None:
 
     import typer
 
-    from portfolio_rl import console
+    from portfolio_rl.cli import console
 
     # click's UsageError, from typer's public BadParameter (typer may carry its own click)
     usage_error = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from portfolio_rl import console
+from portfolio_rl.cli import console
 from portfolio_rl.cli.app import app, command
 from portfolio_rl.cli.commands import CashFlag
 from portfolio_rl.errors import ConfigError
@@ -45,11 +45,11 @@ def allocate(
     """Target weights after the latest close in the data (what the backtest would decide)."""
     import dataclasses
 
-    from portfolio_rl.allocation import allocate as compute
-    from portfolio_rl.allocation import read_holdings
-    from portfolio_rl.config import replace
-    from portfolio_rl.experiment import load_experiment
-    from portfolio_rl.paths import atomic_write, atomic_write_text
+    from portfolio_rl.plumbing.files import atomic_write, atomic_write_text
+    from portfolio_rl.plumbing.typed import replace
+    from portfolio_rl.workflows.allocation import allocate as compute
+    from portfolio_rl.workflows.allocation import read_holdings
+    from portfolio_rl.workflows.experiment import load_experiment
 
     exp = load_experiment(config)
     if prices is not None:

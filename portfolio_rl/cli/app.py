@@ -1,6 +1,7 @@
 """The typer app, its error handling and the helpers every command shares.
 
-Flags in, typed configs to :mod:`portfolio_rl.pipeline`, results to :mod:`portfolio_rl.console`.
+Flags in, typed configs to :mod:`portfolio_rl.workflows.pipeline`, results to
+:mod:`portfolio_rl.cli.console`.
 Expected failures (bad input, missing data, a failed download or solve, a diverging run)
 end with one ``error:`` line on stderr and a non-zero exit code; ``--debug`` shows the
 traceback instead.
@@ -16,7 +17,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from portfolio_rl import console
+from portfolio_rl.cli import console
 from portfolio_rl.errors import ConfigError, PortfolioRLError
 
 app = typer.Typer(

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from portfolio_rl import console
+from portfolio_rl.cli import console
 from portfolio_rl.cli.app import (
     app,
     command,
@@ -71,12 +71,12 @@ def train(
     """Train an allocation policy (GRPO, robust GRPO, PPO or REINFORCE) on the training range."""
     import json
 
-    from portfolio_rl import pipeline
-    from portfolio_rl.agents.config import TrainConfig, train_config_for
+    from portfolio_rl.agents.config import TrainConfig
     from portfolio_rl.agents.registry import ALGORITHMS
-    from portfolio_rl.config import from_mapping, replace
-    from portfolio_rl.experiment import SplitConfig, load_experiment
-    from portfolio_rl.paths import new_run_dir
+    from portfolio_rl.plumbing.files import new_run_dir
+    from portfolio_rl.plumbing.typed import from_mapping, replace
+    from portfolio_rl.workflows import pipeline
+    from portfolio_rl.workflows.experiment import SplitConfig, load_experiment, train_config_for
 
     if algo not in ALGORITHMS:
         raise PortfolioRLError(f"unknown --algo {algo!r}: choose {', '.join(ALGORITHMS)}")
@@ -176,11 +176,11 @@ def backtest(
     force: Annotated[bool, typer.Option(help="Write into an existing non-empty --out.")] = False,
 ) -> None:
     """Walk-forward backtest of baselines (and trained policies) with costs; writes a run dir."""
-    from portfolio_rl import pipeline
     from portfolio_rl.backtest.engine import BacktestConfig
-    from portfolio_rl.config import replace
-    from portfolio_rl.experiment import load_experiment
-    from portfolio_rl.folds import test_start
+    from portfolio_rl.plumbing.typed import replace
+    from portfolio_rl.workflows import pipeline
+    from portfolio_rl.workflows.experiment import load_experiment
+    from portfolio_rl.workflows.folds import test_start
 
     exp = load_experiment(config)
     start_given = start is not None
@@ -241,7 +241,7 @@ def report(
     force: Annotated[bool, typer.Option(help="Overwrite an existing PDF.")] = False,
 ) -> None:
     """Write the multi-page PDF report of a run directory."""
-    from portfolio_rl.paths import child_path, reports_dir
+    from portfolio_rl.plumbing.files import child_path, reports_dir
     from portfolio_rl.report.pdf import make_report
 
     if not (run_dir / "metrics.csv").is_file():
@@ -297,10 +297,10 @@ def run_all(
     ] = False,
 ) -> None:
     """Everything: data, GRPO + PPO + REINFORCE over seeds, backtest vs baselines, PDF report."""
-    from portfolio_rl import pipeline
-    from portfolio_rl.config import replace
-    from portfolio_rl.datasets import DataConfig
-    from portfolio_rl.experiment import default_config_path, load_experiment
+    from portfolio_rl.data.sources import DataConfig
+    from portfolio_rl.plumbing.typed import replace
+    from portfolio_rl.workflows import pipeline
+    from portfolio_rl.workflows.experiment import default_config_path, load_experiment
 
     exp = load_experiment(config or default_config_path())
     if tickers:
@@ -363,7 +363,7 @@ def bench(
     """Measure throughput: env, simulator, training (GRPO, robust GRPO, seeds), walk-forward."""
     import json
 
-    from portfolio_rl.bench import BENCHES, run_benchmarks
+    from portfolio_rl.workflows.bench import BENCHES, run_benchmarks
 
     names = [x.strip() for x in only.split(",")] if only else None
     unknown = sorted(set(names or []) - set(BENCHES))

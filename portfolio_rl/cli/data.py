@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from portfolio_rl import console
+from portfolio_rl.cli import console
 from portfolio_rl.cli.app import app, command
 
 data_app = typer.Typer(help="List, inspect and download price data.", no_args_is_help=True)
@@ -21,7 +21,7 @@ def data_list() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from portfolio_rl.datasets import BUNDLED, load_benchmark, load_prices
+    from portfolio_rl.data.sources import BUNDLED, load_benchmark, load_prices
 
     table = Table(title="Bundled datasets")
     for col in ("name", "n", "first", "last", "rows", "benchmark", "assets"):
@@ -56,7 +56,7 @@ def data_show(
     from rich.console import Console
     from rich.table import Table
 
-    from portfolio_rl.datasets import load_prices, summarize
+    from portfolio_rl.data.sources import load_prices, summarize
 
     prices = load_prices(source, start=start, end=end)
     summary = summarize(prices)
@@ -98,8 +98,8 @@ def data_download(
     retries: Annotated[int, typer.Option(min=0, max=10, help="Retries per ticker.")] = 3,
 ) -> None:
     """Download adjusted daily closes with yfinance, through the per-ticker cache."""
-    from portfolio_rl.download import download_prices, write_prices
-    from portfolio_rl.validation import validate_prices
+    from portfolio_rl.data.checks import validate_prices
+    from portfolio_rl.data.download import download_prices, write_prices
 
     with console.progress_bar("download", len(tickers)) as bar:
         raw = download_prices(

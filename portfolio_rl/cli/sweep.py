@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from portfolio_rl import console
+from portfolio_rl.cli import console
 from portfolio_rl.cli.app import app, command
 
 
@@ -45,8 +45,8 @@ def sweep(
     force: Annotated[bool, typer.Option(help="Replace an existing sweep folder.")] = False,
 ) -> None:
     """Search training or strategy settings on validation (Ray Tune), then test the winner once."""
-    from portfolio_rl import pipeline
-    from portfolio_rl.tuning import run_sweep
+    from portfolio_rl.workflows import pipeline
+    from portfolio_rl.workflows.sweep_ray import run_sweep
 
     hooks = pipeline.Hooks(console.say, console.progress_bar)
     done = run_sweep(

@@ -10,10 +10,16 @@ import numpy as np
 import pandas as pd
 from gymnasium import spaces
 
-from portfolio_rl.envs.paths import bootstrap_returns
-from portfolio_rl.features import CLIP, LOOKBACK, OBS_FEATURES, asset_features, observation
-from portfolio_rl.market import add_cash_prices, hold, rebalance, simple_returns
-from portfolio_rl.rewards import REWARDS, check_weights, step_rewards
+from portfolio_rl.conventions.features import (
+    CLIP,
+    LOOKBACK,
+    OBS_FEATURES,
+    asset_features,
+    observation,
+)
+from portfolio_rl.conventions.market import add_cash_prices, hold, rebalance, simple_returns
+from portfolio_rl.conventions.rewards import REWARDS, check_weights, step_rewards
+from portfolio_rl.data.market_paths import bootstrap_returns
 
 
 class _Episode(NamedTuple):
@@ -50,15 +56,15 @@ class PortfolioEnv(gym.Env):
 
     | col | observation | see |
     |-----|-------------|-----|
-    | 0-3 | trailing log returns over 5, 21, 63, 252 days (scaled) | :mod:`portfolio_rl.features` |
+    | 0-3 | trailing log returns over 5, 21, 63, 252 days (scaled) | ``conventions.features`` |
     | 4-5 | realised volatility over 21 and 63 days (log, scaled) | |
     | 6   | distance from the 252-day high (scaled) | |
     | 7   | current drifted weight x n_assets | |
 
     ## Rewards
 
-    A weighted sum of the rewards of :data:`portfolio_rl.rewards.REWARDS`, the registry that
-    training uses, e.g. ``rewards={"log_growth": 1.0, "variance_penalty": 2.0}``
+    A weighted sum of the rewards of :data:`portfolio_rl.conventions.rewards.REWARDS`, the
+    registry that training uses, e.g. ``rewards={"log_growth": 1.0, "variance_penalty": 2.0}``
     (mean-variance with risk aversion 2). Per-step forms are paid at each step;
     trajectory-level rewards (``sharpe``, ``drawdown_penalty``) are paid on the step that ends
     the episode, as in training.
@@ -85,14 +91,14 @@ class PortfolioEnv(gym.Env):
     Parameters
     ----------
     prices : str, path or DataFrame
-        Any price source of :func:`portfolio_rl.datasets.load_prices` (default ``sp500``).
+        Any price source of :func:`portfolio_rl.data.sources.load_prices` (default ``sp500``).
     window : int
         Days of history before the first possible decision; at least the feature lookback
         (252).
     rebalance_days : int
         Trading days per step.
     cost_bps, impact_bps : float
-        The cost model (:func:`portfolio_rl.market.rebalance`).
+        The cost model (:func:`portfolio_rl.conventions.market.rebalance`).
     episode_days : int
         Trading days per episode.
     rewards : mapping of str to float, optional
@@ -110,7 +116,7 @@ class PortfolioEnv(gym.Env):
         ``softmax`` or ``simplex``.
     cash_rate : float or Series, optional
         Adds a last asset ``cash`` earning this annual rate, or the daily rates of a Series
-        on the price dates (e.g. :func:`portfolio_rl.datasets.risk_free`); trades in it are
+        on the price dates (e.g. :func:`portfolio_rl.data.sources.risk_free`); trades in it are
         free and episodes start fully in it. Observations stay those of the risky assets
         (cash's weight is what they leave). Without it, episodes start from cash outside the
         portfolio.
@@ -135,7 +141,7 @@ class PortfolioEnv(gym.Env):
         action_transform: str = "softmax",
         cash_rate: float | pd.Series | None = None,
     ) -> None:
-        from portfolio_rl.datasets import load_prices
+        from portfolio_rl.data.sources import load_prices
 
         if window < LOOKBACK:
             raise ValueError(f"window must be at least the feature lookback ({LOOKBACK})")

@@ -1,7 +1,7 @@
 """One function per chart, quantstats-style: ``chart(data, ax, ...) -> None``.
 
-Charts draw numbers they are given or that :mod:`portfolio_rl.measures` computes; they never
-define a measure of their own. Colours are fixed per strategy for the whole report.
+Charts draw numbers they are given or that :mod:`portfolio_rl.conventions.measures` computes;
+they never define a measure of their own. Colours are fixed per strategy for the whole report.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from portfolio_rl.agents.registry import ALGORITHMS
-from portfolio_rl.measures import drawdown_frame, rolling_sharpe, wealth
+from portfolio_rl.conventions.measures import drawdown_frame, rolling_sharpe, wealth
 
 #: Red, orange, purple (and more) for the RL algorithms, in registry order.
 ALGO_COLOURS = dict(zip(ALGORITHMS, ("#d62728", "#ff7f0e", "#9467bd", "#8c2d04"), strict=False))

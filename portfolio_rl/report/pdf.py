@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from portfolio_rl.errors import PortfolioRLError
-from portfolio_rl.paths import atomic_write
+from portfolio_rl.plumbing.files import atomic_write
 from portfolio_rl.report import appendix, pages
 from portfolio_rl.report.charts import colours
 from portfolio_rl.report.run import Run

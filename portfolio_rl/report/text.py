@@ -11,7 +11,7 @@ import pandas as pd
 
 from portfolio_rl.agents.registry import ALGORITHMS, METHOD, ROBUST_METHOD
 from portfolio_rl.baselines import best_robust
-from portfolio_rl.market import PERIODS
+from portfolio_rl.conventions.market import PERIODS
 from portfolio_rl.report.run import Run
 
 ALPHA = 0.05

@@ -9,9 +9,9 @@ from portfolio_rl.agents.config import TrainConfig
 from portfolio_rl.agents.registry import trainer
 from portfolio_rl.backtest.engine import BacktestConfig, run_backtest
 from portfolio_rl.backtest.runner import build_baselines
-from portfolio_rl.envs.paths import returns_to_prices, volatility_regime_returns
-from portfolio_rl.market import add_cash_prices
-from portfolio_rl.measures import sharpe
+from portfolio_rl.conventions.market import add_cash_prices
+from portfolio_rl.conventions.measures import sharpe
+from portfolio_rl.data.market_paths import returns_to_prices, volatility_regime_returns
 
 DATES = pd.bdate_range("1995-01-02", periods=6000, name="Date")
 

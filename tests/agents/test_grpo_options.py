@@ -9,7 +9,7 @@ from portfolio_rl.agents.checkpoint import load_policy
 from portfolio_rl.agents.config import TrainConfig
 from portfolio_rl.agents.losses import process_advantages
 from portfolio_rl.agents.registry import trainer
-from portfolio_rl.envs.paths import gbm_returns, returns_to_prices
+from portfolio_rl.data.market_paths import gbm_returns, returns_to_prices
 
 DATES = pd.bdate_range("2000-01-03", periods=1500, name="Date")
 

@@ -11,8 +11,8 @@ from portfolio_rl.agents.registry import trainer
 from portfolio_rl.agents.rollout import rollout
 from portfolio_rl.agents.scenarios import bundle, robust_rewards, scenario_paths
 from portfolio_rl.agents.setup import make_policy
-from portfolio_rl.envs.paths import gbm_returns, returns_to_prices
-from portfolio_rl.features import observation
+from portfolio_rl.conventions.features import observation
+from portfolio_rl.data.market_paths import gbm_returns, returns_to_prices
 
 DATES = pd.bdate_range("2000-01-03", periods=900, name="Date")
 
@@ -219,7 +219,7 @@ def crash_market(seed):
 def test_robust_grpo_holds_less_of_the_crashing_asset_and_loses_less_out_of_sample(tmp_path):
     from portfolio_rl.agents.checkpoint import load_policy_strategy
     from portfolio_rl.backtest.engine import BacktestConfig, run_backtest
-    from portfolio_rl.measures import cvar, max_drawdown
+    from portfolio_rl.conventions.measures import cvar, max_drawdown
 
     prices = crash_market(seed=0)
     common = dict(

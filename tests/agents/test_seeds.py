@@ -7,8 +7,8 @@ import torch
 from portfolio_rl.agents.config import TrainConfig
 from portfolio_rl.agents.grpo import train
 from portfolio_rl.agents.seeds import StackedPolicy, train_seeds
-from portfolio_rl.envs.paths import returns_to_prices, volatility_regime_returns
-from portfolio_rl.market import add_cash_prices
+from portfolio_rl.conventions.market import add_cash_prices
+from portfolio_rl.data.market_paths import returns_to_prices, volatility_regime_returns
 
 DATES = pd.bdate_range("2000-01-03", periods=1200, name="Date")
 

@@ -11,7 +11,7 @@ from portfolio_rl.agents.registry import trainer
 from portfolio_rl.agents.runstate import RunState
 from portfolio_rl.backtest.engine import BacktestConfig, run_backtest
 from portfolio_rl.backtest.runner import build_baselines
-from portfolio_rl.envs.paths import gbm_returns, regime_returns, returns_to_prices
+from portfolio_rl.data.market_paths import gbm_returns, regime_returns, returns_to_prices
 from portfolio_rl.errors import PortfolioRLError, TrainingDiverged
 
 DATES = pd.bdate_range("2000-01-03", periods=3000, name="Date")
@@ -78,7 +78,7 @@ def test_grpo_beats_every_constant_mix_in_a_regime_market(tmp_path):
 
 @pytest.fixture(scope="module")
 def sp500():
-    from portfolio_rl.datasets import load_prices
+    from portfolio_rl.data.sources import load_prices
 
     return load_prices("sp500", start="2000-01-01", end="2014-12-31")
 
@@ -161,7 +161,7 @@ def test_checkpoints_never_unpickle_code(tmp_path, sp500):
 
 @pytest.mark.parametrize("path", ["historical", "bootstrap"])
 def test_training_never_reads_after_val_end(tmp_path, path):
-    from portfolio_rl.datasets import load_prices
+    from portfolio_rl.data.sources import load_prices
 
     cfg = TrainConfig(iterations=3, batch_starts=4, group_size=4, eval_every=1, path=path)
     prices = load_prices("sp500", start="2000-01-01", end="2016-12-31")

@@ -19,7 +19,7 @@ from portfolio_rl.agents.rollout import (
     validation_score,
     year_slices,
 )
-from portfolio_rl.market import PERIODS
+from portfolio_rl.conventions.market import PERIODS
 
 
 def test_year_slices_are_calendar_years_with_short_parts_joined():
@@ -57,7 +57,7 @@ def test_bad_aggregation_is_refused():
 
 
 def test_selection_uses_the_worst_validation_year(tmp_path):
-    from portfolio_rl.datasets import load_prices
+    from portfolio_rl.data.sources import load_prices
 
     prices = load_prices("sp500", start="2000-01-01", end="2014-12-31")
     config = TrainConfig(

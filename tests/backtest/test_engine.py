@@ -6,10 +6,10 @@ import torch
 from portfolio_rl.backtest.engine import BacktestConfig, run_backtest
 from portfolio_rl.backtest.runner import build_baselines
 from portfolio_rl.baselines import default_strategies
-from portfolio_rl.datasets import load_benchmark, load_prices
+from portfolio_rl.conventions.market import add_cash_prices, simple_returns
+from portfolio_rl.data.sources import load_benchmark, load_prices
 from portfolio_rl.envs.portfolio_env import PortfolioEnv
 from portfolio_rl.envs.simulator import simulate
-from portfolio_rl.market import add_cash_prices, simple_returns
 
 
 class Scripted:

@@ -122,7 +122,7 @@ def test_hac_covariance_agrees_with_statsmodels():
 
 def test_tail_intervals_cover_the_point_estimates_and_order_the_risks():
     from portfolio_rl.backtest.stats import tail_intervals
-    from portfolio_rl.measures import cvar, max_drawdown
+    from portfolio_rl.conventions.measures import cvar, max_drawdown
 
     rng = np.random.default_rng(3)
     r = pd.DataFrame({"calm": rng.normal(3e-4, 0.005, 2000), "wild": rng.normal(3e-4, 0.02, 2000)})

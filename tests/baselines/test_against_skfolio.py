@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from portfolio_rl.baselines import make_baseline
-from portfolio_rl.datasets import load_prices
+from portfolio_rl.data.sources import load_prices
 
 skfolio = pytest.importorskip("skfolio")
 from skfolio import RiskMeasure  # noqa: E402

@@ -4,7 +4,7 @@ import pytest
 from portfolio_rl.baselines import BASELINES, make_baseline
 from portfolio_rl.baselines.covariance import estimate_covariance
 from portfolio_rl.baselines.risk_parity import risk_contributions
-from portfolio_rl.datasets import load_prices
+from portfolio_rl.data.sources import load_prices
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ import pytest
 from portfolio_rl.baselines import cvar as cvar_module
 from portfolio_rl.baselines import make_baseline
 from portfolio_rl.baselines.cvar import historical_cvar
-from portfolio_rl.datasets import load_prices
+from portfolio_rl.data.sources import load_prices
 
 
 @pytest.fixture(scope="module")

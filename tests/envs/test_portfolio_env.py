@@ -6,11 +6,11 @@ import torch
 from gymnasium.utils.env_checker import check_env
 
 import portfolio_rl  # noqa: F401  (registers the env)
+from portfolio_rl.conventions.features import OBS_FEATURES
+from portfolio_rl.conventions.market import simple_returns
+from portfolio_rl.conventions.rewards import REWARDS, step_rewards
 from portfolio_rl.envs.portfolio_env import PortfolioEnv
 from portfolio_rl.envs.simulator import simulate
-from portfolio_rl.features import OBS_FEATURES
-from portfolio_rl.market import simple_returns
-from portfolio_rl.rewards import REWARDS, step_rewards
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +99,7 @@ def test_env_and_simulator_give_the_same_wealth_path(toy_prices):
 
 
 def test_observations_before_d_do_not_see_later_prices():
-    from portfolio_rl.datasets import load_prices
+    from portfolio_rl.data.sources import load_prices
 
     prices = load_prices("sp500", start="2000-01-01", end="2008-12-31")
     d = pd.Timestamp("2004-06-30")
@@ -147,7 +147,7 @@ def test_cash_asset_earns_its_rate_and_trades_in_it_are_free():
 
 
 def test_cash_earns_a_daily_risk_free_series():
-    from portfolio_rl.datasets import DataConfig, load_prices, risk_free
+    from portfolio_rl.data.sources import DataConfig, load_prices, risk_free
 
     prices = load_prices("industries49", start="1990-01-01", end="1994-12-31")
     rf = risk_free(DataConfig(prices="industries49"), prices.index)

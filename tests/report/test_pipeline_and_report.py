@@ -132,7 +132,7 @@ def test_report_command_redraws_and_never_overwrites(small_run, tmp_path):
 
 
 def test_run_with_tickers_against_a_stand_in_yfinance(tmp_path, monkeypatch):
-    from portfolio_rl import download
+    from portfolio_rl.data import download
 
     rng = np.random.default_rng(0)
 
@@ -195,9 +195,9 @@ def test_the_default_run_is_bit_identical_twice(tmp_path):
 def test_walk_forward_training_never_sees_the_future(tmp_path):
     """Change every price after d: every RL weight decided on or before d stays bit-identical,
     the folds trained before d included; later folds and weights may change."""
-    from portfolio_rl import pipeline
-    from portfolio_rl.datasets import load_prices
-    from portfolio_rl.experiment import load_experiment
+    from portfolio_rl.data.sources import load_prices
+    from portfolio_rl.workflows import pipeline
+    from portfolio_rl.workflows.experiment import load_experiment
 
     prices = load_prices("sp500", start="2004-01-01", end="2018-12-31")
     d = pd.Timestamp("2016-06-30")

@@ -1,0 +1,1 @@
+"""Price data: bundled and file sources, their checks, yfinance downloads and market paths."""

@@ -1,0 +1,266 @@
+"""Price sources and their validation: one loader for bundled data, files and downloads.
+
+Every source ends as one validated wide frame of adjusted closes: a ``DatetimeIndex`` named
+``Date`` (sorted, unique) by one float column per asset, strictly positive, no NaN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from portfolio_rl.conventions.market import PERIODS
+from portfolio_rl.data.checks import check_stale, date_index, read_file, validate_prices
+from portfolio_rl.errors import DataError
+from portfolio_rl.plumbing.files import data_dir
+
+
+@dataclass(frozen=True)
+class BundledDataset:
+    """A dataset shipped with the package.
+
+    Attributes
+    ----------
+    name : str
+        Name used on the command line (``sp500``).
+    file : str
+        File name of the prices in the data folder.
+    description : str
+        One line for ``portfolio-rl data list``.
+    benchmark_file : str or None
+        File name of the benchmark index level, if the dataset has one.
+    returns_pct : bool
+        The file holds daily returns in percent, not prices: loading turns them into a
+        price index from 100 on the business day before the first return, so that the
+        returns of the index give back every return of the file.
+    risk_free_file, risk_free_column : str or None
+        File and column of the dataset's own daily risk-free rate in percent (what cash
+        earns and Sharpe is in excess of); None: a flat rate from the config.
+    """
+
+    name: str
+    file: str
+    description: str
+    benchmark_file: str | None = None
+    returns_pct: bool = False
+    risk_free_file: str | None = None
+    risk_free_column: str | None = None
+
+
+BUNDLED: dict[str, BundledDataset] = {
+    "sp500": BundledDataset(
+        "sp500",
+        "sp500_dataset.csv.gz",
+        "20 S&P 500 constituents, adjusted daily closes (benchmark: S&P 500 index)",
+        "sp500_index.csv.gz",
+    ),
+    "factors": BundledDataset(
+        "factors",
+        "factors_dataset.csv.gz",
+        "5 US factor ETFs (MTUM, QUAL, SIZE, USMV, VLUE), adjusted daily closes",
+    ),
+    "industries49": BundledDataset(
+        "industries49",
+        "industries49_daily_pct.csv.gz",
+        "Kenneth French's 49 value-weighted US industry portfolios, daily 1969-2021, "
+        "survivorship-free (risk-free: one-month T-bill, RF)",
+        returns_pct=True,
+        risk_free_file="ff_factors_daily_pct.csv.gz",
+        risk_free_column="RF",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the prices come from.
+
+    Attributes
+    ----------
+    prices : str
+        Bundled name or CSV/parquet path; ignored when ``tickers`` is given.
+    tickers : list of str, optional
+        Download these with yfinance (through the cache) instead.
+    start, end : str, optional
+        Date range of the prices loaded (history for features included).
+    """
+
+    prices: str = "sp500"
+    tickers: tuple[str, ...] | None = None
+    start: str | None = "2000-01-01"
+    end: str | None = None
+
+    def __post_init__(self) -> None:
+        from portfolio_rl.plumbing.typed import parse_date
+
+        lo = None if self.start is None else parse_date(self.start, "start")
+        hi = None if self.end is None else parse_date(self.end, "end")
+        if lo is not None and hi is not None and lo > hi:
+            raise ValueError(f"start {self.start} is after end {self.end}")
+
+
+def load_data(
+    data: DataConfig, min_rows: int = 2, progress: Callable[..., None] | None = None
+) -> tuple[pd.DataFrame, pd.Series | None]:
+    """Prices and benchmark (None when the source has none) of a :class:`DataConfig`.
+
+    ``progress(done, total, ticker)`` follows a download.
+    """
+    if data.tickers:
+        from portfolio_rl.data.download import download_prices
+
+        end = data.end or pd.Timestamp.today().strftime("%Y-%m-%d")
+        raw = download_prices(data.tickers, data.start or "2000-01-01", end, progress=progress)
+        return load_prices(validate_prices(raw), min_rows=min_rows), None
+    prices = load_prices(data.prices, start=data.start, end=data.end, min_rows=min_rows)
+    bench = load_benchmark(data.prices)
+    if bench is not None:
+        bench = bench.reindex(prices.index).ffill()
+    return prices, bench
+
+
+def load_prices(
+    source: str | Path | pd.DataFrame,
+    start: str | None = None,
+    end: str | None = None,
+    min_rows: int = 2,
+) -> pd.DataFrame:
+    """Load and validate prices from a bundled name, a CSV/parquet path or a DataFrame.
+
+    Parameters
+    ----------
+    source : str, Path or DataFrame
+        ``sp500`` / ``factors``, a ``.csv``/``.csv.gz``/``.parquet`` file with a ``Date``
+        column (or index) and one column per asset, or a frame of the same shape.
+    start, end : str, optional
+        Inclusive date bounds (``YYYY-MM-DD``) applied after loading.
+    min_rows : int
+        Fewer rows than this (after the date bounds) is an error: the lookback needs them.
+
+    Returns
+    -------
+    DataFrame of shape (n_dates, n_assets)
+        Validated adjusted closes.
+    """
+    frame = _read_source(source)
+    prices = _slice_dates(validate_prices(frame, warn_stale=False), start, end, min_rows)
+    check_stale(prices)
+    return prices
+
+
+def load_benchmark(source: str | Path | pd.DataFrame) -> pd.Series | None:
+    """The benchmark index level of a bundled dataset (``SP500`` for ``sp500``), else None."""
+    if not isinstance(source, str) or source not in BUNDLED:
+        return None
+    spec = BUNDLED[source]
+    if spec.benchmark_file is None:
+        return None
+    frame = validate_prices(read_file(data_dir() / spec.benchmark_file))
+    return frame.iloc[:, 0]
+
+
+def _slice_dates(
+    prices: pd.DataFrame, start: str | None, end: str | None, min_rows: int
+) -> pd.DataFrame:
+    try:
+        lo = pd.Timestamp(start) if start else None
+        hi = pd.Timestamp(end) if end else None
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"unparseable date bound: {exc}") from None
+    if lo is not None and hi is not None and lo > hi:
+        raise DataError(f"start {start} is after end {end}")
+    out = prices.loc[lo:hi]
+    if len(out) < min_rows:
+        span = f"{out.index[0].date()}..{out.index[-1].date()}" if len(out) else "no dates"
+        raise DataError(
+            f"only {len(out)} price rows ({span}) but at least {min_rows} are needed "
+            "(the feature lookback plus the evaluation period); widen the date range"
+        )
+    return out
+
+
+def _read_source(source: str | Path | pd.DataFrame) -> pd.DataFrame:
+    if isinstance(source, pd.DataFrame):
+        return source.copy()
+    if isinstance(source, str) and source in BUNDLED:
+        spec = BUNDLED[source]
+        frame = read_file(data_dir() / spec.file)
+        return _price_index(frame) if spec.returns_pct else frame
+    path = Path(source)
+    if not path.suffix:
+        names = ", ".join(BUNDLED)
+        raise DataError(
+            f"unknown dataset {str(source)!r}: bundled datasets are {names}, "
+            "or give a .csv/.parquet file"
+        )
+    if not path.is_file():
+        raise DataError(f"price file not found: {path}")
+    return read_file(path)
+
+
+def _price_index(frame: pd.DataFrame) -> pd.DataFrame:
+    """Daily returns in percent (a Date column and one column per asset) as a price index.
+
+    ``P = 100 * cumprod(1 + r / 100)``, from 100 on the business day before the first
+    return, so ``P[t] / P[t-1] - 1`` gives back every return of the file (to ~1e-12).
+    """
+    frame = date_index(frame)
+    returns = frame.astype(float) / 100.0
+    base = pd.bdate_range(end=returns.index[0] - pd.Timedelta(days=1), periods=1)
+    prices = 100.0 * (1.0 + returns).cumprod()
+    start = pd.DataFrame(100.0, index=base.rename("Date"), columns=prices.columns)
+    return pd.concat([start, prices])
+
+
+def risk_free(data: DataConfig, index: pd.DatetimeIndex, annual_rate: float = 0.0) -> pd.Series:
+    """The daily risk-free rate on ``index``: the dataset's own series, else ``annual_rate``.
+
+    The same series is what cash earns, what Sharpe and Sortino are in excess of, and what
+    the report shows. A bundled series is forward-filled over dates it lacks and, before its
+    first date, set to its first value (the French ``RF`` starts in 1970, the industry
+    returns in July 1969).
+
+    Returns
+    -------
+    Series of daily simple rates, named ``rf``
+    """
+    spec = BUNDLED.get(data.prices) if not data.tickers else None
+    if spec is None or spec.risk_free_file is None:
+        rate = (1.0 + annual_rate) ** (1.0 / PERIODS) - 1.0
+        return pd.Series(rate, index=index, name="rf")
+    raw = date_index(read_file(data_dir() / spec.risk_free_file))
+    daily = raw[spec.risk_free_column].astype(float) / 100.0
+    aligned = daily.reindex(index.union(daily.index)).ffill().reindex(index)
+    return aligned.bfill().rename("rf")
+
+
+def summarize(prices: pd.DataFrame) -> pd.DataFrame:
+    """Per-asset summary: first/last date, observations, missing, annualised return and vol.
+
+    Annualisation uses 252 trading days; return is the geometric (CAGR) rate.
+
+    Parameters
+    ----------
+    prices : DataFrame of shape (n_dates, n_assets)
+
+    Returns
+    -------
+    DataFrame indexed by asset.
+    """
+    rets = prices.pct_change().iloc[1:]
+    n = len(rets)
+    growth = prices.iloc[-1] / prices.iloc[0]
+    return pd.DataFrame(
+        {
+            "first": [prices[c].first_valid_index().date() for c in prices],
+            "last": [prices[c].last_valid_index().date() for c in prices],
+            "rows": prices.notna().sum(),
+            "missing": prices.isna().sum(),
+            "ann_return": growth ** (PERIODS / max(n, 1)) - 1,
+            "ann_vol": rets.std(ddof=1) * np.sqrt(PERIODS),
+        }
+    )

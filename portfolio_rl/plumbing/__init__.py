@@ -1,0 +1,1 @@
+"""Plumbing: atomic files and run folders, typed configuration from mappings and safe YAML."""

@@ -1,0 +1,168 @@
+"""Where bundled data, caches and outputs live, and safe names for user-given parts of paths."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from portfolio_rl.errors import PortfolioRLError
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+#: The process's umask, read once: files and run directories get the usual modes.
+UMASK = _umask()
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+CHECKOUT_DIR = PACKAGE_DIR.parent
+#: Windows device names: refused as tickers and run names (the files cannot exist there).
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"{d}{i}" for d in ("COM", "LPT") for i in range(1, 10))}
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9^][A-Za-z0-9._=^-]{0,63}$")
+
+
+def from_checkout() -> bool:
+    """Whether the package runs from a source checkout (``data/`` beside the package)."""
+    return (CHECKOUT_DIR / "data" / "sp500_dataset.csv.gz").is_file()
+
+
+def data_dir() -> Path:
+    """Folder of the bundled datasets: ``data/`` in a checkout, else ``portfolio_rl/_data``."""
+    return CHECKOUT_DIR / "data" if from_checkout() else PACKAGE_DIR / "_data"
+
+
+def cache_dir(override: str | Path | None = None) -> Path:
+    """Download cache: ``override``, else ``$PORTFOLIO_RL_CACHE``, else ``data/cache`` in a
+    checkout, else the user cache directory (``$XDG_CACHE_HOME/portfolio-rl``)."""  # noqa: D205, D209
+    if override is not None:
+        return Path(override)
+    if env := os.environ.get("PORTFOLIO_RL_CACHE"):
+        return Path(env)
+    if from_checkout():
+        return CHECKOUT_DIR / "data" / "cache"
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "portfolio-rl"
+
+
+def runs_dir() -> Path:
+    """Default parent of run directories: ``backtests/runs`` in a checkout, else ``./runs``."""
+    return CHECKOUT_DIR / "backtests" / "runs" if from_checkout() else Path.cwd() / "runs"
+
+
+def reports_dir() -> Path:
+    """Default folder of PDF reports: ``reports/`` in a checkout, else ``./reports``."""
+    return CHECKOUT_DIR / "reports" if from_checkout() else Path.cwd() / "reports"
+
+
+def safe_name(name: str, what: str = "name") -> str:
+    """Return ``name`` if it can be one path component, else raise a one-line error.
+
+    Tickers and run names become file names; this keeps them inside their folder
+    (no separators, no ``..``, no leading dot).
+    """
+    if not _SAFE_NAME.match(name) or ".." in name:
+        raise PortfolioRLError(
+            f"invalid {what} {name!r}: use letters, digits and . _ - = ^ (at most 64 characters)"
+        )
+    if name.split(".")[0].upper() in _RESERVED:
+        raise PortfolioRLError(f"invalid {what} {name!r}: a reserved device name on Windows")
+    return name
+
+
+def child_path(folder: Path, name: str, suffix: str = "", what: str = "name") -> Path:
+    """``folder / (name + suffix)``, guaranteed to stay inside ``folder``."""
+    path = (folder / f"{safe_name(name, what)}{suffix}").resolve()
+    if path.parent != folder.resolve():
+        raise PortfolioRLError(f"invalid {what} {name!r}: it leaves {folder}")
+    return path
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Write a file atomically: ``write(tmp)`` into a temporary file beside it, then rename.
+
+    An interrupted or failed write leaves the previous file (or none), never a partial one.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    tmp_path.chmod(0o666 & ~UMASK)  # mkstemp makes it 0600: honour the umask instead
+    try:
+        write(tmp_path)
+        os.replace(tmp_path, path)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically."""
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def run_dir_path(out: str | Path | None, kind: str, force: bool = False) -> Path:
+    """Where a run goes: ``out``, or ``runs_dir()/<timestamp>-<kind>``; nothing is created.
+
+    An existing non-empty folder is an error unless ``force`` (never overwrite a run); an
+    existing file is an error either way.
+    """
+    import time
+
+    if out is None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        path = child_path(runs_dir(), f"{stamp}-{kind}", what="run name")
+        n = 1
+        while path.exists():
+            n += 1
+            path = child_path(runs_dir(), f"{stamp}-{kind}-{n}", what="run name")
+    else:
+        path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise PortfolioRLError(f"{path} is a file, not a run directory; choose another --out")
+    if path.exists() and any(path.iterdir()) and not force:
+        raise PortfolioRLError(f"{path} already exists; choose another --out or pass --force")
+    return path
+
+
+def new_run_dir(out: str | Path | None, kind: str, force: bool = False) -> Path:
+    """:func:`run_dir_path`, created (for training runs, which checkpoint as they go)."""
+    path = run_dir_path(out, kind, force)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@contextmanager
+def staged_run_dir(
+    out: str | Path | None, kind: str, force: bool = False
+) -> Iterator[tuple[Path, Path]]:
+    """Write a run directory as a unit: into a hidden sibling, renamed into place at the end.
+
+    Yields ``(staging, final)``: write into the first. On success it replaces ``out`` whole
+    (with ``force``, the old run goes, stale files and all); on an error the staging folder
+    is removed and ``out`` is as it was: the old run, or nothing.
+    """
+    import shutil
+
+    final = run_dir_path(out, kind, force)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=final.parent))
+    staging.chmod(0o777 & ~UMASK)  # mkdtemp makes it private; a run dir is like any other
+    try:
+        yield staging, final
+        old = None
+        if final.exists():
+            old = final.parent / f"{staging.name}.old"
+            os.replace(final, old)
+        os.replace(staging, final)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

@@ -1,0 +1,111 @@
+"""What to hold after the latest close: one decision of a baseline or a trained policy.
+
+The decision is the backtest engine's own (:func:`portfolio_rl.backtest.engine.decide`) on
+the same window of prices, so ``allocate`` gives what a walk-forward backtest ending today
+would decide; with the current holdings it lists the trades and their estimated cost under
+the one cost model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from portfolio_rl.errors import ConfigError, DataError, PortfolioRLError
+from portfolio_rl.workflows.experiment import ExperimentConfig
+
+
+@dataclass
+class Allocation:
+    """Target weights for the next trading day and, with holdings, the trades to get there."""
+
+    strategy: str
+    as_of: pd.Timestamp
+    weights: pd.Series
+    stale_days: int
+    trades: pd.DataFrame | None = None
+    turnover: float | None = None
+    cost: float | None = None
+
+
+def read_holdings(path: Path) -> pd.Series:
+    """Current positions from a CSV with columns ``asset`` and ``value`` (money, >= 0)."""
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot read holdings {path}: {exc}".splitlines()[0]) from None
+    if not {"asset", "value"} <= set(frame.columns):
+        raise DataError(f"{path}: holdings need the columns asset and value")
+    values = pd.to_numeric(frame["value"], errors="coerce")
+    if values.isna().any() or (values < 0).any() or not np.isfinite(values).all():
+        raise DataError(f"{path}: every value must be a number >= 0")
+    if frame["asset"].duplicated().any():
+        raise DataError(f"{path}: an asset appears more than once")
+    return pd.Series(values.to_numpy(), index=frame["asset"].astype(str), name="value")
+
+
+def allocate(
+    exp: ExperimentConfig,
+    policy: Path | None = None,
+    strategy: str | None = None,
+    holdings: pd.Series | None = None,
+    capital: float | None = None,
+) -> Allocation:
+    """The weights ``policy`` (a trained run) or ``strategy`` (a baseline) holds after the
+    last close of ``exp``'s data, and the trades from ``holdings`` (money per asset)."""  # noqa: D205, D209
+    from portfolio_rl.backtest.engine import decide, decision_window
+    from portfolio_rl.backtest.runner import build_baselines
+    from portfolio_rl.conventions.market import rebalance, split_cash
+    from portfolio_rl.workflows.pipeline import load_policies, market_data
+
+    if (policy is None) == (strategy is None):
+        raise ConfigError("give one of --policy DIR or --strategy NAME")
+    if strategy == "benchmark":
+        raise ConfigError("the benchmark is an index, not an allocation")
+    prices, _, _ = market_data(exp)
+    if policy is not None:
+        chosen = load_policies([policy])[0]
+        chosen.check_assets(list(prices.columns))
+    else:
+        chosen = build_baselines([strategy], exp.strategy_params, exp.backtest, exp.cash)[0]
+    _, cash = split_cash(prices)
+    assets = list(prices.columns)
+    held = np.zeros(len(assets))
+    total = 1.0
+    if holdings is not None:
+        unknown = sorted(set(holdings.index) - set(assets))
+        if unknown:
+            raise DataError(f"holdings name assets that are not in the data: {unknown}")
+        total = float(holdings.sum())
+        if total <= 0:
+            raise DataError("holdings add up to nothing")
+        held = holdings.reindex(assets, fill_value=0.0).to_numpy(dtype=float) / total
+        if not cash and abs(held.sum() - 1) > 1e-9:
+            held = held / held.sum()
+    elif cash:
+        held[-1] = 1.0
+    bt = exp.backtest
+    window = decision_window(prices, len(prices) - 1, bt)
+    weights, status = decide(chosen, window, held, cash and not chosen.uses_cash)
+    as_of = prices.index[-1]
+    if weights is None:
+        raise PortfolioRLError(f"{chosen.name} could not decide on {as_of.date()}: {status}")
+    out = Allocation(
+        strategy=chosen.name,
+        as_of=as_of,
+        weights=pd.Series(weights, index=assets, name="weight"),
+        stale_days=int((pd.Timestamp.today().normalize() - as_of).days),
+    )
+    if holdings is not None or capital is not None:
+        money = capital if capital is not None else total
+        current = held * total if holdings is not None else np.zeros(len(assets))
+        target = weights * money
+        out.trades = pd.DataFrame(
+            {"current": current, "target": target, "trade": target - current}, index=assets
+        )
+        turnover, cost = rebalance(weights, held, bt.cost_bps, bt.impact_bps, cash)
+        out.turnover, out.cost = float(turnover), float(cost) * total
+    return out

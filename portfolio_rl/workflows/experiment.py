@@ -1,0 +1,197 @@
+"""Experiment configuration: data, splits, backtest, strategies, RL; loaded from YAML safely.
+
+An experiment file (``backtests/sp500.yaml``) names the data, the date splits, the
+backtest settings, the strategies and their parameters, the RL algorithms, seeds and
+training settings. Unknown keys and bad values are one clear error; the resolved config is
+saved as JSON with every run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from portfolio_rl.agents.config import TrainConfig
+from portfolio_rl.agents.registry import ALGORITHMS, DEFAULT_ALGOS
+from portfolio_rl.backtest.engine import BacktestConfig
+from portfolio_rl.data.sources import DataConfig
+from portfolio_rl.plumbing.typed import check_seed, from_mapping, load_yaml, parse_date
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    """Consecutive train / validation / test ranges: train to ``train_end``, validation to
+    ``val_end``, test after it (touched once, by the backtest)."""  # noqa: D205, D209
+
+    train_end: str = "2012-12-31"
+    val_end: str = "2014-12-31"
+
+    def __post_init__(self) -> None:
+        a, b = parse_date(self.train_end, "train_end"), parse_date(self.val_end, "val_end")
+        if a >= b:
+            raise ValueError("train_end must be before val_end")
+
+
+@dataclass(frozen=True)
+class RLConfig:
+    """Which policies to train and how.
+
+    Attributes
+    ----------
+    algos : list of str
+        Any of ``grpo``, ``ppo``, ``reinforce``, ``robust_grpo`` (default: the first three;
+        robust GRPO costs S times as much and is asked for by name).
+    seeds : list of int
+        One training run per algorithm and seed.
+    train : dict
+        Overrides of :class:`portfolio_rl.agents.config.TrainConfig` fields.
+    algo_train : dict
+        Overrides for one algorithm only, over ``train``: ``{robust_grpo: {scenarios: 8}}``.
+    walk_forward : bool
+        Retrain every ``retrain_every`` months through the test range (the default): fold k
+        trains on everything up to ``train_end`` + k years and validates on the same length
+        of time as the splits' validation range, right before the fold's first trade;
+        its policy trades only until the next fold's is ready. False: train once.
+    retrain_every : int
+        Months between folds.
+    fold_iterations : int
+        Iterations of every fold after the first, which starts from the previous fold's
+        policy (warm start).
+    seeds_together : bool
+        Train GRPO's seeds in one batched process (stacked parameters, one vmapped network
+        call; :mod:`portfolio_rl.agents.seeds`): the same paths and noise per seed as alone,
+        weights equal to about 1e-6 rather than bit for bit. Worth it on a GPU.
+    """
+
+    algos: tuple[str, ...] = DEFAULT_ALGOS
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    train: dict[str, Any] = field(default_factory=dict)
+    algo_train: dict[str, dict[str, Any]] = field(default_factory=dict)
+    walk_forward: bool = True
+    retrain_every: int = 12
+    fold_iterations: int = 20
+    seeds_together: bool = False
+
+    def __post_init__(self) -> None:
+        bad = [a for a in self.algos if a not in ALGORITHMS]
+        if bad:
+            raise ValueError(f"unknown algorithm(s) {bad}; choose from {list(ALGORITHMS)}")
+        stray = [a for a in self.algo_train if a not in self.algos]
+        if stray:
+            raise ValueError(f"algo_train names algorithm(s) {stray} that rl.algos does not run")
+        if not all(isinstance(v, dict) for v in self.algo_train.values()):
+            raise ValueError("each algo_train entry must be a mapping of training settings")
+        if not self.seeds:
+            raise ValueError("need at least one seed")
+        for seed in self.seeds:
+            check_seed(seed)
+        if len(set(self.seeds)) != len(self.seeds) or len(set(self.algos)) != len(self.algos):
+            raise ValueError("each algorithm and each seed at most once")
+        if not (1 <= self.retrain_every <= 120 and self.fold_iterations >= 1):
+            raise ValueError("need 1 <= retrain_every <= 120 months and fold_iterations >= 1")
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """One experiment: data, splits, backtest, strategies, RL, report settings.
+
+    Attributes
+    ----------
+    name : str
+    data, splits, backtest, rl
+        See :class:`~portfolio_rl.data.sources.DataConfig`, :class:`SplitConfig`,
+        :class:`~portfolio_rl.backtest.engine.BacktestConfig`, :class:`RLConfig`.
+    rf : float
+        Annual risk-free rate for data without a risk-free series of its own (``industries49``
+        has the French ``RF``): what cash earns and Sharpe is in excess of.
+    cash : bool
+        Cash is an asset: it earns the risk-free rate, trades free, and is where every
+        portfolio starts; RL policies get an exposure head; baselines stay fully invested
+        unless they time exposure (``vol_managed``, ``vol_target``).
+    strategies : list of str, optional
+        Baselines to run (default: every one that applies).
+    strategy_params : dict
+        Parameters per baseline.
+    n_boot : int
+        Bootstrap resamples of the statistics.
+    """
+
+    name: str = "sp500"
+    data: DataConfig = field(default_factory=DataConfig)
+    splits: SplitConfig = field(default_factory=SplitConfig)
+    backtest: BacktestConfig = field(default_factory=BacktestConfig)
+    rf: float = 0.0
+    cash: bool = False
+    strategies: tuple[str, ...] | None = None
+    strategy_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rl: RLConfig = field(default_factory=RLConfig)
+    n_boot: int = 1000
+
+    def __post_init__(self) -> None:
+        """Check everything before any data is read or any folder made."""
+        from portfolio_rl.backtest.runner import build_baselines
+        from portfolio_rl.baselines import BASELINES, default_strategies
+
+        if not self.rf > -1:
+            raise ValueError(f"rf must be an annual rate above -1, got {self.rf}")
+        if not 1 <= self.n_boot <= 100_000:
+            raise ValueError(f"n_boot must be from 1 to 100000, got {self.n_boot}")
+        names = list(self.strategies or default_strategies(self.cash))
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"strategies: {', '.join(repeated)} given more than once")
+        unknown = sorted(set(self.strategy_params) - set(BASELINES))
+        if unknown:
+            raise ValueError(f"strategy_params: unknown strategy {', '.join(unknown)}")
+        build_baselines(names, self.strategy_params, self.backtest, cash=self.cash)
+        for algo in self.rl.algos:
+            train_config_for(self, algo, self.rl.seeds[0])
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able form (the resolved config saved with runs)."""
+        return dataclasses.asdict(self)
+
+
+def train_config_for(exp: ExperimentConfig, algo: str, seed: int, **overrides: Any) -> TrainConfig:
+    """The TrainConfig of an experiment: its data, splits, costs and ``rl.train`` settings.
+
+    ``overrides`` that are not None win over ``rl.algo_train[algo]``, which wins over
+    ``rl.train``, which wins over the experiment.
+    """
+    base = {
+        "algo": algo,
+        "seed": seed,
+        "prices": exp.data.prices,
+        "data_start": exp.data.start or "1900-01-01",
+        "train_end": exp.splits.train_end,
+        "val_end": exp.splits.val_end,
+        "rebalance_days": exp.backtest.rebalance_days,
+        "cost_bps": exp.backtest.cost_bps,
+        "cash": exp.cash,
+        "uncertainty_window": exp.backtest.window,
+    }
+    own = exp.rl.algo_train.get(algo, {})
+    given = {k: v for k, v in overrides.items() if v is not None}
+    settings = base | dict(exp.rl.train) | dict(own) | given
+    return from_mapping(TrainConfig, settings, where="rl.train")
+
+
+def load_experiment(path: str | Path | None) -> ExperimentConfig:
+    """Load an experiment YAML safely (:func:`~portfolio_rl.plumbing.typed.load_yaml`), or defaults.
+
+    Every value is checked here, before any data is read or any run directory made.
+    """
+    if path is None:
+        return ExperimentConfig()
+    return from_mapping(ExperimentConfig, load_yaml(path), where=Path(path).name)
+
+
+def default_config_path() -> Path:
+    """``backtests/sp500.yaml`` in a checkout, else the copy shipped in the wheel."""
+    from portfolio_rl.plumbing.files import CHECKOUT_DIR, PACKAGE_DIR, from_checkout
+
+    if from_checkout():
+        return CHECKOUT_DIR / "backtests" / "sp500.yaml"
+    return PACKAGE_DIR / "_data" / "sp500.yaml"

@@ -1,0 +1,350 @@
+"""The work behind the commands: typed configs in, result objects out, nothing printed.
+
+``train`` -> one training run; ``backtest`` -> a run directory of baselines (and trained
+policies); ``run`` -> data, training over algorithms and seeds, the backtest, statistics
+and the PDF. Progress goes to the :class:`Hooks` the caller hands in (the console draws
+bars; tests hand none).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from portfolio_rl.data.sources import load_data, risk_free
+from portfolio_rl.errors import ConfigError
+from portfolio_rl.plumbing.typed import parse_date, replace
+from portfolio_rl.workflows.experiment import ExperimentConfig, SplitConfig
+from portfolio_rl.workflows.folds import fold_starts, fold_table, test_start, train_policies
+
+if TYPE_CHECKING:
+    from portfolio_rl.agents.checkpoint import PolicyStrategy
+    from portfolio_rl.agents.config import TrainConfig
+    from portfolio_rl.agents.runstate import TrainResult
+    from portfolio_rl.backtest.engine import BacktestResult
+
+
+@contextmanager
+def _no_bar(label: str, total: int | None = None) -> Iterator[Callable[..., None]]:
+    yield lambda *args, **kwargs: None
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """How the pipeline reports progress.
+
+    Attributes
+    ----------
+    stage : callable
+        ``stage(message)`` at each stage of a long job.
+    bar : callable
+        ``bar(label, total)`` -> a context manager yielding ``update(done, total, figures)``.
+    """
+
+    stage: Callable[[str], None] = lambda message: None
+    bar: Callable[[str, int | None], AbstractContextManager[Callable[..., None]]] = _no_bar
+
+
+SILENT = Hooks()
+
+
+@dataclass
+class BacktestRun:
+    """A finished backtest and where it was written."""
+
+    run_dir: Path
+    exp: ExperimentConfig
+    result: BacktestResult = field(repr=False)
+    metrics: pd.DataFrame = field(repr=False)
+    stats: pd.DataFrame = field(repr=False)
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the reader must know about the run (strategies whose solves mostly failed)."""
+        from portfolio_rl.backtest.runner import failing
+
+        return failing(self.result, self.metrics)
+
+
+@dataclass
+class PipelineRun(BacktestRun):
+    """A finished ``portfolio-rl run``: the backtest plus seeds, verdict and report."""
+
+    pdf: Path = Path()
+    seeds: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    verdict: str = ""
+
+
+def auto_splits(prices: pd.DataFrame) -> SplitConfig:
+    """Train / validation / test as the first 60% / next 20% / last 20% of the dates."""
+    dates = prices.index
+    return SplitConfig(
+        train_end=str(dates[int(len(dates) * 0.6)].date()),
+        val_end=str(dates[int(len(dates) * 0.8)].date()),
+    )
+
+
+def market_data(
+    exp: ExperimentConfig, min_rows: int = 2, hooks: Hooks | None = None
+) -> tuple[pd.DataFrame, pd.Series | None, pd.Series]:
+    """Prices (with a last ``cash`` column when ``exp.cash``), benchmark and risk-free rate.
+
+    The daily risk-free series is the dataset's own (``industries49``: the French ``RF``)
+    or ``exp.rf``; the same series is what cash earns and what Sharpe is in excess of.
+    """
+    from portfolio_rl.conventions.market import add_cash_prices
+
+    if exp.data.tickers:
+        with (hooks or SILENT).bar("download", len(exp.data.tickers)) as update:
+            prices, bench = load_data(exp.data, min_rows=min_rows, progress=update)
+    else:
+        prices, bench = load_data(exp.data, min_rows=min_rows)
+    rf = risk_free(exp.data, prices.index, exp.rf)
+    if exp.cash:
+        prices = add_cash_prices(prices, rf)
+    return prices, bench, rf
+
+
+def backtest_and_evaluate(
+    exp: ExperimentConfig,
+    prices: pd.DataFrame,
+    benchmark: pd.Series | None,
+    policies: Sequence[PolicyStrategy],
+    rf: pd.Series,
+    hooks: Hooks = SILENT,
+) -> tuple[BacktestResult, pd.DataFrame, pd.DataFrame]:
+    """Walk forward with the baselines of ``exp`` plus ``policies``; measures and statistics."""
+    from portfolio_rl.backtest.engine import run_backtest
+    from portfolio_rl.backtest.runner import build_baselines, evaluate
+    from portfolio_rl.baselines import default_strategies
+
+    names = list(exp.strategies or default_strategies(exp.cash))
+    if benchmark is None and "benchmark" in names:
+        if exp.strategies:
+            raise ConfigError(
+                f"benchmark: {exp.data.prices} has no index series (only the bundled sp500 has one)"
+            )
+        names.remove("benchmark")
+    baselines = build_baselines(names, exp.strategy_params, exp.backtest, cash=exp.cash)
+    strategies = [*baselines, *policies]
+    with hooks.bar("backtest", None) as update:
+        result = run_backtest(
+            prices,
+            strategies,
+            exp.backtest,
+            benchmark=benchmark if "benchmark" in names else None,
+            progress=update,
+        )
+    metrics, stats = evaluate(result, rf=rf, n_boot=exp.n_boot)
+    return result, metrics, stats
+
+
+def load_policies(folders: Sequence[Path]) -> list[PolicyStrategy]:
+    """Trained runs as strategies named after their algorithm (``grpo``), with the seed
+    appended (``grpo_s1``) when several runs of one algorithm are given."""  # noqa: D205, D209
+    from collections import Counter
+
+    if not folders:  # a baselines-only backtest never imports torch
+        return []
+    from portfolio_rl.agents.checkpoint import load_policy_strategy
+
+    loaded = [load_policy_strategy(folder) for folder in folders]
+    counts = Counter(p.name for p in loaded)
+    for p in loaded:
+        if counts[p.name] > 1:
+            p.name = f"{p.name}_s{p.meta['seed']}"
+    if len({p.name for p in loaded}) != len(loaded):
+        raise ConfigError("two --policy runs have the same algorithm and seed")
+    return loaded
+
+
+def backtest(
+    exp: ExperimentConfig,
+    policies: Sequence[Path] = (),
+    out: Path | None = None,
+    force: bool = False,
+    hooks: Hooks = SILENT,
+    start_given: bool = True,
+    allow_in_sample: bool = False,
+) -> BacktestRun:
+    """``portfolio-rl backtest``: baselines (and trained policies) -> a run directory.
+
+    With trained policies the test starts after the latest ``val_end`` among them (their
+    training and validation data are not a test); an explicit earlier start
+    (``start_given``) is refused unless ``allow_in_sample``, and then the policies' rows are
+    marked in-sample in ``metrics.csv`` and the report.
+    """
+    from portfolio_rl.backtest.runner import write_run
+    from portfolio_rl.plumbing.files import staged_run_dir
+
+    loaded = load_policies(policies)
+    in_sample: list[str] = []
+    if loaded:
+        last_val = max(parse_date(p.meta.get("val_end"), "val_end") for p in loaded)
+        first_test = last_val + pd.Timedelta(days=1)
+        start = exp.backtest.start
+        if not start_given or start is None:
+            start = max(first_test, parse_date(start or first_test, "start"))
+            exp = replace(exp, backtest=replace(exp.backtest, start=str(start.date())))
+        elif parse_date(start, "start") < first_test:
+            if not allow_in_sample:
+                raise ConfigError(
+                    f"--start {start} tests the policies on their own training or validation "
+                    f"data (validated to {last_val.date()}); start after it, or pass "
+                    "--allow-in-sample to mark their rows as in-sample"
+                )
+            in_sample = [p.name for p in loaded]
+    prices, bench, rf = market_data(exp, hooks=hooks)
+    for policy in loaded:
+        policy.check_assets(list(prices.columns))
+    with staged_run_dir(out, "backtest", force=force) as (staging, run_dir):
+        result, metrics, stats = backtest_and_evaluate(exp, prices, bench, loaded, rf, hooks)
+        metrics["in_sample"] = [name in in_sample for name in metrics.index]
+        config = exp.to_dict() | {
+            "policies": {p.name: str(f) for p, f in zip(loaded, policies, strict=True)},
+            "in_sample": in_sample,
+            "data_range": [str(prices.index[0].date()), str(prices.index[-1].date())],
+            "assets": list(prices.columns),
+            "risk_free": _risk_free_summary(rf.loc[result.returns.index[0] :]),
+        }
+        write_run(staging, result, metrics, stats, config)
+    return BacktestRun(run_dir, exp, result, metrics, stats)
+
+
+def train(
+    exp: ExperimentConfig,
+    config: TrainConfig,
+    folder: Path,
+    resume: bool = False,
+    hooks: Hooks = SILENT,
+) -> TrainResult | None:
+    """``portfolio-rl train``: one training run of ``config`` on the experiment's data.
+
+    Resuming a run that has finished does nothing and says so.
+    """
+    from portfolio_rl.agents.registry import trainer
+    from portfolio_rl.agents.runstate import finished
+
+    if resume and finished(folder):
+        return None
+
+    exp = replace(exp, data=replace(exp.data, prices=config.prices), cash=config.cash)
+    prices, _, _ = market_data(exp, hooks=hooks)
+    with hooks.bar(f"train {config.algo}", config.iterations) as update:
+        return trainer(config.algo)(config, prices, folder, resume=resume, progress=update)
+
+
+QUICK = {"seeds": (0, 1), "iterations": 20, "n_boot": 200}
+
+
+def quick_experiment(exp: ExperimentConfig) -> ExperimentConfig:
+    """A smaller run for a first look: 2 seeds, 20 iterations, 200 bootstrap resamples."""
+    rl = replace(
+        exp.rl,
+        seeds=QUICK["seeds"],
+        train=dict(exp.rl.train) | {"iterations": QUICK["iterations"]},
+    )
+    return replace(exp, n_boot=QUICK["n_boot"], rl=rl)
+
+
+def run(
+    exp: ExperimentConfig,
+    out: Path | None = None,
+    pdf: Path | None = None,
+    force: bool = False,
+    quick: bool = False,
+    hooks: Hooks = SILENT,
+) -> PipelineRun:
+    """``portfolio-rl run``: data -> train (algos x seeds) -> backtest -> stats -> PDF."""
+    from portfolio_rl.plumbing.files import child_path, reports_dir, staged_run_dir
+    from portfolio_rl.report.pdf import make_report
+    from portfolio_rl.report.text import verdict
+
+    started = time.perf_counter()
+    if quick:
+        exp = quick_experiment(exp)
+    source = ", ".join(exp.data.tickers) if exp.data.tickers else exp.data.prices
+    hooks.stage(f"[1/4] loading data ({source})")
+    prices, bench, rf = market_data(exp, min_rows=600, hooks=hooks)
+    if exp.data.tickers:
+        exp = replace(exp, splits=auto_splits(prices))
+    exp = replace(exp, backtest=replace(exp.backtest, start=test_start(exp)))
+    with staged_run_dir(out, "run", force=force) as (staging, run_dir):
+        pdf = pdf or child_path(reports_dir(), run_dir.name, ".pdf", what="report name")
+        if pdf.exists() and not force:
+            raise ConfigError(f"{pdf} already exists; pass --force to overwrite it")
+        result, metrics, stats, seeds = _train_and_backtest(
+            exp, prices, bench, rf, staging, started, quick, hooks
+        )
+
+    hooks.stage(f"[4/4] writing the report to {pdf}")
+    make_report(run_dir, pdf, force=force)
+    return PipelineRun(
+        run_dir, exp, result, metrics, stats, pdf, seeds, verdict(metrics, stats, seeds)
+    )
+
+
+def _risk_free_summary(rf: pd.Series) -> dict[str, Any]:
+    """What the report says of the risk-free series over the test period."""
+    from portfolio_rl.conventions.market import PERIODS
+
+    return {
+        "annualised_mean": float((1 + rf).prod() ** (PERIODS / max(len(rf), 1)) - 1),
+        "first": float(rf.iloc[0]) if len(rf) else 0.0,
+        "last": float(rf.iloc[-1]) if len(rf) else 0.0,
+    }
+
+
+def _train_and_backtest(
+    exp: ExperimentConfig,
+    prices: pd.DataFrame,
+    bench: pd.Series | None,
+    rf: pd.Series,
+    folder_root: Path,
+    started: float,
+    quick: bool,
+    hooks: Hooks,
+) -> tuple[BacktestResult, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Train every algorithm and seed into ``folder_root/policies``, backtest them with the
+    baselines, and write the run's tables into ``folder_root``."""  # noqa: D205, D209
+    from portfolio_rl.backtest.runner import write_run
+    from portfolio_rl.backtest.stats import seed_summary
+    from portfolio_rl.baselines import best_robust
+    from portfolio_rl.plumbing.files import atomic_write
+
+    starts = fold_starts(exp, prices)
+    trained = train_policies(exp, prices, starts, folder_root, hooks)
+    folders, policy_names, wall_s, policies, diverged = trained
+
+    hooks.stage(f"[3/4] walk-forward backtest from {exp.backtest.start} with every baseline")
+    result, metrics, stats = backtest_and_evaluate(exp, prices, bench, policies, rf, hooks)
+    seeds = seed_summary(metrics, policy_names, wall_s)
+    resolved: dict[str, Any] = exp.to_dict() | {
+        "policies": {
+            n: str(f.relative_to(folder_root)) for n, f in zip(policy_names, folders, strict=True)
+        },
+        "data_range": [str(prices.index[0].date()), str(prices.index[-1].date())],
+        "risk_free": _risk_free_summary(rf.loc[exp.backtest.start :]),
+        "assets": list(prices.columns),
+        "quick": quick,
+        "folds": [str(d.date()) for d in starts],
+        "diverged_folds": diverged,
+        "train_and_backtest_s": round(time.perf_counter() - started, 1),
+    }
+    write_run(folder_root, result, metrics, stats, resolved)
+    atomic_write(folder_root / "seeds.csv", lambda tmp: seeds.to_csv(tmp, index=False))
+    if len(starts) > 1:
+        groups = {
+            a: [n for n, (algo, _) in policy_names.items() if algo == a] for a in exp.rl.algos
+        }
+        groups |= {n: [n] for n in ("equal_weight", best_robust(metrics)) if n in result.returns}
+        folds = fold_table(result.returns, starts, rf, groups)
+        atomic_write(folder_root / "folds.csv", lambda tmp: folds.to_csv(tmp))
+
+    return result, metrics, stats, seeds

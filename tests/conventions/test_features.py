@@ -1,0 +1,63 @@
+import numpy as np
+import pytest
+
+from portfolio_rl.conventions.features import (
+    FEATURE_NAMES,
+    LOOKBACK,
+    N_FEATURES,
+    asset_features,
+    observation,
+)
+from portfolio_rl.data.sources import load_prices
+
+
+def test_shapes_and_warmup(toy_prices):
+    feats = asset_features(toy_prices.to_numpy())
+    assert feats.shape == (400, 3, N_FEATURES) == (400, 3, len(FEATURE_NAMES))
+    assert np.isnan(feats[:LOOKBACK]).all()
+    assert np.isfinite(feats[LOOKBACK:]).all()
+
+
+def test_values_match_definitions(toy_prices):
+    p = toy_prices.to_numpy()
+    feats = asset_features(p)
+    t, i = 300, 1
+    logp = np.log(p[:, i])
+    assert feats[t, i, 1] == pytest.approx((logp[t] - logp[t - 21]) / (0.25 * np.sqrt(21 / 252)))
+    r = np.diff(logp)[t - 21 : t]  # the 21 returns of days t-20..t
+    vol = np.std(r, ddof=1) * np.sqrt(252)
+    assert feats[t, i, 4] == pytest.approx(np.log(vol / 0.25))
+    dd = (logp[t] - logp[t - 251 : t + 1].max()) / 0.25
+    assert feats[t, i, 6] == pytest.approx(dd)
+
+
+def test_window_and_full_history_are_bit_identical():
+    p = load_prices("sp500", start="2005-01-01").to_numpy()
+    full = asset_features(p)
+    t = 1000
+    window = asset_features(p[t - LOOKBACK : t + 1])
+    assert np.array_equal(full[t], window[-1])
+
+
+def test_future_prices_do_not_change_features():
+    p = load_prices("sp500", start="2005-01-01").to_numpy()
+    d = 1500
+    changed = p.copy()
+    changed[d + 1 :] *= np.random.default_rng(1).uniform(0.5, 2.0, size=changed[d + 1 :].shape)
+    before, after = asset_features(p)[: d + 1], asset_features(changed)[: d + 1]
+    assert np.array_equal(before, after, equal_nan=True)
+
+
+def test_batched_paths_equal_single(toy_prices):
+    p = toy_prices.to_numpy()
+    batch = np.stack([p, p * 1.5])
+    out = asset_features(batch)
+    np.testing.assert_array_equal(out[0], asset_features(p))
+    np.testing.assert_allclose(out[1][LOOKBACK:], out[0][LOOKBACK:], atol=1e-12)
+
+
+def test_observation_appends_scaled_weights():
+    feats = np.zeros((4, N_FEATURES))
+    obs = observation(feats, np.full(4, 0.25))
+    assert obs.dtype == np.float32 and obs.shape == (4, N_FEATURES + 1)
+    assert (obs[:, -1] == 1.0).all()

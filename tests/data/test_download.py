@@ -1,0 +1,191 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from portfolio_rl.data import download as dl
+from portfolio_rl.data.download import download_prices, write_prices
+from portfolio_rl.errors import DataWarning, DownloadError
+
+
+class YFRateLimitError(Exception):
+    """Same name as yfinance's rate-limit exception."""
+
+
+class FakeYahoo:
+    """Stand-in for yfinance.download: a scripted answer per call, a log of calls."""
+
+    def __init__(self, script=None):
+        self.calls = []
+        self.script = dict(script or {})  # ticker -> list of behaviours, consumed in order
+
+    def __call__(self, ticker, start, end):
+        self.calls.append((ticker, start, end))
+        plan = self.script.get(ticker, [])
+        behaviour = plan.pop(0) if plan else "good"
+        if behaviour == "raise":
+            raise YFRateLimitError("Too Many Requests. Rate limited. Try after a while.")
+        if behaviour == "empty":
+            return pd.DataFrame()
+        idx = pd.bdate_range(start, end - pd.Timedelta(days=1), name="Date")
+        close = 100 + np.arange(len(idx), dtype=float) + (idx.day_of_year.to_numpy() / 1000)
+        if behaviour == "nan":
+            close = np.full(len(idx), np.nan)
+        return pd.DataFrame({"Open": close, "Close": close, "Volume": 1.0}, index=idx)
+
+
+def run(fake, tickers=("AAA",), start="2021-01-01", end="2021-03-01", **kw):
+    sleeps = []
+    frame = download_prices(tickers, start, end, downloader=fake, sleep=sleeps.append, **kw)
+    return frame, sleeps
+
+
+def test_good_download_and_cache_hit(tmp_path):
+    fake = FakeYahoo()
+    frame, _ = run(fake, ("AAA", "BBB"), cache=tmp_path)
+    assert list(frame.columns) == ["AAA", "BBB"]
+    assert frame.index[0] == pd.Timestamp("2021-01-01")
+    assert frame.index[-1] < pd.Timestamp("2021-03-01")
+    assert len(fake.calls) == 2
+    again, _ = run(fake, ("AAA", "BBB"), cache=tmp_path)
+    assert len(fake.calls) == 2, "an identical request must not call yfinance"
+    pd.testing.assert_frame_equal(frame, again, check_freq=False)
+
+
+def test_extension_fetches_only_missing_range(tmp_path):
+    fake = FakeYahoo()
+    run(fake, cache=tmp_path)
+    frame, _ = run(fake, start="2020-12-01", end="2021-04-01", cache=tmp_path)
+    assert [(c[1], c[2]) for c in fake.calls[1:]] == [
+        (pd.Timestamp("2020-12-01"), pd.Timestamp("2021-01-01")),
+        (pd.Timestamp("2021-03-01"), pd.Timestamp("2021-04-01")),
+    ]
+    assert frame.index[0] == pd.Timestamp("2020-12-01")
+    assert frame.index.is_unique
+    run(fake, start="2021-01-15", end="2021-02-15", cache=tmp_path)
+    assert len(fake.calls) == 3
+
+
+@pytest.mark.parametrize("failure", ["raise", "empty", "nan"])
+def test_failures_are_retried_with_backoff(tmp_path, failure):
+    fake = FakeYahoo({"AAA": [failure, failure]})
+    frame, sleeps = run(fake, cache=tmp_path, retries=3, backoff=0.5)
+    assert len(fake.calls) == 3
+    assert sleeps == [0.5, 1.0]
+    assert frame["AAA"].notna().all()
+
+
+def test_persistent_failure_names_the_ticker(tmp_path):
+    fake = FakeYahoo({"BAD": ["raise"] * 10})
+    with pytest.raises(DownloadError, match=r"no data for BAD after 2 retries.*YFRateLimitError"):
+        run(fake, ("AAA", "BAD"), cache=tmp_path, retries=2)
+    assert not (tmp_path / "BAD.parquet").exists()
+
+
+def test_drop_missing_warns_and_keeps_the_rest(tmp_path):
+    fake = FakeYahoo({"BAD": ["empty"] * 10})
+    with pytest.warns(DataWarning, match="dropped tickers with no data: BAD"):
+        frame, _ = run(fake, ("AAA", "BAD"), cache=tmp_path, retries=1, drop_missing=True)
+    assert list(frame.columns) == ["AAA"]
+
+
+def test_backoff_is_bounded(tmp_path):
+    fake = FakeYahoo({"AAA": ["raise"] * 9})
+    _, sleeps = run(fake, cache=tmp_path, retries=9, backoff=1.0)
+    assert max(sleeps) == 60.0
+
+
+def test_interrupted_cache_write_leaves_no_file(tmp_path, monkeypatch):
+    import pyarrow.parquet as pq
+
+    def crash(table, path, *a, **k):
+        with open(path, "wb") as fh:
+            fh.write(b"PAR1 half a file")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pq, "write_table", crash)
+    with pytest.raises(KeyboardInterrupt):
+        run(FakeYahoo(), cache=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_corrupt_cache_is_refetched(tmp_path):
+    fake = FakeYahoo()
+    run(fake, cache=tmp_path)
+    (tmp_path / "AAA.parquet").write_bytes(b"garbage")
+    frame, _ = run(fake, cache=tmp_path)
+    assert len(fake.calls) == 2 and not frame.empty
+
+
+def test_ticker_with_path_characters_is_refused(tmp_path):
+    with pytest.raises(Exception, match="invalid ticker"):
+        run(FakeYahoo(), ("../../etc/passwd",), cache=tmp_path)
+
+
+def test_cache_dir_from_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("PORTFOLIO_RL_CACHE", str(tmp_path / "envcache"))
+    run(FakeYahoo())
+    assert (tmp_path / "envcache" / "AAA.parquet").is_file()
+
+
+def test_real_yfinance_call_is_explicit(monkeypatch):
+    import yfinance
+
+    seen = {}
+
+    def fake_download(ticker, **kwargs):
+        seen.update(kwargs, ticker=ticker)
+        return pd.DataFrame()
+
+    monkeypatch.setattr(yfinance, "download", fake_download)
+    dl._yf_download("AAA", pd.Timestamp("2021-01-01"), pd.Timestamp("2021-02-01"))
+    assert seen["auto_adjust"] is True and seen["multi_level_index"] is False
+    assert seen["start"] == "2021-01-01" and seen["end"] == "2021-02-01"
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".csv.gz", ".parquet"])
+def test_write_prices_by_extension(tmp_path, toy_prices, suffix):
+    from portfolio_rl.data.sources import load_prices
+
+    path = write_prices(toy_prices, tmp_path / f"out{suffix}")
+    np.testing.assert_allclose(load_prices(path).to_numpy(), toy_prices.to_numpy())
+    with pytest.raises(DownloadError, match="unsupported output"):
+        write_prices(toy_prices, tmp_path / "out.xlsx")
+
+
+def cached_range(tmp_path, ticker="AAA"):
+    import json
+
+    import pyarrow.parquet as pq
+
+    schema = pq.read_table(tmp_path / f"{ticker}.parquet").schema
+    meta = json.loads(schema.metadata[b"portfolio_rl"])
+    return meta["start"], meta["end"]
+
+
+def test_a_failed_short_extension_is_not_recorded_as_covered(tmp_path):
+    fake = FakeYahoo({"AAA": ["good", "raise", "raise"]})
+    run(fake, end="2021-03-01", cache=tmp_path, retries=1)  # to Friday 2021-02-26
+    run(fake, end="2021-03-05", cache=tmp_path, retries=1)  # Mon-Thu asked, rate-limited
+    assert cached_range(tmp_path) == ("2021-01-01", "2021-03-01")
+    frame, _ = run(fake, end="2021-03-05", cache=tmp_path)  # a good retry gets the four days
+    assert frame.index[-1] == pd.Timestamp("2021-03-04") and len(frame) == 45
+
+
+def test_a_truncated_answer_is_cached_as_partial_and_fetched_again(tmp_path):
+    class Truncated(FakeYahoo):
+        def __call__(self, ticker, start, end):
+            frame = super().__call__(ticker, start, end)
+            return frame.iloc[:-10] if len(self.calls) == 1 else frame
+
+    fake = Truncated()
+    first, _ = run(fake, cache=tmp_path)
+    assert cached_range(tmp_path)[1] == str((first.index[-1] + pd.Timedelta(days=1)).date())
+    again, _ = run(fake, cache=tmp_path)
+    assert len(fake.calls) == 2 and len(again) == len(first) + 10
+
+
+def test_a_future_end_is_never_recorded_as_covered(tmp_path):
+    fake = FakeYahoo()
+    tomorrow = pd.Timestamp.today().normalize() + pd.Timedelta(days=30)
+    run(fake, start="2024-01-01", end=str(tomorrow.date()), cache=tmp_path)
+    assert pd.Timestamp(cached_range(tmp_path)[1]) <= pd.Timestamp.today().normalize()

@@ -1,0 +1,59 @@
+"""Walk-forward folds: a later fold whose training diverges keeps its starting policy."""
+
+import dataclasses
+
+import pandas as pd
+import pytest
+import torch
+
+from portfolio_rl.agents import registry
+from portfolio_rl.data.sources import load_prices
+from portfolio_rl.errors import TrainingDiverged
+from portfolio_rl.workflows import folds
+from portfolio_rl.workflows.experiment import ExperimentConfig, RLConfig, SplitConfig
+from portfolio_rl.workflows.pipeline import SILENT
+
+
+def experiment():
+    rl = RLConfig(
+        algos=("grpo",),
+        seeds=(0,),
+        train={"iterations": 2, "batch_starts": 4, "group_size": 4, "eval_every": 1},
+        fold_iterations=2,
+    )
+    splits = SplitConfig(train_end="2012-12-31", val_end="2014-12-31")
+    return ExperimentConfig(strategies=("equal_weight",), splits=splits, rl=rl)
+
+
+def test_a_diverging_later_fold_keeps_the_previous_folds_policy(tmp_path, monkeypatch):
+    real = registry.trainer("grpo")
+
+    def trainer(algo):
+        def train(config, prices, folder, resume=False, progress=None):
+            if config.init_policy is not None:  # every later fold blows up at once
+                config = dataclasses.replace(config, max_kl=1e-12)
+            return real(config, prices, folder, resume=resume, progress=progress)
+
+        return train
+
+    monkeypatch.setattr(registry, "trainer", trainer)
+    exp = experiment()
+    prices = load_prices("sp500", start="2004-01-01", end="2016-12-31")
+    starts = [pd.Timestamp("2015-01-01"), pd.Timestamp("2016-01-01")]
+    *_, policies, diverged = folds.train_policies(exp, prices, starts, tmp_path, SILENT)
+    assert len(diverged) == 1 and "fold 2" in diverged[0] and "diverged" in diverged[0]
+    first, second = (tmp_path / "policies" / "grpo-s0" / f"fold-0{k}" for k in (0, 1))
+    a = torch.load(first / "policy.pt", weights_only=True)
+    b = torch.load(second / "policy.pt", weights_only=True)
+    assert all(torch.equal(a[k], b[k]) for k in a)  # fold 2 trades fold 1's policy
+    assert len(policies) == 1
+
+
+def test_a_diverging_first_fold_stops_the_run(tmp_path):
+    exp = dataclasses.replace(
+        experiment(),
+        rl=dataclasses.replace(experiment().rl, train={**experiment().rl.train, "max_kl": 1e-12}),
+    )
+    prices = load_prices("sp500", start="2004-01-01", end="2016-12-31")
+    with pytest.raises(TrainingDiverged):
+        folds.train_policies(exp, prices, [pd.Timestamp("2015-01-01")], tmp_path, SILENT)
