@@ -115,7 +115,7 @@ class SimplexPolicy(nn.Module):
     ) -> None:
         super().__init__()
         if distribution not in DISTRIBUTIONS:
-            raise ValueError(f"distribution must be one of {DISTRIBUTIONS}")
+            raise ValueError(f"distribution must be one of {list(DISTRIBUTIONS)}")
         self.distribution = distribution
         self.encoder = AssetEncoder(obs_features, hidden)
         self.head = nn.Linear(hidden, 1)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 ALGORITHMS: dict[str, str] = {
     "grpo": "portfolio_rl.agents.grpo",
@@ -17,6 +17,9 @@ ALGORITHMS: dict[str, str] = {
     "reinforce": "portfolio_rl.agents.reinforce",
     "robust_grpo": "portfolio_rl.agents.grpo",  # GRPO over uncertainty sets (agents.scenarios)
 }
+#: The algorithm names as a type: what a config's ``algo`` accepts (a test keeps it equal to
+#: the registry's keys).
+Algorithm = Literal["grpo", "ppo", "reinforce", "robust_grpo"]
 #: The method this project is about; the others are baselines.
 METHOD = "grpo"
 #: GRPO over uncertainty sets of market scenarios (:mod:`portfolio_rl.agents.scenarios`).

@@ -7,7 +7,8 @@ end with one ``error:`` line on stderr and a non-zero exit code; ``--debug`` sho
 traceback instead. Each command imports what it needs when it runs, so ``--help`` is instant.
 """
 
-from portfolio_rl.cli import allocate, commands, data, sweep  # noqa: F401  (register them)
+# the order of registration is the order of `portfolio-rl --help`
+from portfolio_rl.cli import train, commands, allocate, sweep, settings, data  # noqa: F401, I001
 from portfolio_rl.cli.app import app
 
 __all__ = ["app", "main"]

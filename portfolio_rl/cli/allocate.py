@@ -9,8 +9,7 @@ from typing import Annotated
 import typer
 
 from portfolio_rl.cli import console
-from portfolio_rl.cli.app import app, command
-from portfolio_rl.cli.commands import CashFlag
+from portfolio_rl.cli.app import CashFlag, app, command
 from portfolio_rl.errors import ConfigError
 
 

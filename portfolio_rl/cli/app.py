@@ -71,6 +71,16 @@ def command(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+CashFlag = Annotated[
+    bool | None,
+    typer.Option(
+        "--cash/--no-cash",
+        help="Hold cash as an asset earning the risk-free rate, where portfolios start; RL "
+        "policies get an exposure head (default: the config's `cash:`).",
+    ),
+]
+
+
 @app.callback()
 def _root(
     debug: Annotated[

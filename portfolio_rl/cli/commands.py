@@ -1,4 +1,4 @@
-"""``portfolio-rl train | backtest | report | run | bench``: flags in, typed configs out."""
+"""``portfolio-rl backtest | report | run | bench``: flags in, typed configs out."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import typer
 
 from portfolio_rl.cli import console
 from portfolio_rl.cli.app import (
+    CashFlag,
     app,
     command,
     parse_names,
@@ -18,104 +19,6 @@ from portfolio_rl.cli.app import (
     whole_numbers,
 )
 from portfolio_rl.errors import ConfigError, PortfolioRLError
-
-CashFlag = Annotated[
-    bool | None,
-    typer.Option(
-        "--cash/--no-cash",
-        help="Hold cash as an asset earning the risk-free rate, where portfolios start; RL "
-        "policies get an exposure head (default: the config's `cash:`).",
-    ),
-]
-
-# --------------------------------------------------------------------------- train
-
-
-@app.command()
-@command
-def train(
-    config: Annotated[
-        Path | None,
-        typer.Option(help="Experiment YAML (data, splits, rl.train settings); flags override it."),
-    ] = None,
-    prices: Annotated[
-        str | None, typer.Option(help="Price source: bundled name or CSV/parquet file.")
-    ] = None,
-    algo: Annotated[
-        str,
-        typer.Option(
-            help="grpo (the method), robust_grpo (GRPO scored over S market scenarios; "
-            "see the robust settings in rl.train) or ppo and reinforce (baselines)."
-        ),
-    ] = "grpo",
-    train_end: Annotated[
-        str | None, typer.Option(help="Last date of the training range (default 2012-12-31).")
-    ] = None,
-    val_end: Annotated[
-        str | None, typer.Option(help="Last date of the validation range (default 2014-12-31).")
-    ] = None,
-    iterations: Annotated[
-        int | None, typer.Option(min=1, help="Policy-update iterations (default 60).")
-    ] = None,
-    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same run.")] = 0,
-    device: Annotated[str, typer.Option(help="auto (CUDA if present), cpu or cuda.")] = "auto",
-    cash: CashFlag = None,
-    resume: Annotated[
-        Path | None, typer.Option(help="Continue the training run in this directory.")
-    ] = None,
-    out: Annotated[
-        Path | None, typer.Option(help="Run directory (default backtests/runs/<time>-train-...).")
-    ] = None,
-    force: Annotated[bool, typer.Option(help="Write into an existing non-empty --out.")] = False,
-) -> None:
-    """Train an allocation policy (GRPO, robust GRPO, PPO or REINFORCE) on the training range."""
-    import json
-
-    from portfolio_rl.agents.config import TrainConfig
-    from portfolio_rl.agents.registry import ALGORITHMS
-    from portfolio_rl.plumbing.files import new_run_dir
-    from portfolio_rl.plumbing.typed import from_mapping, replace
-    from portfolio_rl.workflows import pipeline
-    from portfolio_rl.workflows.experiment import SplitConfig, load_experiment, train_config_for
-
-    if algo not in ALGORITHMS:
-        raise PortfolioRLError(f"unknown --algo {algo!r}: choose {', '.join(ALGORITHMS)}")
-    if device not in ("auto", "cpu", "cuda"):
-        raise PortfolioRLError(f"unknown --device {device!r}: choose auto, cpu or cuda")
-    exp = load_experiment(config)
-    if resume is not None:
-        cfg_path = resume / "config.json"
-        if not cfg_path.is_file():
-            raise ConfigError(f"nothing to resume in {resume}: config.json not found")
-        train_cfg = from_mapping(TrainConfig, json.loads(cfg_path.read_text()), "config.json")
-        train_cfg = replace(train_cfg, iterations=iterations)
-        folder = resume
-    else:
-        if prices is not None:
-            exp = replace(exp, data=dataclasses.replace(exp.data, prices=prices, tickers=None))
-        exp = replace(exp, cash=cash)
-        if train_end or val_end:
-            splits = {
-                "train_end": train_end or exp.splits.train_end,
-                "val_end": val_end or exp.splits.val_end,
-            }
-            exp = replace(exp, splits=from_mapping(SplitConfig, splits, "splits"))
-        train_cfg = train_config_for(exp, algo, seed, iterations=iterations, device=device)
-        folder = new_run_dir(out, f"train-{algo}-s{seed}", force=force)
-    hooks = pipeline.Hooks(console.say, console.progress_bar)
-    result = pipeline.train(exp, train_cfg, folder, resume=resume is not None, hooks=hooks)
-    if result is None:
-        from portfolio_rl.agents.runstate import finished
-
-        print(f"nothing to resume: the run in {folder} has finished ({finished(folder)})")
-        return
-    print(
-        f"{train_cfg.algo} seed {train_cfg.seed}: best validation {train_cfg.objective_label} "
-        f"{result.best_score:.3f} ({result.kept}; {result.iterations_run} iterations run, "
-        f"stopped by {result.stopped}), {result.wall_s:.1f} s"
-    )
-    print(f"run directory: {folder}  (use with: portfolio-rl backtest --policy {folder})")
-
 
 # --------------------------------------------------------------------------- backtest
 

@@ -110,6 +110,23 @@ def print_table(frame: pd.DataFrame, title: str) -> None:
     _console().print(table)
 
 
+def print_settings(rows: list[dict[str, str]]) -> None:
+    """The training settings as one table per group, the help wrapped to the terminal."""
+    from rich.table import Table
+
+    console = _console()
+    for group in dict.fromkeys(r["group"] for r in rows):
+        table = Table(title=group, title_justify="left", expand=True)
+        table.add_column("key", no_wrap=True)
+        table.add_column("default", no_wrap=True)
+        table.add_column("meaning (choices)", ratio=1)
+        for r in rows:
+            if r["group"] == group:
+                meaning = r["help"] + (f" ({r['choices']})" if r["choices"] else "")
+                table.add_row(r["name"], r["default"], meaning)
+        console.print(table)
+
+
 def print_bench(figures: dict[str, Any], repeats: int) -> None:
     """The figures of ``portfolio-rl bench`` and the walk-forward comparison side by side."""
     from rich.table import Table

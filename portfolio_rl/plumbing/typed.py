@@ -41,11 +41,122 @@ def check_seed(seed: int, what: str = "seed") -> None:
         raise ValueError(f"{what} must be a whole number from 0 to {MAX_SEED}, got {seed}")
 
 
+def setting(
+    default: Any,
+    help: str,
+    group: str = "",
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+) -> Any:
+    """A dataclass field that carries its help, its group and its bounds where it is declared.
+
+    The command line's help, the docs' settings table (:func:`settings_table`) and the
+    validation messages (:func:`check_settings`) are all generated from this one place.
+
+    Parameters
+    ----------
+    default : object
+        The default value (a dict or list is copied for each instance).
+    help : str
+        One or two sentences: what the setting does, in the field's words.
+    group : str
+        The heading it is listed under (e.g. ``GRPO``, ``PPO only``).
+    minimum, maximum : float, optional
+        Inclusive bounds that :func:`check_settings` enforces.
+    """
+    meta = {"help": help, "group": group, "minimum": minimum, "maximum": maximum}
+    if isinstance(default, dict | list):
+        return dataclasses.field(default_factory=lambda: type(default)(default), metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def check_settings(config: Any) -> None:
+    """Check every field of a dataclass against its type's choices and its declared bounds.
+
+    ``Literal`` fields must hold one of their values, numbers must be finite and within the
+    ``minimum``/``maximum`` of :func:`setting`. Raises ValueError with one line naming the field.
+    """
+    hints = typing.get_type_hints(type(config))
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        choices = literal_choices(hints[f.name])
+        if choices and value not in choices:
+            raise ValueError(f"{f.name} must be one of {list(choices)}, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        if not math.isfinite(value):
+            raise ValueError(f"{f.name} must be a finite number, got {value}")
+        low, high = f.metadata.get("minimum"), f.metadata.get("maximum")
+        if low is not None and high is not None and not low <= value <= high:
+            raise ValueError(f"{f.name} must lie in {low}..{high}, got {value}")
+        if low is not None and value < low:
+            raise ValueError(f"{f.name} must be at least {low}, got {value}")
+        if high is not None and value > high:
+            raise ValueError(f"{f.name} must be at most {high}, got {value}")
+
+
+def literal_choices(tp: Any) -> tuple[Any, ...]:
+    """The values of a ``Literal`` type (also inside ``Optional``), else ``()``."""
+    if typing.get_origin(tp) is typing.Literal:
+        return typing.get_args(tp)
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return tuple(c for a in typing.get_args(tp) for c in literal_choices(a))
+    return ()
+
+
+def settings_table(cls: type) -> list[dict[str, str]]:
+    """One row per field of a dataclass built with :func:`setting`, in declaration order.
+
+    Returns
+    -------
+    list of dict
+        Keys ``group``, ``name``, ``default``, ``choices`` (``a | b``, or the bounds) and
+        ``help``: what the docs table and ``portfolio-rl settings`` print.
+    """
+    hints = typing.get_type_hints(cls)
+    rows = []
+    for f in dataclasses.fields(cls):
+        default = f.default_factory() if callable(f.default_factory) else f.default
+        choices = " | ".join(map(str, literal_choices(hints[f.name])))
+        low, high = f.metadata.get("minimum"), f.metadata.get("maximum")
+        if not choices and (low is not None or high is not None):
+            choices = {
+                (True, True): f"{low} .. {high}",
+                (True, False): f">= {low}",
+                (False, True): f"<= {high}",
+            }[(low is not None, high is not None)]
+        rows.append(
+            {
+                "group": f.metadata.get("group", ""),
+                "name": f.name,
+                "default": _show(default),
+                "choices": choices,
+                "help": f.metadata.get("help", ""),
+            }
+        )
+    return rows
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_show(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
 def _convert(tp: Any, value: Any, where: str) -> Any:
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if dataclasses.is_dataclass(tp):
         return from_mapping(tp, value, where)
+    if origin is typing.Literal:
+        if value not in args or isinstance(value, bool) != isinstance(args[0], bool):
+            raise ConfigError(f"{where}: expected one of {list(args)}, got {value!r}")
+        return value
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
             return None

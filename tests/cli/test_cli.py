@@ -166,6 +166,10 @@ def test_train_then_backtest_policy(tmp_path):
         (["train", "--algo", "dqn"], "error: unknown --algo 'dqn'"),
         (["train", "--train-end", "2016-01-01", "--val-end", "2015-01-01"], "train_end must be"),
         (["train", "--resume", "/nonexistent"], "error: nothing to resume"),
+        (["train", "--set", "lr"], "expected KEY=VALUE"),
+        (["train", "--set", "lr=-1"], "lr must be at least 0"),
+        (["train", "--set", "no_such=1"], "unknown key(s) no_such"),
+        (["train", "--set", "distribution=gaussian"], "expected one of ['logistic_normal'"),
         (
             ["backtest", "--policy", "/nonexistent", "--strategies", "equal_weight"],
             "is not a trained run",
@@ -176,6 +180,29 @@ def test_train_bad_input(args, message, tmp_path):
     result = invoke(*args, "--out", str(tmp_path / "o"))
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
+
+
+def test_train_set_reaches_the_saved_config(tmp_path):
+    out = tmp_path / "tr"
+    args = ("--set", "hidden=8", "--set", "rewards={sharpe: 1.0}", "--iterations", "1")
+    result = invoke("train", *args, "--out", str(out))
+    assert result.exit_code == 0, result.output
+    saved = __import__("json").loads((out / "config.json").read_text())
+    assert saved["hidden"] == 8 and saved["rewards"] == {"sharpe": 1.0}
+
+
+def test_settings_lists_every_training_setting_with_its_help():
+    from dataclasses import fields
+
+    from portfolio_rl.agents.config import TrainConfig
+
+    result = invoke("settings", "--markdown")
+    assert result.exit_code == 0, result.output
+    for f in fields(TrainConfig):
+        assert f"| `{f.name}` |" in result.output, f.name
+    assert "### PPO only" in result.output and "### robust GRPO only" in result.output
+    result = invoke("settings", "--group", "nonsense")
+    assert result.exit_code == 2 and "unknown --group" in result.output
 
 
 def test_bench_prints_the_walk_forward_side_by_side(monkeypatch):

@@ -46,7 +46,7 @@ def write(tmp_path, text, name="sweep.yaml"):
         ("sweep:\n  searcher: optuna\n  space: {rl.train.lr: {grid: [1, 2]}}\n", "cannot grid"),
         ("sweep:\n  space: {rl.train.lr: {uniform: [1]}}\n", "low, high"),
         ("sweep:\n  space: {rl.train.nonsense: {grid: [1]}}\n", "nonsense"),
-        ("sweep:\n  space: {rl.train.lr: {grid: [-1.0]}}\n", "non-negative"),
+        ("sweep:\n  space: {rl.train.lr: {grid: [-1.0]}}\n", "lr must be at least 0"),
         ("sweep:\n  target: no_such_thing\n", "neither an RL algorithm nor a baseline"),
         ("sweep:\n  metric: calmar\n", "metric"),
         ("", "needs a `sweep:` block"),

@@ -1,0 +1,132 @@
+"""``portfolio-rl train``: one training run, its settings from the config, flags and ``--set``."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from portfolio_rl.cli import console
+from portfolio_rl.cli.app import CashFlag, app, command
+from portfolio_rl.errors import ConfigError, PortfolioRLError
+
+
+def setting_help(name: str, show_default: bool = False) -> str:
+    """A training setting's help as declared on ``TrainConfig`` (with its default if asked)."""
+    import dataclasses
+
+    from portfolio_rl.agents.config import TrainConfig
+
+    field = next(f for f in dataclasses.fields(TrainConfig) if f.name == name)
+    return field.metadata["help"] + (f" (default {field.default})" if show_default else "")
+
+
+def parse_settings(pairs: list[str]) -> dict[str, object]:
+    """``--set KEY=VALUE`` flags as a mapping; each value is read as YAML (numbers, lists)."""
+    import yaml
+
+    out: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f"--set {pair!r}: expected KEY=VALUE, e.g. --set lr=0.01")
+        if key in ("algo", "seed"):
+            raise ConfigError(f"--set {key}: use --{key}")
+        try:
+            out[key] = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise ConfigError(f"--set {pair!r}: the value is not valid YAML") from None
+    return out
+
+
+@app.command()
+@command
+def train(
+    config: Annotated[
+        Path | None,
+        typer.Option(help="Experiment YAML (data, splits, rl.train settings); flags override it."),
+    ] = None,
+    prices: Annotated[
+        str | None, typer.Option(help="Price source: bundled name or CSV/parquet file.")
+    ] = None,
+    algo: Annotated[str, typer.Option(help=setting_help("algo"))] = "grpo",
+    train_end: Annotated[
+        str | None, typer.Option(help="Last date of the training range (default 2012-12-31).")
+    ] = None,
+    val_end: Annotated[
+        str | None, typer.Option(help="Last date of the validation range (default 2014-12-31).")
+    ] = None,
+    iterations: Annotated[
+        int | None, typer.Option(min=1, help=setting_help("iterations", True))
+    ] = None,
+    seed: Annotated[int, typer.Option(help=setting_help("seed"))] = 0,
+    device: Annotated[str, typer.Option(help=setting_help("device"))] = "auto",
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="KEY=VALUE",
+            help="Any training setting, e.g. --set lr=0.01 --set rewards='{sharpe: 1}' "
+            "(repeatable; `portfolio-rl settings` lists them; over the config's rl.train).",
+        ),
+    ] = None,
+    cash: CashFlag = None,
+    resume: Annotated[
+        Path | None, typer.Option(help="Continue the training run in this directory.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Run directory (default backtests/runs/<time>-train-...).")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Write into an existing non-empty --out.")] = False,
+) -> None:
+    """Train an allocation policy (GRPO, robust GRPO, PPO or REINFORCE) on the training range."""
+    import json
+
+    from portfolio_rl.agents.config import TrainConfig
+    from portfolio_rl.agents.registry import ALGORITHMS
+    from portfolio_rl.plumbing.files import new_run_dir
+    from portfolio_rl.plumbing.typed import from_mapping, replace
+    from portfolio_rl.workflows import pipeline
+    from portfolio_rl.workflows.experiment import SplitConfig, load_experiment, train_config_for
+
+    if algo not in ALGORITHMS:
+        raise PortfolioRLError(f"unknown --algo {algo!r}: choose {', '.join(ALGORITHMS)}")
+    if device not in ("auto", "cpu", "cuda"):
+        raise PortfolioRLError(f"unknown --device {device!r}: choose auto, cpu or cuda")
+    exp = load_experiment(config)
+    if resume is not None:
+        cfg_path = resume / "config.json"
+        if not cfg_path.is_file():
+            raise ConfigError(f"nothing to resume in {resume}: config.json not found")
+        train_cfg = from_mapping(TrainConfig, json.loads(cfg_path.read_text()), "config.json")
+        train_cfg = replace(train_cfg, iterations=iterations)
+        folder = resume
+    else:
+        if prices is not None:
+            exp = replace(exp, data=dataclasses.replace(exp.data, prices=prices, tickers=None))
+        exp = replace(exp, cash=cash)
+        if train_end or val_end:
+            splits = {
+                "train_end": train_end or exp.splits.train_end,
+                "val_end": val_end or exp.splits.val_end,
+            }
+            exp = replace(exp, splits=from_mapping(SplitConfig, splits, "splits"))
+        overrides = parse_settings(set_ or []) | {"iterations": iterations, "device": device}
+        train_cfg = train_config_for(exp, algo, seed, **overrides)
+        folder = new_run_dir(out, f"train-{algo}-s{seed}", force=force)
+    hooks = pipeline.Hooks(console.say, console.progress_bar)
+    result = pipeline.train(exp, train_cfg, folder, resume=resume is not None, hooks=hooks)
+    if result is None:
+        from portfolio_rl.agents.runstate import finished
+
+        print(f"nothing to resume: the run in {folder} has finished ({finished(folder)})")
+        return
+    print(
+        f"{train_cfg.algo} seed {train_cfg.seed}: best validation {train_cfg.objective_label} "
+        f"{result.best_score:.3f} ({result.kept}; {result.iterations_run} iterations run, "
+        f"stopped by {result.stopped}), {result.wall_s:.1f} s"
+    )
+    print(f"run directory: {folder}  (use with: portfolio-rl backtest --policy {folder})")
