@@ -142,3 +142,27 @@ def test_a_baselines_only_backtest_imports_no_torch(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "False False False", out.stdout + out.stderr
+
+
+PUBLIC = ("agents", "backtest", "baselines", "conventions", "data", "envs", "report", "workflows")
+
+
+@pytest.mark.parametrize("package", PUBLIC)
+def test_every_package_exports_its_public_names(package):
+    import importlib
+
+    module = importlib.import_module(f"portfolio_rl.{package}")
+    assert module.__all__, package
+    for name in module.__all__:
+        assert getattr(module, name) is not None, f"{package}.{name}"
+
+
+def test_importing_the_packages_is_cheap():
+    code = (
+        "import sys, portfolio_rl, portfolio_rl.agents, portfolio_rl.backtest, "
+        "portfolio_rl.data, portfolio_rl.workflows, portfolio_rl.agents.config\n"
+        "print(sorted(m for m in ('torch', 'cvxpy', 'matplotlib', 'scipy.stats') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout

@@ -29,6 +29,32 @@ ROBUST_METHOD = "robust_grpo"
 DEFAULT_ALGOS = ("grpo", "ppo", "reinforce")
 
 
+def train(config: Any, prices: Any, folder: Any, resume: bool = False, progress: Any = None) -> Any:
+    """Train ``config.algo`` on ``prices``; the policy chosen on validation lands in ``folder``.
+
+    Parameters
+    ----------
+    config : TrainConfig
+    prices : DataFrame of shape (n_dates, n_assets)
+        Validated prices (:func:`portfolio_rl.data.load_prices`); rows after
+        ``config.val_end`` are never read.
+    folder : str or Path
+        The run folder: ``policy.pt`` + ``policy.json`` (what ``backtest --policy`` loads),
+        ``train_log.csv``, ``config.json`` and the resumable ``last.pt``.
+    resume : bool
+        Continue from ``folder/last.pt``; the result equals an uninterrupted run.
+    progress : callable, optional
+        ``progress(done, total, figures)`` after each iteration.
+
+    Returns
+    -------
+    TrainResult
+    """
+    from pathlib import Path
+
+    return trainer(config.algo)(config, prices, Path(folder), resume=resume, progress=progress)
+
+
 def trainer(algo: str) -> Callable[..., Any]:
     """The ``train`` function of an algorithm."""
     if algo not in ALGORITHMS:

@@ -3,6 +3,15 @@
 ``BASELINES`` maps the strategy names of the command line to their classes and default
 parameters (the one registry of strategies: adding a baseline is one class and one line
 here); :func:`make_baseline` builds one with overrides.
+
+Examples
+--------
+>>> import numpy as np
+>>> from portfolio_rl.baselines import make_baseline
+>>> returns = np.random.default_rng(0).normal(0.0005, 0.01, size=(252, 4))
+>>> model = make_baseline("risk_parity").fit(returns)
+>>> model.weights_.shape, round(float(model.weights_.sum()), 6)
+((4,), 1.0)
 """
 
 from __future__ import annotations

@@ -42,6 +42,9 @@ class BaseModel:
     ----------
     weights_ : ndarray of shape (n_assets,)
         Target weights of the last ``fit``.
+    feature_names_in_ : ndarray of str, shape (n_assets,)
+        The asset names, when ``fit`` was given a DataFrame (as in scikit-learn);
+        :attr:`weights` pairs them with ``weights_``.
     n_failures_ : int
         Fits whose solve failed and kept the previous weights, since construction.
     last_status_ : str
@@ -112,10 +115,22 @@ class BaseModel:
         """
         self.n_failures_ = getattr(self, "n_failures_", 0)
         self.last_status_ = "optimal"
+        if hasattr(returns, "columns"):
+            self.feature_names_in_ = np.asarray(returns.columns, dtype=object)
+        else:
+            self.__dict__.pop("feature_names_in_", None)
         x = np.asarray(returns, dtype=float)
         w = self._weights(x, None if prev_weights is None else np.asarray(prev_weights, float))
         self.weights_ = w
         return self
+
+    @property
+    def weights(self) -> Any:
+        """``weights_`` as a pandas Series named by asset (``feature_names_in_``, if any)."""
+        import pandas as pd
+
+        names = getattr(self, "feature_names_in_", None)
+        return pd.Series(self.weights_, index=names, name=type(self).__name__)
 
     def _weights(self, x: np.ndarray, prev: np.ndarray | None) -> np.ndarray:
         raise NotImplementedError

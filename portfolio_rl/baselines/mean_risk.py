@@ -49,6 +49,16 @@ class _MeanRisk(ConstrainedModel):
 class MinVariance(_MeanRisk):
     """Minimum variance: ``min w' Sigma w`` subject to the common constraints.
 
+    Examples
+    --------
+    >>> from portfolio_rl.baselines import MinVariance
+    >>> from portfolio_rl.data import load_prices
+    >>> prices = load_prices("sp500", start="2019-01-01", end="2019-12-31")
+    >>> model = MinVariance(max_weight=0.2).fit(prices.pct_change().iloc[1:])
+    >>> w = model.weights  # a Series named by asset
+    >>> round(float(w.sum()), 6), bool(w.max() <= 0.2 + 1e-6), w.index[0]
+    (1.0, True, 'AAPL')
+
     References
     ----------
     Markowitz, H. (1952). Portfolio selection. Journal of Finance 7(1).

@@ -52,14 +52,12 @@ class PortfolioEnv(gym.Env):
 
     ## Observation space
 
-    ``Box(-5, max(5, n_assets), (n_assets, 8), float32)``; per asset (row):
-
-    | col | observation | see |
-    |-----|-------------|-----|
-    | 0-3 | trailing log returns over 5, 21, 63, 252 days (scaled) | ``conventions.features`` |
-    | 4-5 | realised volatility over 21 and 63 days (log, scaled) | |
-    | 6   | distance from the 252-day high (scaled) | |
-    | 7   | current drifted weight x n_assets | |
+    ``Box(-5, max(5, n_assets), (n_risky, OBS_FEATURES), float32)``; one row per risky
+    asset: the features of :mod:`portfolio_rl.conventions.features`, in the order of its
+    ``FEATURE_NAMES`` (trailing returns, volatilities, drawdown, then the equal-weight
+    index's market-level features, the same on every row), and last the asset's current
+    drifted weight times the number of assets (1.0 at equal weight). Every feature of the
+    decision close t is a function of ``prices[t - LOOKBACK .. t]`` only.
 
     ## Rewards
 
@@ -76,6 +74,15 @@ class PortfolioEnv(gym.Env):
     | ``variance_penalty`` | minus half the sum of the step's squared daily returns |
     | ``differential_sharpe`` | Moody & Saffell (1998) differential Sharpe ratio |
     | ``sharpe``, ``drawdown_penalty`` | the episode's Sharpe ratio, minus its max drawdown |
+
+    ## Example
+
+    >>> from portfolio_rl.envs import PortfolioEnv
+    >>> env = PortfolioEnv("sp500", start="2015-01-01", end="2018-12-31")
+    >>> obs, info = env.reset(seed=0)
+    >>> obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+    >>> obs.shape == env.observation_space.shape, terminated
+    (True, False)
 
     ## Episode end
 
@@ -298,10 +305,3 @@ class PortfolioEnv(gym.Env):
             self._path[first : k * h + 1], self._step_log[steps], self._trades[steps]
         )
         return float(step_rewards(episode, self.rewards, final, self.reward_params)[-1])
-
-
-if "portfolio_rl/Portfolio-v0" not in gym.envs.registration.registry:
-    gym.register(
-        id="portfolio_rl/Portfolio-v0",
-        entry_point="portfolio_rl.envs.portfolio_env:PortfolioEnv",
-    )

@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import gymnasium as gym
 import numpy as np
 import pandas as pd
@@ -5,7 +8,6 @@ import pytest
 import torch
 from gymnasium.utils.env_checker import check_env
 
-import portfolio_rl  # noqa: F401  (registers the env)
 from portfolio_rl.conventions.features import OBS_FEATURES
 from portfolio_rl.conventions.market import simple_returns
 from portfolio_rl.conventions.rewards import REWARDS, step_rewards
@@ -18,12 +20,20 @@ def sp500_env():
     return PortfolioEnv(start="2000-01-01", rebalance_days=21, episode_days=252)
 
 
-def test_make_with_no_arguments():
-    # gymnasium's module prefix imports the module that registers the environment
+def test_make_with_no_arguments_after_importing_the_package():
+    code = (
+        "import gymnasium as gym, portfolio_rl.envs\n"
+        "from gymnasium.utils.env_checker import check_env\n"
+        "env = gym.make('portfolio_rl/Portfolio-v0')\n"
+        "check_env(env.unwrapped, skip_render_check=True)\n"
+        "obs, info = env.reset(seed=0)\n"
+        "print(obs.shape, obs.dtype, type(info['date']).__name__)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split("\n")[-2] == f"(20, {OBS_FEATURES}) float32 Timestamp", out.stderr
+    # gymnasium's module prefix still works too
     env = gym.make("portfolio_rl.envs.portfolio_env:portfolio_rl/Portfolio-v0")
-    obs, info = env.reset(seed=0)
-    assert obs.shape == (20, OBS_FEATURES) and obs.dtype == np.float32
-    assert isinstance(info["date"], pd.Timestamp)
+    assert env.reset(seed=0)[0].shape == (20, OBS_FEATURES)
 
 
 @pytest.mark.parametrize("path", ["historical", "bootstrap"])
