@@ -1,7 +1,7 @@
 """Training configuration shared by GRPO, robust GRPO, PPO and REINFORCE (one frozen dataclass).
 
 Each setting is declared once, below, with its help, its group and its bounds
-(:func:`portfolio_rl.plumbing.typed.setting`); ``portfolio-rl settings``, the docs' settings
+([`portfolio_rl.plumbing.typed.setting`][]); ``portfolio-rl settings``, the docs' settings
 table and the validation messages are generated from these declarations.
 """
 
@@ -16,7 +16,7 @@ from portfolio_rl.conventions.measures import RiskMeasure
 from portfolio_rl.conventions.rewards import REWARD_PARAMS, check_weights
 from portfolio_rl.plumbing.typed import check_seed, check_settings, parse_date, setting
 
-#: Distributions of :class:`portfolio_rl.agents.policy.SimplexPolicy`.
+#: Distributions of [`portfolio_rl.agents.policy.SimplexPolicy`][].
 Distribution = Literal["logistic_normal", "dirichlet"]
 DISTRIBUTIONS: tuple[str, ...] = Distribution.__args__
 

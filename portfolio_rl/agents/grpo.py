@@ -24,10 +24,10 @@ Faithful to DeepSeekMath (Shao et al. 2024, Eq. 3-4, Algorithm 1), mapped onto a
   drops groups with zero reward spread (DAPO).
 
 The file reads top to bottom as one loop in six parts; the hand-checkable pieces of the
-objective are in :mod:`portfolio_rl.agents.losses`. ``algo: robust_grpo`` runs the same loop
+objective are in [`portfolio_rl.agents.losses`][]. ``algo: robust_grpo`` runs the same loop
 with a shared set of S market scenarios per start and a risk measure over each member's
-bundle of S outcomes as its reward (:mod:`portfolio_rl.agents.scenarios`);
-:mod:`portfolio_rl.agents.seeds` runs it for several seeds at once.
+bundle of S outcomes as its reward ([`portfolio_rl.agents.scenarios`][]);
+[`portfolio_rl.agents.seeds`][] runs it for several seeds at once.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def train(
     prices : DataFrame of shape (n_dates, n_assets)
         Validated prices; rows after ``config.val_end`` are never read.
     folder : Path
-        Run folder (see :mod:`portfolio_rl.agents.runstate`).
+        Run folder (see [`portfolio_rl.agents.runstate`][]).
     resume : bool
         Continue from ``folder/last.pt``; the result equals an uninterrupted run.
     progress : callable, optional
@@ -158,7 +158,7 @@ def advantages(
     Returns
     -------
     batch : Rollout
-        The rollout, its bundles merged for robust GRPO (:func:`scenarios.bundle`).
+        The rollout, its bundles merged for robust GRPO (`scenarios.bundle`).
     rewards : Tensor of shape (B, G)
     adv : Tensor of shape (B, G, K)
         Every step's advantage.

@@ -57,7 +57,7 @@ def train(
     resume: bool = False,
     progress: ProgressFn | None = None,
 ) -> TrainResult:
-    """Train the PPO baseline (same interface as :func:`portfolio_rl.agents.grpo.train`)."""
+    """Train the PPO baseline (same interface as [`portfolio_rl.agents.grpo.train`][])."""
     rng, device, data, policy = set_up(config, prices)
     value = ValueNetwork(OBS_FEATURES, config.hidden).to(device)
     optimizer = torch.optim.Adam([*policy.parameters(), *value.parameters()], lr=config.lr)

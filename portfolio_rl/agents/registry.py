@@ -22,7 +22,7 @@ ALGORITHMS: dict[str, str] = {
 Algorithm = Literal["grpo", "ppo", "reinforce", "robust_grpo"]
 #: The method this project is about; the others are baselines.
 METHOD = "grpo"
-#: GRPO over uncertainty sets of market scenarios (:mod:`portfolio_rl.agents.scenarios`).
+#: GRPO over uncertainty sets of market scenarios ([`portfolio_rl.agents.scenarios`][]).
 ROBUST_METHOD = "robust_grpo"
 #: What an experiment trains unless it names its algorithms: robust GRPO costs S times a
 #: GRPO run (S scenarios per start), so it is asked for by name (``rl.algos``).
@@ -36,7 +36,7 @@ def train(config: Any, prices: Any, folder: Any, resume: bool = False, progress:
     ----------
     config : TrainConfig
     prices : DataFrame of shape (n_dates, n_assets)
-        Validated prices (:func:`portfolio_rl.data.load_prices`); rows after
+        Validated prices ([`load_prices`][portfolio_rl.data.sources.load_prices]); rows after
         ``config.val_end`` are never read.
     folder : str or Path
         The run folder: ``policy.pt`` + ``policy.json`` (what ``backtest --policy`` loads),

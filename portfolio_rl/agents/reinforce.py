@@ -27,7 +27,7 @@ def train(
     resume: bool = False,
     progress: ProgressFn | None = None,
 ) -> TrainResult:
-    """Train the REINFORCE baseline (same interface as :func:`portfolio_rl.agents.grpo.train`)."""
+    """Train the REINFORCE baseline (same interface as [`portfolio_rl.agents.grpo.train`][])."""
     rng, _, data, policy = set_up(config, prices)
     optimizer = torch.optim.Adam(policy.parameters(), lr=config.lr)
     state = RunState(folder, config, data)

@@ -1,7 +1,7 @@
 """Rollouts: G trajectories of K actions from each of B starts on one shared path per start.
 
 The policy acts at each decision close on the observation of the one feature function and
-its drifted weights (:func:`portfolio_rl.conventions.features.observation`); the batched simulator
+its drifted weights ([`portfolio_rl.conventions.features.observation`][]); the batched simulator
 applies the one cost model to the whole batch at once.
 """
 
@@ -130,9 +130,9 @@ def validation_score(policy: SimplexPolicy, data: MarketData, config: TrainConfi
     the risk-free rate, no more);
     ``sharpe``: annualised Sharpe ratio in excess of cash's return (0 without cash);
     ``robust``: the risk measure of the log growth of consecutive K*h-day windows (the
-    training horizon), annualised (see :class:`TrainConfig`).
+    training horizon), annualised (see `TrainConfig`).
     ``val_aggregate`` takes it over the whole path, or per validation year and then the
-    median or the worst year (:func:`year_slices`).
+    median or the worst year (`year_slices`).
     """
     return _score(validation_returns(policy, data, config), data, config)
 

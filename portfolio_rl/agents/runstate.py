@@ -229,7 +229,7 @@ class RunState:
         self.write_log()
 
     def resume(self) -> None:
-        """Restore the state saved by :meth:`checkpoint` into the registered modules and rng."""
+        """Restore the state saved by `checkpoint` into the registered modules and rng."""
         ckpt, meta_path = self.folder / "last.pt", self.folder / "last.json"
         if not ckpt.is_file() or not meta_path.is_file():
             raise DataError(f"nothing to resume in {self.folder}: last.pt or last.json is missing")

@@ -3,7 +3,7 @@
 The robust-optimisation reading of "GRPO" inside the RL one. A prompt is a start state plus
 an uncertainty set of S market scenarios for the next K*h days, shared by the whole group;
 a completion is a *bundle*: the member plays the policy on every scenario; its reward is a
-risk measure over the bundle's S outcomes (:func:`portfolio_rl.conventions.measures.risk_value`).
+risk measure over the bundle's S outcomes ([`portfolio_rl.conventions.measures.risk_value`][]).
 Advantages, clipping, the KL and the reference policy are plain GRPO's, so with S = 1 and
 the ``mean`` it is plain GRPO, exactly.
 

@@ -44,9 +44,9 @@ from portfolio_rl.agents.setup import resolve_device, starting_policy
 class StackedPolicy:
     """S policies of one shape as one: rows ``s*B .. (s+1)*B - 1`` of a batch are seed s's.
 
-    Offers what the rollout calls on a :class:`SimplexPolicy` (``__call__``, ``sample``,
+    Offers what the rollout calls on a `SimplexPolicy` (``__call__``, ``sample``,
     ``log_prob``, ``to_weights``, ``mean_weights``) with per-seed parameters and per-seed
-    random streams, and each seed's own outputs for its loss (:meth:`outputs`).
+    random streams, and each seed's own outputs for its loss (`outputs`).
     """
 
     #: Devices where the network is one vmapped call over the seeds; elsewhere it is one
@@ -135,7 +135,7 @@ def train_seeds(
 ) -> list[TrainResult]:
     """Train GRPO for every config (the same but for ``seed`` and ``init_policy``) at once.
 
-    Each folder gets what :func:`portfolio_rl.agents.grpo.train` writes for that seed.
+    Each folder gets what [`portfolio_rl.agents.grpo.train`][] writes for that seed.
     """
     first = configs[0]
     if first.dynamic_sampling or first.scale_rewards == "batch":
@@ -235,7 +235,7 @@ def get_stream(device: torch.device) -> torch.Tensor:
 
 
 def set_stream(device: torch.device, state: torch.Tensor) -> None:
-    """Restore :func:`get_stream`'s state."""
+    """Restore `get_stream`'s state."""
     if device.type == "cuda":
         torch.cuda.set_rng_state(state, device)
     else:

@@ -3,12 +3,12 @@
 Timing (README): at each rebalance close t a strategy gets ``prices[t-window..t]`` (a
 rolling window of ``window`` returns, or everything since the data start when
 ``expanding``) and its drifted weights; it returns target weights, which pay
-:func:`portfolio_rl.conventions.market.rebalance` costs at that close and earn ``r[t+1]``
+[`portfolio_rl.conventions.market.rebalance`][] costs at that close and earn ``r[t+1]``
 onward, drifting until the next rebalance. Daily net returns start at the first decision
 close (its return is minus the cost of buying the first portfolio from cash).
 
 Cash: when the prices end with a ``cash`` column
-(:func:`portfolio_rl.conventions.market.add_cash_prices`) every portfolio starts in it and
+([`portfolio_rl.conventions.market.add_cash_prices`][]) every portfolio starts in it and
 trades in it are free. A strategy that does not say ``uses_cash = True`` sees the risky
 columns only and stays fully invested (its cash weight is 0).
 """

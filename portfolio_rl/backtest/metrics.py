@@ -1,7 +1,7 @@
 """The metrics table of a backtest: each measure of ``conventions.measures``, per strategy.
 
 The conventions (252 periods a year, sample std, historical CVaR, drawdowns from 1.0) are
-written once, in :mod:`portfolio_rl.conventions.measures` and the README.
+written once, in [`portfolio_rl.conventions.measures`][] and the README.
 """
 
 from __future__ import annotations

@@ -152,7 +152,7 @@ def hac_sharpe_test(
     Ledoit & Wolf (2008, §3.1): the difference ``f(v) = mu_a / sqrt(g_a - mu_a^2) - mu_b /
     sqrt(g_b - mu_b^2)`` of the first and second moments ``v = (mu_a, mu_b, g_a, g_b)``,
     its standard error by the delta method with a kernel (HAC) estimate of the moments'
-    long-run covariance (:func:`long_run_covariance`; Parzen kernel, Andrews' automatic
+    long-run covariance (`long_run_covariance`; Parzen kernel, Andrews' automatic
     bandwidth, without their prewhitening), and a two-sided normal p-value. The
     Jobson-Korkie-Memmel test assumes i.i.d. normal returns; this one does not.
 
@@ -247,7 +247,7 @@ def tail_intervals(
     ----------
     returns : DataFrame of shape (n_days, n_strategies)
     n_boot, mean_block, level, seed
-        As :func:`bootstrap_ci`.
+        As `bootstrap_ci`.
 
     Returns
     -------

@@ -2,7 +2,7 @@
 
 ``BASELINES`` maps the strategy names of the command line to their classes and default
 parameters (the one registry of strategies: adding a baseline is one class and one line
-here); :func:`make_baseline` builds one with overrides.
+here); `make_baseline` builds one with overrides.
 
 Examples
 --------

@@ -44,7 +44,7 @@ class BaseModel:
         Target weights of the last ``fit``.
     feature_names_in_ : ndarray of str, shape (n_assets,)
         The asset names, when ``fit`` was given a DataFrame (as in scikit-learn);
-        :attr:`weights` pairs them with ``weights_``.
+        `weights` pairs them with ``weights_``.
     n_failures_ : int
         Fits whose solve failed and kept the previous weights, since construction.
     last_status_ : str
@@ -251,7 +251,7 @@ class ConstrainedModel(ConvexModel):
     holding_days : int
         Days until the next rebalance, for the amortisation above.
     solver, fallback_solver : str
-        See :class:`ConvexModel`.
+        See `ConvexModel`.
     """
 
     covariance: str = "sample"

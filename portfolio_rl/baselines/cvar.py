@@ -68,7 +68,7 @@ class _ScenarioCVaR(ConstrainedModel):
         program at every rebalance. Either way the solution is the same to solver tolerance.
     covariance, min_weight, max_weight, max_turnover, cost_bps, holding_days, solver, \
 fallback_solver
-        Common constraints, see :class:`~portfolio_rl.baselines.base.ConstrainedModel`.
+        Common constraints, see [`ConstrainedModel`][portfolio_rl.baselines.base.ConstrainedModel].
     """
 
     beta: float = 0.95
@@ -159,7 +159,7 @@ class MinCVaR(_ScenarioCVaR):
     ----------
     beta, working_set, covariance, min_weight, max_weight, max_turnover, cost_bps, \
 holding_days, solver, fallback_solver
-        See :class:`_ScenarioCVaR`.
+        See `_ScenarioCVaR`.
 
     References
     ----------
@@ -196,7 +196,7 @@ class DROCVaR(_ScenarioCVaR):
         Weight of CVaR against the mean loss.
     beta, working_set, covariance, min_weight, max_weight, max_turnover, cost_bps, \
 holding_days, solver, fallback_solver
-        See :class:`_ScenarioCVaR`.
+        See `_ScenarioCVaR`.
 
     References
     ----------

@@ -88,7 +88,7 @@ class MeanVariance(_MeanRisk):
         ``lambda`` in annualised units (the same number as in daily units).
     covariance, min_weight, max_weight, max_turnover, cost_bps, holding_days, solver, \
 fallback_solver
-        Common constraints, see :class:`~portfolio_rl.baselines.base.ConstrainedModel`.
+        Common constraints, see [`ConstrainedModel`][portfolio_rl.baselines.base.ConstrainedModel].
     """
 
     risk_aversion: float = 5.0
@@ -135,7 +135,7 @@ class RobustMeanVariance(MeanVariance):
         Ellipsoid radius; default from the chi-square quantile.
     risk_aversion, covariance, min_weight, max_weight, max_turnover, cost_bps, holding_days, \
 solver, fallback_solver
-        See :class:`MeanVariance`.
+        See `MeanVariance`.
 
     References
     ----------

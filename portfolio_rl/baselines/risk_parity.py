@@ -27,7 +27,7 @@ class RiskParity(ConvexModel):
         Budgets ``b`` (default equal), normalised to sum to one.
     covariance : {"sample", "ledoit_wolf"}
     solver, fallback_solver : str
-        See :class:`~portfolio_rl.baselines.base.ConvexModel`.
+        See [`ConvexModel`][portfolio_rl.baselines.base.ConvexModel].
 
     References
     ----------

@@ -1,7 +1,7 @@
 """Command line: ``portfolio-rl`` (or ``python -m portfolio_rl``).
 
-Flags in, typed configs to :mod:`portfolio_rl.workflows.pipeline`, results to
-:mod:`portfolio_rl.cli.console`.
+Flags in, typed configs to [`portfolio_rl.workflows.pipeline`][], results to
+[`portfolio_rl.cli.console`][].
 Expected failures (bad input, missing data, a failed download or solve, a diverging run)
 end with one ``error:`` line on stderr and a non-zero exit code; ``--debug`` shows the
 traceback instead. Each command imports what it needs when it runs, so ``--help`` is instant.

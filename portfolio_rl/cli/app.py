@@ -1,7 +1,7 @@
 """The typer app, its error handling and the helpers every command shares.
 
-Flags in, typed configs to :mod:`portfolio_rl.workflows.pipeline`, results to
-:mod:`portfolio_rl.cli.console`.
+Flags in, typed configs to [`portfolio_rl.workflows.pipeline`][], results to
+[`portfolio_rl.cli.console`][].
 Expected failures (bad input, missing data, a failed download or solve, a diverging run)
 end with one ``error:`` line on stderr and a non-zero exit code; ``--debug`` shows the
 traceback instead.

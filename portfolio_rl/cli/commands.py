@@ -142,13 +142,28 @@ def report(
         typer.Option("-o", "--output", help="PDF path (default reports/<run name>.pdf)."),
     ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing PDF.")] = False,
+    markdown: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the results table and the verdict as markdown to this file instead "
+            "of the PDF (what the docs and the README include)."
+        ),
+    ] = None,
 ) -> None:
-    """Write the multi-page PDF report of a run directory."""
-    from portfolio_rl.plumbing.files import child_path, reports_dir
+    """Write the multi-page PDF report of a run directory (or its results as markdown)."""
+    from portfolio_rl.plumbing.files import atomic_write_text, child_path, reports_dir
     from portfolio_rl.report.pdf import make_report
 
     if not (run_dir / "metrics.csv").is_file():
         raise PortfolioRLError(f"{run_dir} is not a run directory (metrics.csv missing)")
+    if markdown is not None:
+        from portfolio_rl.report.markdown import results_markdown
+
+        if markdown.suffix != ".md":
+            raise PortfolioRLError(f"--markdown {markdown}: the file must end in .md")
+        atomic_write_text(markdown, results_markdown(run_dir))
+        print(f"results: {markdown}")
+        return
     pdf = output or child_path(reports_dir(), run_dir.resolve().name, ".pdf", what="report name")
     make_report(run_dir, pdf, force=force)
     print(f"report: {pdf}")
@@ -262,6 +277,12 @@ def bench(
             "about 50 s).",
         ),
     ] = 1,
+    markdown: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write the tables as markdown to this file (what the docs include)."
+        ),
+    ] = None,
 ) -> None:
     """Measure throughput: env, simulator, training (GRPO, robust GRPO, seeds), walk-forward."""
     import json
@@ -274,7 +295,14 @@ def bench(
         raise PortfolioRLError(
             f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHES)}"
         )
+    if markdown is not None and markdown.suffix != ".md":
+        raise PortfolioRLError(f"--markdown {markdown}: the file must end in .md")
     figures = run_benchmarks(names, repeats)
+    if markdown is not None:
+        from portfolio_rl.plumbing.files import atomic_write_text
+        from portfolio_rl.workflows.bench import bench_markdown
+
+        atomic_write_text(markdown, bench_markdown(figures, repeats))
     if json_out:
         print(json.dumps(figures))
     else:

@@ -128,38 +128,16 @@ def print_settings(rows: list[dict[str, str]]) -> None:
 
 
 def print_bench(figures: dict[str, Any], repeats: int) -> None:
-    """The figures of ``portfolio-rl bench`` and the walk-forward comparison side by side."""
+    """The tables of ``portfolio-rl bench`` (:func:`~portfolio_rl.workflows.bench.bench_tables`)."""
     from rich.table import Table
 
+    from portfolio_rl.workflows.bench import bench_tables
+
     console = _console()
-    table = Table(title="portfolio-rl bench\n(medians of repeats in one process)")
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    for key, value in figures.items():
-        if key.startswith("wf_"):
-            continue
-        if isinstance(value, float):
-            text = f"{value:,.0f}" if value > 100 else f"{value:.3g}"
-        else:
-            text = str(value)
-        table.add_row(key, text)
-    if table.row_count:
+    for title, header, rows in bench_tables(figures, repeats):
+        table = Table(title=title)
+        for i, col in enumerate(header):
+            table.add_column(col, justify="left" if i == 0 else "right")
+        for row in rows:
+            table.add_row(*row)
         console.print(table)
-    models = [k[3:-2] for k in figures if k.startswith("wf_") and k.endswith("_s")]
-    models = [m for m in models if not m.endswith("_skfolio")]
-    if not models:
-        return
-    title = "walk-forward 2005-2022 per model, seconds"
-    wf = Table(title=title + (f" (medians of {repeats})" if repeats > 1 else ""))
-    for col in ("model", "rebalances", "ours", "skfolio", "speed-up"):
-        wf.add_column(col, justify="left" if col == "model" else "right")
-    for m in models:
-        theirs = figures.get(f"wf_{m}_skfolio_s")
-        wf.add_row(
-            m,
-            str(figures[f"wf_{m}_rebalances"]),
-            f"{figures[f'wf_{m}_s']:.2f}",
-            "-" if theirs is None else f"{theirs:.2f}",
-            "-" if theirs is None else f"{figures[f'wf_{m}_speedup']:.1f}x",
-        )
-    console.print(wf)

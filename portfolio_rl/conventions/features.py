@@ -36,7 +36,7 @@ Trailing log returns are scaled by the move of a 25%-volatility asset over the h
 and the drawdown by 25%, so typical values are of order one; every feature is clipped to
 ``[-CLIP, CLIP]``. Sums over windows are taken in a fixed order, so they too are the same
 number on any window. The observation adds the asset's current drifted weight times the
-number of assets (1.0 at equal weight): see :func:`observation`. With cash, the features
+number of assets (1.0 at equal weight): see `observation`. With cash, the features
 are those of the risky assets only.
 """
 

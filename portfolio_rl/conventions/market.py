@@ -103,7 +103,7 @@ def daily_rate(annual_rate: float) -> float:
 
 
 def add_cash(returns: np.ndarray, annual_rate: float = 0.0) -> np.ndarray:
-    """Append a cash column earning ``annual_rate`` (see :func:`daily_rate`).
+    """Append a cash column earning ``annual_rate`` (see `daily_rate`).
 
     Parameters
     ----------
@@ -124,7 +124,7 @@ def add_cash_prices(prices: pd.DataFrame, rate: float | pd.Series) -> pd.DataFra
     ----------
     prices : DataFrame of shape (n_days, n_assets)
     rate : float or Series
-        An annual rate (compounded daily, :func:`daily_rate`), or the daily simple rate of
+        An annual rate (compounded daily, `daily_rate`), or the daily simple rate of
         each day (a Series on ``prices.index``; the first day's is not earned: cash is
         bought at its close), e.g. the Fama-French ``RF`` column.
 

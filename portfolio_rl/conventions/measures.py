@@ -9,7 +9,7 @@ days.
 
 These are the only definitions of the measures: the backtest's metrics table, the training
 reward and validation score, the bootstrap intervals and the report's charts all call them.
-:func:`sharpe` works on numpy arrays and torch tensors along any axis.
+`sharpe` works on numpy arrays and torch tensors along any axis.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def sharpe(
 ) -> Array:
     """Annualised Sharpe ratio ``mean(x) / (std(x, ddof=1) + eps) * sqrt(periods)``.
 
-    ``x = r - rf_d``, the excess return over the risk-free rate (:func:`excess`).
+    ``x = r - rf_d``, the excess return over the risk-free rate (`excess`).
 
     Parameters
     ----------
@@ -95,7 +95,7 @@ def ann_vol(returns: np.ndarray) -> float:
 
 
 def sortino(returns: np.ndarray, rf: float | np.ndarray = 0.0) -> float:
-    """Annualised Sortino ratio of the excess return ``x`` (:func:`excess`), target 0:
+    """Annualised Sortino ratio of the excess return ``x`` (`excess`), target 0:
     ``mean(x) / sqrt(mean(min(x, 0)^2)) * sqrt(252)``."""  # noqa: D205, D209
     x = np.asarray(returns, float) - (daily_rate(rf) if np.isscalar(rf) else np.asarray(rf))
     downside = np.sqrt(np.mean(np.minimum(x, 0.0) ** 2))
@@ -178,7 +178,7 @@ def rolling_sharpe(returns: pd.DataFrame, window: int = PERIODS) -> pd.DataFrame
 
 
 def drawdown_frame(returns: pd.DataFrame) -> pd.DataFrame:
-    """:func:`drawdowns` of every column of ``returns`` (n_days, n_strategies)."""
+    """`drawdowns` of every column of ``returns`` (n_days, n_strategies)."""
     return returns.apply(lambda col: pd.Series(drawdowns(col.to_numpy()), index=col.index))
 
 
@@ -196,7 +196,7 @@ def ellipsoid_kappa(n_assets: int, confidence: float) -> float:
 
 #: Risk measures of robust GRPO over a bundle's scenario outcomes, with their default
 #: parameter (None: the measure has none).
-#: The names of :data:`RISK_MEASURES` as a type (a test keeps the two equal).
+#: The names of `RISK_MEASURES` as a type (a test keeps the two equal).
 RiskMeasure = Literal["mean", "worst", "cvar", "mean_std", "entropic"]
 RISK_MEASURES: dict[str, float | None] = {
     "mean": None,
@@ -227,9 +227,9 @@ def risk_value(outcomes: Any, measure: str, param: float | None = None, dim: int
     ----------
     outcomes : Tensor of shape (..., S, ...)
     measure : str
-        A name of :data:`RISK_MEASURES`.
+        A name of `RISK_MEASURES`.
     param : float, optional
-        The measure's parameter; its default from :data:`RISK_MEASURES` when None.
+        The measure's parameter; its default from `RISK_MEASURES` when None.
     dim : int
         The scenario axis, reduced away.
 

@@ -1,19 +1,19 @@
 """The reward registry: ``name -> reward function``, shared by training and the gymnasium env.
 
 A reward function scores a *trajectory*: anything with the fields of
-:class:`portfolio_rl.envs.simulator.SimResult` (numpy arrays or torch tensors, any leading
-batch shape) that are listed in :class:`Trajectory`. Each has an outcome form (one number
+[`portfolio_rl.envs.simulator.SimResult`][] (numpy arrays or torch tensors, any leading
+batch shape) that are listed in `Trajectory`. Each has an outcome form (one number
 per trajectory, what GRPO's outcome supervision normalises) and, where the reward
 decomposes over rebalancing steps, a per-step form (process supervision, PPO, the env's
 step reward). A reward without a per-step form is credited to the last step.
 
-Adding a reward is one decorated function in this file::
+Adding a reward is one decorated function in this file:
 
     @reward("my_reward", per_step=my_reward_per_step)
     def my_reward(traj): ...
 
 Config validation (``TrainConfig.rewards``), the trainers and ``PortfolioEnv(rewards=...)``
-all read :data:`REWARDS`.
+all read `REWARDS`.
 """
 
 from __future__ import annotations

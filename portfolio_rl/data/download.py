@@ -28,7 +28,7 @@ _SHORT_RANGE_DAYS = 7
 
 def _yf_download(ticker: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
     """``yfinance.download`` of one ticker, with its logging and printed noise kept quiet
-    (failures are reported once, by :func:`download_prices`)."""  # noqa: D205, D209
+    (failures are reported once, by `download_prices`)."""  # noqa: D205, D209
     import contextlib
     import io
     import logging
@@ -157,7 +157,7 @@ def download_prices(
     start, end : str
         ``YYYY-MM-DD``; ``end`` is exclusive, as in yfinance.
     cache : str or Path, optional
-        Cache folder (default: see :func:`portfolio_rl.plumbing.files.cache_dir`).
+        Cache folder (default: see [`portfolio_rl.plumbing.files.cache_dir`][]).
     drop_missing : bool
         Drop tickers with no data (with a warning) instead of failing.
     retries : int

@@ -72,7 +72,7 @@ def bootstrap_returns(
     ----------
     returns : ndarray of shape (n_obs, n_assets)
     length, mean_block, rng, size
-        See :func:`stationary_bootstrap_indices`.
+        See `stationary_bootstrap_indices`.
 
     Returns
     -------
@@ -199,7 +199,7 @@ def stationary_bootstrap_sums(
 ) -> np.ndarray:
     """Column sums of ``size`` stationary-bootstrap resamples of ``values``, by blocks.
 
-    The same resamples as :func:`stationary_bootstrap_indices` with ``length = n_obs`` and
+    The same resamples as `stationary_bootstrap_indices` with ``length = n_obs`` and
     the same random draws, but each block's sum comes from prefix sums instead of gathering
     every resampled row: about 20 times less memory traffic for the bootstrap statistics.
 

@@ -106,7 +106,7 @@ class DataConfig:
 def load_data(
     data: DataConfig, min_rows: int = 2, progress: Callable[..., None] | None = None
 ) -> tuple[pd.DataFrame, pd.Series | None]:
-    """Prices and benchmark (None when the source has none) of a :class:`DataConfig`.
+    """Prices and benchmark (None when the source has none) of a `DataConfig`.
 
     ``progress(done, total, ticker)`` follows a download.
     """

@@ -53,7 +53,7 @@ class PortfolioEnv(gym.Env):
     ## Observation space
 
     ``Box(-5, max(5, n_assets), (n_risky, OBS_FEATURES), float32)``; one row per risky
-    asset: the features of :mod:`portfolio_rl.conventions.features`, in the order of its
+    asset: the features of [`portfolio_rl.conventions.features`][], in the order of its
     ``FEATURE_NAMES`` (trailing returns, volatilities, drawdown, then the equal-weight
     index's market-level features, the same on every row), and last the asset's current
     drifted weight times the number of assets (1.0 at equal weight). Every feature of the
@@ -61,7 +61,7 @@ class PortfolioEnv(gym.Env):
 
     ## Rewards
 
-    A weighted sum of the rewards of :data:`portfolio_rl.conventions.rewards.REWARDS`, the
+    A weighted sum of the rewards of `REWARDS` ([`portfolio_rl.conventions.rewards`][]), the
     registry that training uses, e.g. ``rewards={"log_growth": 1.0, "variance_penalty": 2.0}``
     (mean-variance with risk aversion 2). Per-step forms are paid at each step;
     trajectory-level rewards (``sharpe``, ``drawdown_penalty``) are paid on the step that ends
@@ -98,14 +98,14 @@ class PortfolioEnv(gym.Env):
     Parameters
     ----------
     prices : str, path or DataFrame
-        Any price source of :func:`portfolio_rl.data.sources.load_prices` (default ``sp500``).
+        Any price source of [`portfolio_rl.data.sources.load_prices`][] (default ``sp500``).
     window : int
         Days of history before the first possible decision; at least the feature lookback
         (252).
     rebalance_days : int
         Trading days per step.
     cost_bps, impact_bps : float
-        The cost model (:func:`portfolio_rl.conventions.market.rebalance`).
+        The cost model ([`portfolio_rl.conventions.market.rebalance`][]).
     episode_days : int
         Trading days per episode.
     rewards : mapping of str to float, optional
@@ -123,7 +123,7 @@ class PortfolioEnv(gym.Env):
         ``softmax`` or ``simplex``.
     cash_rate : float or Series, optional
         Adds a last asset ``cash`` earning this annual rate, or the daily rates of a Series
-        on the price dates (e.g. :func:`portfolio_rl.data.sources.risk_free`); trades in it are
+        on the price dates (e.g. [`portfolio_rl.data.sources.risk_free`][]); trades in it are
         free and episodes start fully in it. Observations stay those of the risky assets
         (cash's weight is what they leave). Without it, episodes start from cash outside the
         portfolio.

@@ -3,7 +3,7 @@
 Given B start states and G weight trajectories per start (B x G x K x n target weights,
 one rebalance every h days), on one market path per start (B x K*h x n daily returns),
 it returns wealth, per-step net log returns, turnover and costs with no Python loop over
-B, G or K, using the one cost model of :mod:`portfolio_rl.conventions.market`. Runs on any device.
+B, G or K, using the one cost model of [`portfolio_rl.conventions.market`][]. Runs on any device.
 
 Because drift between rebalances depends only on that period's target weights and
 returns, the drifted weights before every rebalance are known in one vectorised pass.
@@ -19,7 +19,7 @@ from portfolio_rl.conventions.market import hold, rebalance
 
 
 class SimResult(NamedTuple):
-    """Output of :func:`simulate` (shapes for B starts, G trajectories, K steps of h days)."""
+    """Output of `simulate` (shapes for B starts, G trajectories, K steps of h days)."""
 
     wealth: torch.Tensor
     """(B, G, K*h + 1) wealth at each close after its trades, starting at the first decision
@@ -55,7 +55,7 @@ def simulate(
         Daily simple returns of the days after the first decision close; path b is shared
         by the G trajectories of start b.
     cost_bps, impact_bps, cash
-        The cost model, see :func:`portfolio_rl.conventions.market.rebalance`.
+        The cost model, see [`portfolio_rl.conventions.market.rebalance`][].
     initial_weights : Tensor of shape (B, G, n) or (B, n), optional
         Drifted weights held before the first rebalance; default all cash (zeros), so the
         first rebalance pays for buying the whole portfolio.

@@ -132,7 +132,7 @@ def run_dir_path(out: str | Path | None, kind: str, force: bool = False) -> Path
 
 
 def new_run_dir(out: str | Path | None, kind: str, force: bool = False) -> Path:
-    """:func:`run_dir_path`, created (for training runs, which checkpoint as they go)."""
+    """`run_dir_path`, created (for training runs, which checkpoint as they go)."""
     path = run_dir_path(out, kind, force)
     path.mkdir(parents=True, exist_ok=True)
     return path

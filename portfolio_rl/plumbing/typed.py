@@ -1,8 +1,8 @@
 """Typed configuration from plain mappings: strict conversion, safe YAML, no surprises.
 
-Every component has one frozen dataclass, validated in ``__post_init__``; :func:`from_mapping`
+Every component has one frozen dataclass, validated in ``__post_init__``; `from_mapping`
 builds one from a mapping (a YAML document, a JSON file, command-line flags), refusing
-unknown keys and values of the wrong type with one clear :class:`ConfigError`.
+unknown keys and values of the wrong type with one clear `ConfigError`.
 """
 
 from __future__ import annotations
@@ -51,8 +51,8 @@ def setting(
 ) -> Any:
     """A dataclass field that carries its help, its group and its bounds where it is declared.
 
-    The command line's help, the docs' settings table (:func:`settings_table`) and the
-    validation messages (:func:`check_settings`) are all generated from this one place.
+    The command line's help, the docs' settings table (`settings_table`) and the
+    validation messages (`check_settings`) are all generated from this one place.
 
     Parameters
     ----------
@@ -63,7 +63,7 @@ def setting(
     group : str
         The heading it is listed under (e.g. ``GRPO``, ``PPO only``).
     minimum, maximum : float, optional
-        Inclusive bounds that :func:`check_settings` enforces.
+        Inclusive bounds that `check_settings` enforces.
     """
     meta = {"help": help, "group": group, "minimum": minimum, "maximum": maximum}
     if isinstance(default, dict | list):
@@ -75,7 +75,7 @@ def check_settings(config: Any) -> None:
     """Check every field of a dataclass against its type's choices and its declared bounds.
 
     ``Literal`` fields must hold one of their values, numbers must be finite and within the
-    ``minimum``/``maximum`` of :func:`setting`. Raises ValueError with one line naming the field.
+    ``minimum``/``maximum`` of `setting`. Raises ValueError with one line naming the field.
     """
     hints = typing.get_type_hints(type(config))
     for f in dataclasses.fields(config):
@@ -106,7 +106,7 @@ def literal_choices(tp: Any) -> tuple[Any, ...]:
 
 
 def settings_table(cls: type) -> list[dict[str, str]]:
-    """One row per field of a dataclass built with :func:`setting`, in declaration order.
+    """One row per field of a dataclass built with `setting`, in declaration order.
 
     Returns
     -------

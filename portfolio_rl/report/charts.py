@@ -1,6 +1,6 @@
 """One function per chart, quantstats-style: ``chart(data, ax, ...) -> None``.
 
-Charts draw numbers they are given or that :mod:`portfolio_rl.conventions.measures` computes;
+Charts draw numbers they are given or that [`portfolio_rl.conventions.measures`][] computes;
 they never define a measure of their own. Colours are fixed per strategy for the whole report.
 """
 
@@ -186,7 +186,7 @@ def weights_chart(weights: pd.DataFrame, ax: Any, colours_: list[Any]) -> None:
 
 def turnover_chart(metrics: pd.DataFrame, ax: Any, colour_of: dict[str, str]) -> None:
     """Annual one-way turnover and costs per strategy, as bars (an algorithm's seeds
-    summarised in one row, as :func:`portfolio_rl.report.text.summarise_seeds` makes)."""  # noqa: D205, D209
+    summarised in one row, as [`portfolio_rl.report.text.summarise_seeds`][] makes)."""  # noqa: D205, D209
     m = metrics.sort_values("turnover")
     y = np.arange(len(m))
     ax.barh(

@@ -1,7 +1,7 @@
 """The PDF report of a run directory (matplotlib, vector graphics), written atomically.
 
 Everything is read from the run directory, so ``portfolio-rl report RUN_DIR`` can redraw
-any run; the pages are in :mod:`portfolio_rl.report.pages`.
+any run; the pages are in [`portfolio_rl.report.pages`][].
 """
 
 from __future__ import annotations

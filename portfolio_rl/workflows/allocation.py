@@ -1,6 +1,6 @@
 """What to hold after the latest close: one decision of a baseline or a trained policy.
 
-The decision is the backtest engine's own (:func:`portfolio_rl.backtest.engine.decide`) on
+The decision is the backtest engine's own ([`portfolio_rl.backtest.engine.decide`][]) on
 the same window of prices, so ``allocate`` gives what a walk-forward backtest ending today
 would decide; with the current holdings it lists the trades and their estimated cost under
 the one cost model.

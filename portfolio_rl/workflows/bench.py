@@ -127,7 +127,7 @@ def bench_robust(iterations: int = 4, scenarios: tuple[int, ...] = (1, 8, 32)) -
 
 
 def bench_seeds(iterations: int = 8, n_seeds: int = 5) -> dict[str, Any]:
-    """GRPO's seeds trained together (:mod:`portfolio_rl.agents.seeds`) against one seed
+    """GRPO's seeds trained together ([`portfolio_rl.agents.seeds`][]) against one seed
     alone and the same seeds one after another: whole-run seconds, default config, sp500."""  # noqa: D205, D209
     import tempfile
 
@@ -333,3 +333,60 @@ def run_benchmarks(names: list[str] | None = None, repeats: int = 1) -> dict[str
         else:
             out.update(BENCHES[name]())
     return out
+
+
+def bench_tables(
+    figures: dict[str, Any], repeats: int = 1
+) -> list[tuple[str, list[str], list[list[str]]]]:
+    """The figures of :func:`run_benchmarks` as ``(title, header, rows)`` tables of strings.
+
+    What the terminal prints and ``bench --markdown`` writes: the throughput figures, then
+    each model's walk-forward beside skfolio's when those ran.
+    """
+    tables = []
+    plain = [
+        [
+            key,
+            f"{v:,.0f}"
+            if isinstance(v, float) and v > 100
+            else (f"{v:.3g}" if isinstance(v, float) else str(v)),
+        ]
+        for key, v in figures.items()
+        if not key.startswith("wf_")
+    ]
+    if plain:
+        tables.append(
+            ("portfolio-rl bench (medians of repeats in one process)", ["figure", "value"], plain)
+        )
+    models = [k[3:-2] for k in figures if k.startswith("wf_") and k.endswith("_s")]
+    models = [m for m in models if not m.endswith("_skfolio")]
+    if models:
+        rows = []
+        for m in models:
+            theirs = figures.get(f"wf_{m}_skfolio_s")
+            rows.append(
+                [
+                    m,
+                    str(figures[f"wf_{m}_rebalances"]),
+                    f"{figures[f'wf_{m}_s']:.2f}",
+                    "-" if theirs is None else f"{theirs:.2f}",
+                    "-" if theirs is None else f"{figures[f'wf_{m}_speedup']:.1f}x",
+                ]
+            )
+        title = "walk-forward 2005-2022 per model, seconds"
+        title += f" (medians of {repeats})" if repeats > 1 else ""
+        tables.append((title, ["model", "rebalances", "ours", "skfolio", "speed-up"], rows))
+    return tables
+
+
+def bench_markdown(figures: dict[str, Any], repeats: int = 1) -> str:
+    """The tables of :func:`bench_tables` in markdown, each under its title."""
+    from portfolio_rl.plumbing.markdown import markdown_table
+
+    return (
+        "\n\n".join(
+            f"**{title}**\n\n{markdown_table(header, rows)}"
+            for title, header, rows in bench_tables(figures, repeats)
+        )
+        + "\n"
+    )

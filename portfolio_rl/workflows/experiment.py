@@ -46,7 +46,7 @@ class RLConfig:
     seeds : list of int
         One training run per algorithm and seed.
     train : dict
-        Overrides of :class:`portfolio_rl.agents.config.TrainConfig` fields.
+        Overrides of [`portfolio_rl.agents.config.TrainConfig`][] fields.
     algo_train : dict
         Overrides for one algorithm only, over ``train``: ``{robust_grpo: {scenarios: 8}}``.
     walk_forward : bool
@@ -61,7 +61,7 @@ class RLConfig:
         policy (warm start).
     seeds_together : bool
         Train GRPO's seeds in one batched process (stacked parameters, one vmapped network
-        call; :mod:`portfolio_rl.agents.seeds`): the same paths and noise per seed as alone,
+        call; [`portfolio_rl.agents.seeds`][]): the same paths and noise per seed as alone,
         weights equal to about 1e-6 rather than bit for bit. Worth it on a GPU.
     """
 
@@ -101,8 +101,8 @@ class ExperimentConfig:
     ----------
     name : str
     data, splits, backtest, rl
-        See :class:`~portfolio_rl.data.sources.DataConfig`, :class:`SplitConfig`,
-        :class:`~portfolio_rl.backtest.engine.BacktestConfig`, :class:`RLConfig`.
+        See [`DataConfig`][portfolio_rl.data.sources.DataConfig], `SplitConfig`,
+        [`BacktestConfig`][portfolio_rl.backtest.engine.BacktestConfig], `RLConfig`.
     rf : float
         Annual risk-free rate for data without a risk-free series of its own (``industries49``
         has the French ``RF``): what cash earns and Sharpe is in excess of.
@@ -179,7 +179,7 @@ def train_config_for(exp: ExperimentConfig, algo: str, seed: int, **overrides: A
 
 
 def load_experiment(path: str | Path | None) -> ExperimentConfig:
-    """Load an experiment YAML safely (:func:`~portfolio_rl.plumbing.typed.load_yaml`), or defaults.
+    """Load an experiment YAML safely (`plumbing.typed.load_yaml`), or the defaults.
 
     Every value is checked here, before any data is read or any run directory made.
     """

@@ -124,7 +124,7 @@ def train_policies(
     """Train every algorithm and seed through the folds into ``root/policies``.
 
     With ``rl.seeds_together`` a GRPO fold trains all its seeds in one batched call
-    (:mod:`portfolio_rl.agents.seeds`); otherwise seed after seed. A later fold whose
+    ([`portfolio_rl.agents.seeds`][]); otherwise seed after seed. A later fold whose
     training diverges keeps its starting policy (the previous fold's, scored on validation
     before any update) and is listed; a first fold that diverges stops the run.
 
@@ -132,7 +132,7 @@ def train_policies(
     -------
     folders, names, wall_s, policies, diverged
         Each policy's folder, its ``(algo, seed)`` by strategy name, its training seconds,
-        the strategy (a :class:`FoldedPolicy` with several folds), and the folds whose
+        the strategy (a `FoldedPolicy` with several folds), and the folds whose
         training diverged.
     """
     from portfolio_rl.agents.checkpoint import FoldedPolicy, load_policy_strategy

@@ -2,7 +2,7 @@
 
 ``train`` -> one training run; ``backtest`` -> a run directory of baselines (and trained
 policies); ``run`` -> data, training over algorithms and seeds, the backtest, statistics
-and the PDF. Progress goes to the :class:`Hooks` the caller hands in (the console draws
+and the PDF. Progress goes to the `Hooks` the caller hands in (the console draws
 bars; tests hand none).
 """
 

@@ -1,6 +1,6 @@
 """Sweeps: a search over experiment settings, chosen on validation, on Ray Tune.
 
-A sweep file is an experiment config with a ``sweep:`` block::
+A sweep file is an experiment config with a ``sweep:`` block:
 
     sweep:
       target: grpo            # an RL algorithm or a baseline (may be swept: `target` below)
@@ -18,7 +18,8 @@ A sweep file is an experiment config with a ``sweep:`` block::
 A trial trains on the training range (an RL target, train once) or walks forward over the
 validation range (a baseline) and reports *validation* figures only; the configuration with
 the best mean over seeds is chosen, and only then is the test range touched, once, by it
-(:func:`portfolio_rl.workflows.pipeline.sweep`). Without a searcher the seeds are a grid dimension,
+(`sweep_ray.run_sweep`, through [`portfolio_rl.workflows.pipeline.backtest`][]). Without a
+searcher the seeds are a grid dimension,
 one trial each; with one (it cannot grid) every trial trains all the seeds.
 
 This module holds what does not need Ray: the sweep file, the trial itself (resumable

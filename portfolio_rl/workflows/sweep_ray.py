@@ -3,8 +3,8 @@
 Local by default (``ray.init()`` here, one trial per CPU, a GPU share per trial when one is
 present); ``address`` attaches to a running Ray cluster (``ray start --head`` there) and
 nothing else changes. Ray is an optional extra (``pip install 'portfolio-rl[sweep]'``).
-The trials and the choice are in :mod:`portfolio_rl.workflows.sweep`; the chosen configuration's
-test backtest is :func:`portfolio_rl.workflows.pipeline.backtest`, with a sweep page in its report.
+The trials and the choice are in [`portfolio_rl.workflows.sweep`][]; the chosen configuration's
+test backtest is [`portfolio_rl.workflows.pipeline.backtest`][], with a sweep page in its report.
 """
 
 from __future__ import annotations
