@@ -10,6 +10,7 @@ import torch
 from typer.testing import CliRunner
 
 from portfolio_rl.cli import app, main
+from portfolio_rl.conventions.features import FEATURE_NAMES
 
 runner = CliRunner()
 
@@ -190,9 +191,20 @@ def trained(tmp_path_factory):
         ("[1, 2]", None, "policy.json is not a JSON object"),
         ('"grpo"', None, "policy.json is not a JSON object"),
         (
-            '{"obs_features": "x", "hidden": 32, "distribution": "logistic_normal"}',
+            '{"obs_features": "x", "hidden": 32, "distribution": "logistic_normal", '
+            f'"features": {json.dumps(list(FEATURE_NAMES))}}}',
             None,
             "cannot load the policy",
+        ),
+        (
+            '{"obs_features": 14, "hidden": 32, "distribution": "logistic_normal"}',
+            None,
+            "was trained on an earlier version's features; this version computes",
+        ),
+        (
+            '{"obs_features": 8, "features": ["mom_5", "vol_21"]}',
+            None,
+            "was trained on 2 features per asset (this version adds mom_21",
         ),
         (None, b"", "cannot load the policy"),
         (None, b"garbage" * 10, "cannot load the policy"),

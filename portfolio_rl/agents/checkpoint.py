@@ -11,9 +11,32 @@ import pandas as pd
 import torch
 
 from portfolio_rl.agents.policy import SimplexPolicy
-from portfolio_rl.conventions.features import LOOKBACK, asset_features, observation
+from portfolio_rl.conventions.features import (
+    FEATURE_NAMES,
+    LOOKBACK,
+    asset_features,
+    observation,
+)
 from portfolio_rl.conventions.market import CASH, split_cash
 from portfolio_rl.errors import PortfolioRLError
+
+
+def check_features(meta: dict[str, Any], where: Path) -> None:
+    """Refuse a policy trained on another feature set than this version's ``FEATURE_NAMES``."""
+    trained = meta.get("features")
+    if trained == list(FEATURE_NAMES):
+        return
+    if isinstance(trained, list):
+        added = [f for f in FEATURE_NAMES if f not in trained]
+        what = f"{len(trained)} features per asset" + (
+            f" (this version adds {', '.join(added)})" if added else ""
+        )
+    else:
+        what = "an earlier version's features"
+    raise PortfolioRLError(
+        f"{where} was trained on {what}; this version computes {len(FEATURE_NAMES)} per asset "
+        f"({', '.join(FEATURE_NAMES)}): train it again"
+    )
 
 
 def load_policy(folder: str | Path) -> tuple[SimplexPolicy, dict[str, Any]]:
@@ -26,6 +49,10 @@ def load_policy(folder: str | Path) -> tuple[SimplexPolicy, dict[str, Any]]:
         meta = json.loads(meta_path.read_text())
         if not isinstance(meta, dict):
             raise ValueError("policy.json is not a JSON object")
+    except ValueError as exc:
+        raise PortfolioRLError(f"cannot load the policy in {folder}: {exc}") from None
+    check_features(meta, folder)
+    try:
         policy = SimplexPolicy(
             meta["obs_features"],
             meta["hidden"],

@@ -27,7 +27,7 @@ from portfolio_rl.agents.config import TrainConfig
 from portfolio_rl.agents.data import MarketData
 from portfolio_rl.agents.policy import SimplexPolicy
 from portfolio_rl.agents.rollout import equal_weight_score, validation_score
-from portfolio_rl.conventions.features import OBS_FEATURES
+from portfolio_rl.conventions.features import FEATURE_NAMES, OBS_FEATURES
 from portfolio_rl.errors import DataError
 from portfolio_rl.plumbing.files import atomic_write, atomic_write_text
 
@@ -162,6 +162,7 @@ class RunState:
             "algo": self.config.algo,
             "seed": self.config.seed,
             "obs_features": OBS_FEATURES,
+            "features": list(FEATURE_NAMES),
             "hidden": self.config.hidden,
             "distribution": self.config.distribution,
             "cash": self.config.cash,

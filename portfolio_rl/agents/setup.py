@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import torch
 
+from portfolio_rl.agents.checkpoint import check_features
 from portfolio_rl.agents.config import TrainConfig
 from portfolio_rl.agents.data import MarketData
 from portfolio_rl.agents.policy import SimplexPolicy
@@ -47,6 +51,13 @@ def starting_policy(
     rng = seed_everything(config.seed)
     policy = make_policy(config, device)
     if config.init_policy is not None:
+        meta_path = Path(config.init_policy).with_name("policy.json")
+        if meta_path.is_file():
+            try:
+                meta = json.loads(meta_path.read_text())
+            except ValueError:
+                meta = {}
+            check_features(meta if isinstance(meta, dict) else {}, meta_path.parent)
         try:
             state = torch.load(config.init_policy, weights_only=True, map_location=device)
             policy.load_state_dict(state)

@@ -5,39 +5,44 @@ Every feature of day ``t`` is a function of the prices of days ``t - LOOKBACK ..
 data), so a feature is bit-identical whether it is computed on the whole history or on a
 window that ends at ``t``, and changing any later price cannot change it.
 
-Per asset, in this order (``FEATURE_NAMES``):
+Per asset, in this order (``FEATURE_NAMES``; ``L`` is the log price, ``r`` the daily log
+return, ``m`` the daily log return of the universe's equal-weight index, rebalanced daily,
+``m[t] = log(mean_i P_i[t]/P_i[t-1])``):
 
-==================  ======================================================  ==========
-name                definition (``L = log price``, ``r`` = daily log return)  window
-==================  ======================================================  ==========
-``mom_5``           ``(L[t] - L[t-5]) / (0.25 * sqrt(5/252))``                  5 days
-``mom_21``          same over 21 days                                         21 days
-``mom_63``          same over 63 days                                         63 days
-``mom_252``         same over 252 days                                        252 days
-``vol_21``          ``log(std(r[t-20..t], ddof=1) * sqrt(252) / 0.25)``        21 days
-``vol_63``          same over 63 days                                         63 days
-``drawdown_252``    ``(L[t] - max(L[t-251..t])) / 0.25``                      252 days
-==================  ======================================================  ==========
+| name | definition | window |
+|---|---|---|
+| `mom_5` | `(L[t] - L[t-5]) / (0.25 * sqrt(5/252))` | 5 days |
+| `mom_21`, `mom_63`, `mom_252` | the same over 21, 63, 252 days | |
+| `vol_21` | `log(std(r[t-20..t], ddof=1) * sqrt(252) / 0.25)` | 21 days |
+| `vol_63` | the same over 63 days | |
+| `drawdown_252` | `(L[t] - max(L[t-251..t])) / 0.25` | 252 days |
+| `beta_252` | `cov(r_i, m) / var(m) - 1`: beta to the equal-weight index, minus 1 | 252 days |
+| `idio_vol_252` | `log(sqrt((var(r_i) - beta^2 var(m)) * 252) / 0.25)`: idiosyncratic | 252 days |
+| `avg_corr_252` | the mean over the other assets j of `corr(r_i, r_j)` | 252 days |
 
-Then, the same on every asset's row, market-level features of the universe's equal-weight
-index (daily log return ``m[t] = log(mean_i P_i[t]/P_i[t-1])``, rebalanced daily), which
-tell a policy how risky the market is now (Moreira & Muir 2017 time exposure on them):
+The last three make the covariance visible to a policy that scores each asset from its own
+row: a single-index minimum-variance portfolio is a function of each asset's beta and
+idiosyncratic volatility and the market's variance (Elton, Gruber & Padberg 1976, the
+single-index model of Sharpe 1963). Then, the same on every asset's row, market-level
+features of the equal-weight index, which tell a policy how risky the market is now
+(Moreira & Muir 2017 time exposure on them):
 
-==================  ======================================================  ==========
-``mkt_mom_21``      ``sum(m[t-20..t]) / (0.25 * sqrt(21/252))``               21 days
-``mkt_mom_252``     ``sum(m[t-251..t]) / 0.25``                               252 days
-``mkt_vol_21``      ``log(std(m[t-20..t], ddof=1) * sqrt(252) / 0.25)``        21 days
-``mkt_vol_63``      same over 63 days                                         63 days
-``mkt_drawdown``    ``min_j sum(m[t-j+1..t]) / 0.25`` over j < 252 (from its high)  252 days
-``dispersion_21``   ``log(mean of the cross-sectional std of r over 21 days * sqrt(252) / 0.25)``
-==================  ======================================================  ==========
+| name | definition | window |
+|---|---|---|
+| `mkt_mom_21` | `sum(m[t-20..t]) / (0.25 * sqrt(21/252))` | 21 days |
+| `mkt_mom_252` | `sum(m[t-251..t]) / 0.25` | 252 days |
+| `mkt_vol_21` | `log(std(m[t-20..t], ddof=1) * sqrt(252) / 0.25)` | 21 days |
+| `mkt_vol_63` | the same over 63 days | |
+| `mkt_drawdown` | `min_j sum(m[t-j+1..t]) / 0.25` over j < 252 (from its high) | 252 days |
+| `dispersion_21` | `log(21-day mean of the cross-sectional std of r * sqrt(252)/0.25)` | 21 days |
 
 Trailing log returns are scaled by the move of a 25%-volatility asset over the horizon
 and the drawdown by 25%, so typical values are of order one; every feature is clipped to
-``[-CLIP, CLIP]``. Sums over windows are taken in a fixed order, so they too are the same
-number on any window. The observation adds the asset's current drifted weight times the
-number of assets (1.0 at equal weight): see `observation`. With cash, the features
-are those of the risky assets only.
+``[-CLIP, CLIP]``. Sums over windows and over assets are taken in a fixed order, so they too
+are the same number on any window. The observation adds the asset's current drifted weight
+times the number of assets (1.0 at equal weight): see
+[`observation`][portfolio_rl.conventions.features.observation].
+With cash, the features are those of the risky assets only.
 """
 
 from __future__ import annotations
@@ -51,12 +56,17 @@ from portfolio_rl.conventions.market import is_torch
 HORIZONS = (5, 21, 63, 252)
 VOL_WINDOWS = (21, 63)
 HIGH_WINDOW = 252
+#: Window of the covariance-aware features (beta, idiosyncratic volatility, correlation).
+COV_WINDOW = 252
 #: Daily returns a feature looks back over: the first decision needs LOOKBACK + 1 prices.
-LOOKBACK = max(*HORIZONS, *VOL_WINDOWS, HIGH_WINDOW)
+LOOKBACK = max(*HORIZONS, *VOL_WINDOWS, HIGH_WINDOW, COV_WINDOW)
 ASSET_FEATURE_NAMES = (
     *(f"mom_{h}" for h in HORIZONS),
     *(f"vol_{w}" for w in VOL_WINDOWS),
     f"drawdown_{HIGH_WINDOW}",
+    f"beta_{COV_WINDOW}",
+    f"idio_vol_{COV_WINDOW}",
+    f"avg_corr_{COV_WINDOW}",
 )
 MARKET_FEATURE_NAMES = (
     "mkt_mom_21",
@@ -150,6 +160,8 @@ def asset_features(prices: np.ndarray, rows: slice | None = None) -> np.ndarray:
     ratio = np.asarray(prices, dtype=np.float64)
     ratio = ratio[..., 1:, :] / ratio[..., :-1, :]
     index_logr = np.log(_across_assets(ratio) / n_assets)
+    out[..., COV_WINDOW:, :, f : f + 3] = _covariance_features(logr, index_logr)
+    f += 3
     mean_logr = _across_assets(logr) / n_assets
     spread = np.sqrt(_across_assets((logr - mean_logr[..., None]) ** 2) / n_assets)
     out[..., f:] = _market_features(index_logr, spread)[..., None, :]
@@ -167,6 +179,55 @@ def _across_assets(x: np.ndarray) -> np.ndarray:
     for i in range(x.shape[-1]):
         total += x[..., i]
     return total
+
+
+def _covariance_features(logr: np.ndarray, index_logr: np.ndarray) -> np.ndarray:
+    """``beta_252``, ``idio_vol_252`` and ``avg_corr_252`` of every window of COV_WINDOW returns.
+
+    Deviations from each window's means are accumulated offset by offset (fixed order, as in
+    [`_rolling_std`][portfolio_rl.conventions.features._rolling_std]); the sum over the other
+    assets of ``corr(r_i, r_j)`` is ``sum_tau dev_i[tau] * z[tau] / ((w - 1) s_i)`` with
+    ``z[tau] = sum_j dev_j[tau] / s_j``, which costs O(T w n), not O(T w n^2).
+
+    Parameters
+    ----------
+    logr : ndarray of shape (..., T - 1, n)
+        Daily log returns of the assets.
+    index_logr : ndarray of shape (..., T - 1)
+        Daily log returns of the equal-weight index.
+
+    Returns
+    -------
+    ndarray of shape (..., T - COV_WINDOW, n, 3)
+        Row ``o`` is the window of returns ``o .. o + COV_WINDOW - 1`` (ending on day
+        ``o + COV_WINDOW``).
+    """
+    w, n = COV_WINDOW, logr.shape[-1]
+    n_out = logr.shape[-2] - w + 1
+    m = index_logr[..., None]
+    mean = _rolling_sum(logr, w) / w
+    mean_m = _rolling_sum(m, w) / w
+    var, cov = np.zeros_like(mean), np.zeros_like(mean)
+    var_m = np.zeros_like(mean_m)
+    for k in range(w):
+        dev = logr[..., k : k + n_out, :] - mean
+        dev_m = m[..., k : k + n_out, :] - mean_m
+        var += dev * dev
+        var_m += dev_m * dev_m
+        cov += dev * dev_m
+    std = np.sqrt(np.maximum(var / (w - 1), 1e-16))
+    cross = np.zeros_like(mean)
+    for k in range(w):
+        dev = logr[..., k : k + n_out, :] - mean
+        cross += dev * _across_assets(dev / std)[..., None]
+    sum_corr = cross / (w - 1) / std  # includes corr(r_i, r_i) = 1
+    beta = cov / np.maximum(var_m, 1e-16)
+    idio = np.maximum(var - beta * beta * var_m, 1e-16) / (w - 1)
+    out = np.empty((*mean.shape, 3))
+    out[..., 0] = beta - 1.0
+    out[..., 1] = np.log(np.maximum(np.sqrt(idio * 252), 1e-4) / _ANN_VOL)
+    out[..., 2] = (sum_corr - 1.0) / (n - 1) if n > 1 else 0.0
+    return out
 
 
 def _market_features(index_logr: np.ndarray, dispersion: np.ndarray) -> np.ndarray:

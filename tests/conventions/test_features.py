@@ -61,3 +61,23 @@ def test_observation_appends_scaled_weights():
     obs = observation(feats, np.full(4, 0.25))
     assert obs.dtype == np.float32 and obs.shape == (4, N_FEATURES + 1)
     assert (obs[:, -1] == 1.0).all()
+
+
+def test_covariance_features_match_numpy():
+    from portfolio_rl.data import load_prices
+
+    p = load_prices("industries49", start="1990-01-01", end="1992-06-30").to_numpy()[:, :12]
+    feats = asset_features(p)
+    names = list(FEATURE_NAMES)
+    t = 400
+    r = np.diff(np.log(p[t - 252 : t + 1]), axis=0)
+    m = np.log((p[t - 251 : t + 1] / p[t - 252 : t]).mean(axis=1))
+    beta = np.array([np.cov(r[:, i], m)[0, 1] for i in range(12)]) / m.var(ddof=1)
+    idio = np.sqrt((r.var(axis=0, ddof=1) - beta**2 * m.var(ddof=1)) * 252)
+    avg_corr = (np.corrcoef(r.T).sum(axis=1) - 1) / 11
+    np.testing.assert_allclose(feats[t, :, names.index("beta_252")], beta - 1, atol=1e-12)
+    np.testing.assert_allclose(
+        feats[t, :, names.index("idio_vol_252")], np.log(idio / 0.25), atol=1e-12
+    )
+    np.testing.assert_allclose(feats[t, :, names.index("avg_corr_252")], avg_corr, atol=1e-12)
+    assert np.isnan(feats[251, :, names.index("beta_252")]).all()
