@@ -95,7 +95,7 @@ def test_a_huge_config_is_not_read(tmp_path):
 
 
 def test_usage_errors_from_the_parser_are_one_line(monkeypatch, capsys):
-    monkeypatch.setattr(sys, "argv", ["portfolio-rl", "train", "--iterations", "0"])
+    monkeypatch.setattr(sys, "argv", ["portfolio-rl", "train", "--iterations", "-1"])
     with pytest.raises(SystemExit) as exit_:
         main()
     err = capsys.readouterr().err.strip().splitlines()

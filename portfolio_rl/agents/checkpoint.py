@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from portfolio_rl.agents.anchor import Anchor
 from portfolio_rl.agents.policy import SimplexPolicy
 from portfolio_rl.conventions.features import (
     FEATURE_NAMES,
@@ -58,6 +59,7 @@ def load_policy(folder: str | Path) -> tuple[SimplexPolicy, dict[str, Any]]:
             meta["hidden"],
             meta["distribution"],
             exposure=bool(meta.get("cash", False)),
+            anchored=meta.get("anchor") is not None,
         )
         state = torch.load(weights_path, weights_only=True, map_location="cpu")
         policy.load_state_dict(state)
@@ -73,11 +75,20 @@ class PolicyStrategy:
 
     At each rebalance it computes the features of the risky prices of the window (the same
     function as in training) and observes its drifted risky weights, exactly as in training.
-    A policy trained with cash (``uses_cash``) also sets the cash weight.
+    A policy trained with cash (``uses_cash``) also sets the cash weight. An anchored policy
+    (``meta["anchor"]``) reads its anchor's weights of the decision date from ``anchor``,
+    the table of the same baseline, parameters and window on the backtest's prices
+    (`portfolio_rl.backtest.anchors.attach_anchors`).
     """
 
-    def __init__(self, name: str, policy: SimplexPolicy, meta: dict[str, Any]) -> None:
-        self.name, self.policy, self.meta = name, policy, meta
+    def __init__(
+        self,
+        name: str,
+        policy: SimplexPolicy,
+        meta: dict[str, Any],
+        anchor: Anchor | None = None,
+    ) -> None:
+        self.name, self.policy, self.meta, self.anchor = name, policy, meta, anchor
         self.uses_cash = bool(meta.get("cash", False))
 
     def check_assets(self, columns: list[str]) -> None:
@@ -108,14 +119,34 @@ class PolicyStrategy:
         n = risky.shape[1]
         feats = asset_features(risky.to_numpy()[-(LOOKBACK + 1) :])[-1]
         obs = torch.from_numpy(observation(feats, prev_weights[:n]))
-        w = self.policy.mean_weights(self.policy(obs)).double().numpy()
+        w = self.policy.mean_weights(self.policy(obs, self._anchor_row(prices.index[-1])))
+        w = w.double().numpy()
         return w / w.sum()
 
+    def _anchor_row(self, date: pd.Timestamp) -> torch.Tensor | None:
+        """The anchor's weights decided at ``date`` (None for a policy without an anchor)."""
+        if self.policy.anchored and self.anchor is None:
+            raise PortfolioRLError(
+                f"policy {self.name!r} is anchored on {self.meta['anchor']['name']}: its "
+                "anchor's weights are needed (backtest --policy and allocate compute them)"
+            )
+        if self.anchor is None:
+            return None
+        try:
+            row = self.anchor.weights.loc[date, self.meta["assets"]]
+        except KeyError:
+            raise PortfolioRLError(
+                f"the anchor of {self.name!r} has no weights for {date.date()}"
+            ) from None
+        return torch.tensor(row.to_numpy(dtype=np.float64), dtype=torch.float32)
 
-def load_policy_strategy(folder: str | Path, name: str | None = None) -> PolicyStrategy:
+
+def load_policy_strategy(
+    folder: str | Path, name: str | None = None, anchor: Anchor | None = None
+) -> PolicyStrategy:
     """Load a training run folder as a strategy named after its algorithm (or ``name``)."""
     policy, meta = load_policy(folder)
-    return PolicyStrategy(name or meta["algo"], policy, meta)
+    return PolicyStrategy(name or meta["algo"], policy, meta, anchor)
 
 
 class FoldedPolicy:

@@ -8,6 +8,7 @@ table and the validation messages are generated from these declarations.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -75,19 +76,25 @@ class TrainConfig:
         "Cash is an asset earning the risk-free rate; the policy gets an exposure head.",
         DATA,
     )
-    path: Literal["historical", "bootstrap"] = setting(
-        "historical",
-        "Group members share the realised future, or one stationary-bootstrap draw per start.",
+    path: Literal["continuation", "historical", "bootstrap"] = setting(
+        "continuation",
+        "The future a group shares: the start's realised future up to a random break (mean "
+        "block_length days), then stationary-bootstrap blocks of the training range "
+        "(continuation: what the start state predicts stays, the rest cannot be memorised); "
+        "the whole realised future (historical); or one bootstrap draw (bootstrap).",
         DATA,
     )
     block_length: float = setting(
-        20.0, "Mean block length (days) of the bootstrap.", DATA, minimum=1
+        20.0,
+        "Mean block length (days) of the bootstrap (and of the realised first block).",
+        DATA,
+        minimum=1,
     )
     # GRPO
     batch_starts: int = setting(16, "B: start states per iteration.", GRPO, minimum=1)
     group_size: int = setting(
         16,
-        "G: trajectories per start (GRPO); PPO and REINFORCE sample B*G starts instead.",
+        "G: trajectories per start, on the start's shared path (PPO and REINFORCE too).",
         GRPO,
         minimum=2,
     )
@@ -156,9 +163,22 @@ class TrainConfig:
         "logistic_normal", "Distribution of the weights on the simplex.", POLICY
     )
     init_log_std: float = setting(-0.5, "Initial log std of the score noise.", POLICY)
+    anchor: str = setting(
+        "none",
+        "What the untrained policy decides: none (1/N, or 88% invested with cash), the name "
+        "of a baseline (its weights on each decision day, from the window ending that day; "
+        "the policy learns a tilt and an exposure around them), or auto (in each walk-forward "
+        "fold, the baseline with the best validation score).",
+        POLICY,
+    )
     # schedule
     iterations: int = setting(
-        60, "Policy-update iterations at most (each samples a fresh batch).", SCHEDULE, minimum=1
+        400,
+        "The most policy-update iterations (each samples a fresh batch); training stops "
+        "earlier when validation has not improved for `patience` evaluations (0: the "
+        "untrained policy, validated and saved).",
+        SCHEDULE,
+        minimum=0,
     )
     lr: float = setting(3e-3, "Adam learning rate.", SCHEDULE, minimum=0)
     lr_schedule: Literal["constant", "linear", "cosine"] = setting(
@@ -176,7 +196,11 @@ class TrainConfig:
         minimum=1,
     )
     patience: int = setting(
-        6, "Stop after this many evaluations without a gain.", SELECTION, minimum=1
+        20,
+        "Stop after this many evaluations without a gain (the stopping rule; with eval_every "
+        "5, 100 iterations).",
+        SELECTION,
+        minimum=1,
     )
     val_objective: Literal["auto", "log_growth", "sharpe", "robust"] = setting(
         "auto",
@@ -265,7 +289,21 @@ class TrainConfig:
         if parse_date(self.train_end, "train_end") >= parse_date(self.val_end, "val_end"):
             raise ValueError("train_end must be before val_end")
         check_seed(self.seed)
+        self._check_anchor()
         self._check_robust()
+
+    def _check_anchor(self) -> None:
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", self.anchor):
+            raise ValueError(f"anchor must be none, auto or a baseline's name, got {self.anchor!r}")
+        if self.anchor == "none":
+            return
+        if self.distribution != "logistic_normal":
+            raise ValueError("an anchored policy needs distribution: logistic_normal")
+        if self.algo == "robust_grpo":
+            raise ValueError(
+                "robust_grpo does not take an anchor yet: its scenario bundles have no anchor "
+                "weights (use grpo, ppo or reinforce, or anchor: none)"
+            )
 
     def _check_robust(self) -> None:
         p = self.robust_param

@@ -8,17 +8,43 @@ training-range returns.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 import torch
 
+from portfolio_rl.agents.anchor import Anchor
 from portfolio_rl.agents.config import TrainConfig
 from portfolio_rl.conventions.features import LOOKBACK, asset_features
 from portfolio_rl.conventions.market import CASH, simple_returns, split_cash
-from portfolio_rl.data.market_paths import bootstrap_returns
+from portfolio_rl.data.market_paths import stationary_bootstrap_indices
 from portfolio_rl.errors import DataError
+
+#: The latest prices whose features were computed, and those features (one entry).
+_FEATURES: dict[str, np.ndarray] = {}
+
+
+def _features(prices: np.ndarray) -> np.ndarray:
+    """``asset_features(prices)``, reusing the previous call's rows when it was a prefix.
+
+    Walk-forward folds train on ever longer prefixes of one price history: a feature of day
+    t depends on prices up to t only (bit for bit, tested), so the rows of a shorter prefix
+    are those of the longer one and only the new days are computed.
+    """
+    old, feats = _FEATURES.get("prices"), _FEATURES.get("features")
+    if old is not None and feats is not None and old.shape[1:] == prices.shape[1:]:
+        common = min(len(old), len(prices))
+        if np.array_equal(old[:common], prices[:common]):
+            if len(prices) <= len(old):
+                return feats[: len(prices)]
+            new_rows = asset_features(prices, rows=np.arange(len(old), len(prices)))
+            feats = np.concatenate([feats, new_rows], axis=0)
+            _FEATURES.update(prices=prices.copy(), features=feats)
+            return feats
+    feats = asset_features(prices)
+    _FEATURES.update(prices=prices.copy(), features=feats)
+    return feats
 
 
 @dataclass
@@ -43,6 +69,11 @@ class MarketData:
         of h-day steps that fit before ``val_end``.
     bootstrap_pool : ndarray of shape (n_train_days, n)
         The training-range daily returns that bootstrap paths resample.
+    anchor : Tensor of shape (T, n) or (T, n + 1), optional
+        An anchored policy's anchor weights on every day (cash last), from windows that
+        end that day (`portfolio_rl.agents.anchor`).
+    anchor_info : dict, optional
+        The anchor's name, parameters and window (``Anchor.describe``).
     """
 
     dates: pd.DatetimeIndex
@@ -55,10 +86,19 @@ class MarketData:
     val_steps: int
     bootstrap_pool: np.ndarray
     cash: bool
+    anchor: torch.Tensor | None = None
+    anchor_info: dict[str, Any] | None = None
 
     @classmethod
-    def build(cls, prices: pd.DataFrame, config: TrainConfig, device: torch.device) -> MarketData:
-        """Cut the prices at ``val_end`` and precompute returns and features."""
+    def build(
+        cls,
+        prices: pd.DataFrame,
+        config: TrainConfig,
+        device: torch.device,
+        anchor: Anchor | None = None,
+    ) -> MarketData:
+        """Cut the prices (and the anchor's weights) at ``val_end``; precompute returns and
+        features."""  # noqa: D205, D209
         frame = prices.loc[: pd.Timestamp(config.val_end)]
         if config.data_start:
             frame = frame.loc[pd.Timestamp(config.data_start) :]
@@ -89,7 +129,7 @@ class MarketData:
             raise DataError(
                 f"validation range {config.train_end}..{config.val_end} is too short{hint}"
             )
-        feats = asset_features(values)
+        feats = _features(values)
         all_values = frame.to_numpy(dtype=np.float64)
         returns = torch.tensor(simple_returns(all_values), dtype=torch.float32, device=device)
         return cls(
@@ -106,7 +146,26 @@ class MarketData:
             .numpy()
             .astype(np.float64),
             cash=config.cash,
+            anchor=None if anchor is None else _anchor_tensor(anchor, frame, device),
+            anchor_info=None if anchor is None else anchor.describe(),
         )
+
+
+def _anchor_tensor(anchor: Anchor, frame: pd.DataFrame, device: torch.device) -> torch.Tensor:
+    """The anchor's weights on the training data's dates and assets (equal weights where it
+    has none yet); its assets must be the data's, cash included."""  # noqa: D205, D209
+    if list(anchor.weights.columns) != list(frame.columns):
+        raise DataError(
+            f"the anchor's assets ({', '.join(map(str, anchor.weights.columns[:4]))}, ...) "
+            "are not the training data's"
+        )
+    weights = anchor.weights.reindex(frame.index)
+    n_risky = frame.shape[1] - int(frame.columns[-1] == CASH)
+    fill = np.zeros(frame.shape[1])
+    fill[:n_risky] = 1.0 / n_risky
+    values = weights.to_numpy(dtype=np.float64, copy=True)
+    values[np.isnan(values).any(axis=1)] = fill
+    return torch.tensor(values, dtype=torch.float32, device=device)
 
 
 class PathBatch(NamedTuple):
@@ -116,6 +175,8 @@ class PathBatch(NamedTuple):
     """(B, K*h, n) daily returns after the start close (n + 1 columns with cash)."""
     features: torch.Tensor
     """(B, K, n, N_FEATURES) features at each decision close."""
+    anchor: torch.Tensor | None = None
+    """(B, K, n) (n + 1 with cash) anchor weights at each decision close, if anchored."""
 
 
 def historical_paths(data: MarketData, starts: np.ndarray, steps: int, h: int) -> PathBatch:
@@ -124,7 +185,8 @@ def historical_paths(data: MarketData, starts: np.ndarray, steps: int, h: int) -
     t0 = torch.as_tensor(starts, device=device)[:, None]
     days = t0 + 1 + torch.arange(steps * h, device=device)
     decisions = t0 + h * torch.arange(steps, device=device)
-    return PathBatch(data.returns[days], data.features[decisions])
+    anchor = None if data.anchor is None else data.anchor[decisions]
+    return PathBatch(data.returns[days], data.features[decisions], anchor)
 
 
 def bootstrap_paths(
@@ -134,8 +196,16 @@ def bootstrap_paths(
     h: int,
     block_length: float,
     rng: np.random.Generator,
+    continuation: bool = False,
 ) -> PathBatch:
     """One stationary-bootstrap future per start, resampled from the training range's returns.
+
+    With ``continuation`` the first block is the start's realised future (its length is
+    geometric with mean ``block_length`` days, like every block), then the draw goes on with
+    blocks from anywhere in the pool: the near future keeps what the start state predicts,
+    while no start's whole future is the same every time it is drawn, so a policy cannot
+    memorise which asset happened to win after a date (the stationary bootstrap of Politis &
+    Romano 1994, started at the start).
 
     The pool is every daily return of the training range (``bootstrap_pool``), not only the
     days before each start: a bootstrap start is a scenario generator for the training
@@ -144,11 +214,22 @@ def bootstrap_paths(
     from the real prices up to the start followed by the bootstrapped ones, through the same
     feature function.
     """
-    future = bootstrap_returns(data.bootstrap_pool, steps * h, block_length, rng, size=len(starts))
-    return future_paths(data, starts, future, h)
+    first = starts if continuation else None
+    pool, horizon = data.bootstrap_pool, steps * h
+    idx = stationary_bootstrap_indices(len(pool), horizon, block_length, rng, len(starts), first)
+    realised = np.zeros(len(starts), dtype=int)  # days each path follows its real future
+    if continuation:
+        realised = np.cumprod(idx == starts[:, None] + np.arange(horizon), axis=1).sum(axis=1)
+    return future_paths(data, starts, pool[idx], h, realised)
 
 
-def future_paths(data: MarketData, starts: np.ndarray, future: np.ndarray, h: int) -> PathBatch:
+def future_paths(
+    data: MarketData,
+    starts: np.ndarray,
+    future: np.ndarray,
+    h: int,
+    realised: np.ndarray | None = None,
+) -> PathBatch:
     """Paths along synthetic futures: the real prices up to each start, then ``future``.
 
     Parameters
@@ -158,12 +239,17 @@ def future_paths(data: MarketData, starts: np.ndarray, future: np.ndarray, h: in
     future : ndarray of shape (B, K*h, n) or (B, K*h, n + 1)
         Daily returns after each start (cash last, when there is cash).
     h : int
+    realised : ndarray of int, shape (B,), optional
+        How many days of each future are the start's realised ones (default 0).
 
     Returns
     -------
     PathBatch
         The features at each decision close come from the one feature function applied to
-        the real prices up to the start followed by the synthetic ones.
+        the real prices up to the start followed by the synthetic ones. An anchored policy's
+        anchor at a decision is that of the latest real day of the path (the decision day
+        itself while the path follows the realised future): an optimizer's weights on a
+        synthetic day do not exist, and a 252-day window moves little in K*h days.
     """
     horizon = future.shape[1]
     risky = future[..., : data.prices.shape[1]]
@@ -171,9 +257,15 @@ def future_paths(data: MarketData, starts: np.ndarray, future: np.ndarray, h: in
     path_prices = np.concatenate([past, past[:, -1:] * np.cumprod(1 + risky, axis=1)], axis=1)
     feats = asset_features(path_prices, rows=slice(LOOKBACK, LOOKBACK + horizon, h))
     device = data.returns.device
+    anchor = None
+    if data.anchor is not None:
+        seen = np.zeros(len(starts), dtype=int) if realised is None else realised
+        offsets = np.minimum(h * np.arange(horizon // h)[None, :], seen[:, None])
+        anchor = data.anchor[torch.as_tensor(starts[:, None] + offsets, device=device)]
     return PathBatch(
         torch.tensor(future, dtype=torch.float32, device=device),
         torch.tensor(feats, dtype=torch.float32, device=device),
+        anchor,
     )
 
 
@@ -187,8 +279,14 @@ def sample_paths(
     data: MarketData, config: TrainConfig, starts: np.ndarray, rng: np.random.Generator
 ) -> PathBatch:
     """Historical or bootstrap paths for ``starts``, as configured."""
-    if config.path == "bootstrap":
+    if config.path in ("bootstrap", "continuation"):
         return bootstrap_paths(
-            data, starts, config.steps, config.rebalance_days, config.block_length, rng
+            data,
+            starts,
+            config.steps,
+            config.rebalance_days,
+            config.block_length,
+            rng,
+            continuation=config.path == "continuation",
         )
     return historical_paths(data, starts, config.steps, config.rebalance_days)

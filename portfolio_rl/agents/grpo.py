@@ -39,6 +39,7 @@ from typing import Any
 import pandas as pd
 import torch
 
+from portfolio_rl.agents.anchor import Anchor
 from portfolio_rl.agents.config import TrainConfig
 from portfolio_rl.agents.data import sample_paths, sample_starts
 from portfolio_rl.agents.losses import (
@@ -63,6 +64,7 @@ def train(
     folder: Path,
     resume: bool = False,
     progress: ProgressFn | None = None,
+    anchor: Anchor | None = None,
 ) -> TrainResult:
     """Train a GRPO allocation policy; the best policy on validation lands in ``folder``.
 
@@ -77,13 +79,15 @@ def train(
         Continue from ``folder/last.pt``; the result equals an uninterrupted run.
     progress : callable, optional
         ``progress(done, total, figures)`` after each iteration.
+    anchor : Anchor, optional
+        The anchor's weights on every day, when ``config.anchor`` names a baseline.
 
     Returns
     -------
     TrainResult
     """
     # 1. setup: one seeding block, data up to val_end, policy, reference, optimiser
-    rng, _, data, policy = set_up(config, prices)
+    rng, _, data, policy = set_up(config, prices, anchor)
     reference = copy.deepcopy(policy).requires_grad_(False)
     optimizer = torch.optim.Adam(policy.parameters(), lr=config.lr)
     state = RunState(folder, config, data)
@@ -111,8 +115,9 @@ def train(
             if config.dynamic_sampling
             else torch.ones_like(group_std, dtype=torch.bool)
         )
+        anchor = None if batch.anchor is None else batch.anchor[keep]
         with torch.no_grad():
-            ref_out = reference(batch.obs[keep])
+            ref_out = reference(batch.obs[keep], anchor)
             logp_ref = reference.log_prob(ref_out, batch.actions[keep])
 
         # 4. mu gradient steps on the clipped surrogate with the KL penalty
@@ -125,7 +130,7 @@ def train(
                 adv[keep],
             )
             for _ in range(config.mu):
-                out = policy(obs)
+                out = policy(obs, anchor)
                 per_step, kl, low, high = objective(
                     policy, out, actions, logp_old, a, ref_out, logp_ref, config
                 )

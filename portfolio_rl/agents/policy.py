@@ -31,6 +31,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from portfolio_rl.agents.anchor import anchor_logits
 from portfolio_rl.agents.config import DISTRIBUTIONS
 
 _ALPHA_MIN = 0.05
@@ -103,6 +104,10 @@ class SimplexPolicy(nn.Module):
         Initial log standard deviation of the logistic-normal scores.
     exposure : bool
         Add the exposure head: the weights get a last cash column.
+    anchored : bool
+        Scores are the log of an anchor's weights plus the head's tilt, and the exposure
+        logit the anchor's plus the exposure head's (`portfolio_rl.agents.anchor`); both
+        heads start at zero, so the untrained policy decides the anchor's weights.
     """
 
     def __init__(
@@ -112,6 +117,7 @@ class SimplexPolicy(nn.Module):
         distribution: str = "logistic_normal",
         init_log_std: float = -0.5,
         exposure: bool = False,
+        anchored: bool = False,
     ) -> None:
         super().__init__()
         if distribution not in DISTRIBUTIONS:
@@ -124,21 +130,36 @@ class SimplexPolicy(nn.Module):
         if distribution == "dirichlet":
             # softplus(b) + alpha_min = 2: a moderately concentrated start around 1/N
             nn.init.constant_(self.head.bias, math.log(math.expm1(2.0 - _ALPHA_MIN)))
+        if anchored and distribution != "logistic_normal":
+            raise ValueError("an anchored policy needs the logistic_normal distribution")
         self.log_std = nn.Parameter(torch.tensor(float(init_log_std)))
-        self.exposure = exposure
+        self.exposure, self.anchored = exposure, anchored
         if exposure:
             self.exposure_head = nn.Linear(hidden, 2)  # mean and log std of the logit
             nn.init.zeros_(self.exposure_head.weight)
-            with torch.no_grad():
-                self.exposure_head.bias.copy_(torch.tensor(_EXPOSURE_START))
+            with torch.no_grad():  # anchored: the exposure starts at the anchor's
+                start = (0.0, _EXPOSURE_START[1]) if anchored else _EXPOSURE_START
+                self.exposure_head.bias.copy_(torch.tensor(start))
 
-    def forward(self, obs: torch.Tensor) -> PolicyOutput:
-        """Distribution parameters for observations of shape (..., n, obs_features)."""
+    def forward(self, obs: torch.Tensor, anchor: torch.Tensor | None = None) -> PolicyOutput:
+        """Distribution parameters for observations of shape (..., n, obs_features).
+
+        An anchored policy needs ``anchor``, the anchor's weights of shape (..., n) (or
+        (..., n + 1) with cash) on the same decision dates.
+        """
         h = self.encoder(obs)
         scores = self.head(h).squeeze(-1)
+        offset = exposure_offset = None
+        if self.anchored:
+            if anchor is None:
+                raise ValueError("an anchored policy needs the anchor's weights")
+            offset, exposure_offset = anchor_logits(anchor.to(scores.dtype), self.exposure)
+            scores = scores + offset
         if not self.exposure:
             return PolicyOutput(scores, self.log_std)
         mean, log_std = self.exposure_head(h.mean(dim=-2)).unbind(-1)
+        if exposure_offset is not None:
+            mean = mean + exposure_offset
         return PolicyOutput(scores, self.log_std, mean, log_std.clamp(*_EXPOSURE_LOG_STD))
 
     # -- distribution ---------------------------------------------------------------

@@ -1,8 +1,8 @@
 """PPO baseline: the same policy class, environment and sample budget, plus a value network.
 
 This is what much writing calls "GRPO" (a policy, a learned value baseline, GAE, a clipped
-trust region); here it is the comparison. Per iteration it samples B*G independent starts
-(one trajectory each: the same number of trajectories as GRPO), computes per-step rewards
+trust region); here it is the comparison. Per iteration it samples GRPO's batch (B starts,
+G trajectories each on the start's shared path), computes per-step rewards
 (step log growth, minus the turnover penalty; trajectory-level terms on the last step),
 GAE advantages (Schulman et al. 2016) from the value network, and takes ``mu`` steps on
 the clipped surrogate plus ``vf_coef`` times the value loss (Schulman et al. 2017).
@@ -15,11 +15,12 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from portfolio_rl.agents.anchor import Anchor
 from portfolio_rl.agents.config import TrainConfig
 from portfolio_rl.agents.losses import clipped_surrogate
 from portfolio_rl.agents.optim import check_finite, gradient_step, set_lr
 from portfolio_rl.agents.policy import ValueNetwork
-from portfolio_rl.agents.rollout import independent_rollout
+from portfolio_rl.agents.rollout import batch_rollout
 from portfolio_rl.agents.runstate import LOGGED_STATS, ProgressFn, RunState, TrainResult
 from portfolio_rl.agents.setup import set_up
 from portfolio_rl.conventions.features import OBS_FEATURES
@@ -56,9 +57,10 @@ def train(
     folder: Path,
     resume: bool = False,
     progress: ProgressFn | None = None,
+    anchor: Anchor | None = None,
 ) -> TrainResult:
     """Train the PPO baseline (same interface as [`portfolio_rl.agents.grpo.train`][])."""
-    rng, device, data, policy = set_up(config, prices)
+    rng, device, data, policy = set_up(config, prices, anchor)
     value = ValueNetwork(OBS_FEATURES, config.hidden).to(device)
     optimizer = torch.optim.Adam([*policy.parameters(), *value.parameters()], lr=config.lr)
     state = RunState(folder, config, data)
@@ -68,15 +70,15 @@ def train(
     iteration = state.start_iteration - 1
     for iteration in range(state.start_iteration, config.iterations):
         lr = set_lr(optimizer, config, iteration)
-        batch = independent_rollout(policy, data, config, rng)
-        rewards = step_rewards(batch.sim, config.rewards, params=config.reward_params)  # (N, 1, K)
+        batch = batch_rollout(policy, data, config, rng)
+        rewards = step_rewards(batch.sim, config.rewards, params=config.reward_params)  # (B, G, K)
         with torch.no_grad():
             adv = gae(rewards, value(batch.obs), config.gamma, config.gae_lambda)
             returns = adv + value(batch.obs)
             adv = (adv - adv.mean()) / (adv.std() + 1e-8)
         stats = dict.fromkeys(LOGGED_STATS, 0.0)
         for _ in range(config.mu):
-            out = policy(batch.obs)
+            out = policy(batch.obs, batch.anchor)
             logp = policy.log_prob(out, batch.actions)
             surrogate, low, high = clipped_surrogate(
                 logp, batch.logp, adv, config.epsilon_low, config.epsilon_high

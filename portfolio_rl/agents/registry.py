@@ -29,7 +29,14 @@ ROBUST_METHOD = "robust_grpo"
 DEFAULT_ALGOS = ("grpo", "ppo", "reinforce")
 
 
-def train(config: Any, prices: Any, folder: Any, resume: bool = False, progress: Any = None) -> Any:
+def train(
+    config: Any,
+    prices: Any,
+    folder: Any,
+    resume: bool = False,
+    progress: Any = None,
+    anchor: Any = None,
+) -> Any:
     """Train ``config.algo`` on ``prices``; the policy chosen on validation lands in ``folder``.
 
     Parameters
@@ -45,6 +52,8 @@ def train(config: Any, prices: Any, folder: Any, resume: bool = False, progress:
         Continue from ``folder/last.pt``; the result equals an uninterrupted run.
     progress : callable, optional
         ``progress(done, total, figures)`` after each iteration.
+    anchor : Anchor, optional
+        An anchored config's anchor weights (``portfolio_rl.backtest.anchors.anchor_table``).
 
     Returns
     -------
@@ -52,7 +61,8 @@ def train(config: Any, prices: Any, folder: Any, resume: bool = False, progress:
     """
     from pathlib import Path
 
-    return trainer(config.algo)(config, prices, Path(folder), resume=resume, progress=progress)
+    run = trainer(config.algo)
+    return run(config, prices, Path(folder), resume=resume, progress=progress, anchor=anchor)
 
 
 def trainer(algo: str) -> Callable[..., Any]:

@@ -1,8 +1,9 @@
 """REINFORCE baseline with a mean baseline (Williams 1992), same policy and sample budget.
 
-Per iteration: B*G independent starts, one trajectory each; the outcome reward of each
-trajectory minus the batch mean multiplies the log-probability of every one of its
-actions; one gradient step per batch (on-policy, so no ratio and no clipping).
+Per iteration: GRPO's batch (B starts, G trajectories each on the start's shared path); the
+outcome reward of each trajectory minus the mean of the whole batch (not of its group)
+multiplies the log-probability of every one of its actions; one gradient step per batch
+(on-policy, so no ratio and no clipping).
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from portfolio_rl.agents.anchor import Anchor
 from portfolio_rl.agents.config import TrainConfig
 from portfolio_rl.agents.optim import check_finite, gradient_step, set_lr
-from portfolio_rl.agents.rollout import independent_rollout
+from portfolio_rl.agents.rollout import batch_rollout
 from portfolio_rl.agents.runstate import ProgressFn, RunState, TrainResult
 from portfolio_rl.agents.setup import set_up
 from portfolio_rl.conventions.rewards import outcome_rewards
@@ -26,9 +28,10 @@ def train(
     folder: Path,
     resume: bool = False,
     progress: ProgressFn | None = None,
+    anchor: Anchor | None = None,
 ) -> TrainResult:
     """Train the REINFORCE baseline (same interface as [`portfolio_rl.agents.grpo.train`][])."""
-    rng, _, data, policy = set_up(config, prices)
+    rng, _, data, policy = set_up(config, prices, anchor)
     optimizer = torch.optim.Adam(policy.parameters(), lr=config.lr)
     state = RunState(folder, config, data)
     modules = {"policy": policy, "optimizer": optimizer}
@@ -37,10 +40,10 @@ def train(
     iteration = state.start_iteration - 1
     for iteration in range(state.start_iteration, config.iterations):
         lr = set_lr(optimizer, config, iteration)
-        batch = independent_rollout(policy, data, config, rng)
-        rewards = outcome_rewards(batch.sim, config.rewards, config.reward_params)  # (N, 1)
+        batch = batch_rollout(policy, data, config, rng)
+        rewards = outcome_rewards(batch.sim, config.rewards, config.reward_params)  # (B, G)
         adv = (rewards - rewards.mean())[..., None].expand_as(batch.logp)
-        out = policy(batch.obs)
+        out = policy(batch.obs, batch.anchor)
         logp = policy.log_prob(out, batch.actions)
         loss = -(adv * logp).mean()
         check_finite(iteration, loss, 0.0, config.max_kl)

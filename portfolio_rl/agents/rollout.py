@@ -40,6 +40,8 @@ class Rollout(NamedTuple):
     """(B, G, K) log-probabilities of the actions under the sampling policy."""
     sim: SimResult
     """Simulator output for the target weights."""
+    anchor: torch.Tensor | None = None
+    """(B, G, K, n) (n + 1 with cash) anchor weights of each decision, if anchored."""
 
 
 @torch.no_grad()
@@ -62,10 +64,13 @@ def rollout(
     start = _starting_weights(paths, b, group_size, cash)
     drifted = start
     obs_steps, act_steps, logp_steps, weight_steps = [], [], [], []
+    anchors = None
+    if paths.anchor is not None:
+        anchors = paths.anchor[:, None].expand(b, group_size, *paths.anchor.shape[1:])
     for step in range(k):
         feats = paths.features[:, step, None].expand(b, group_size, n, -1)
         obs = observation(feats, drifted[..., :n])
-        out = policy(obs)
+        out = policy(obs, None if anchors is None else anchors[:, :, step])
         if deterministic:
             weights = policy.mean_weights(out)
             action = weights
@@ -89,16 +94,21 @@ def rollout(
         torch.stack(act_steps, dim=2),
         torch.stack(logp_steps, dim=2),
         sim,
+        anchors,
     )
 
 
-def independent_rollout(
+def batch_rollout(
     policy: SimplexPolicy, data: MarketData, config: TrainConfig, rng: np.random.Generator
 ) -> Rollout:
-    """The baselines' sample budget: B*G independent starts, one trajectory each."""
-    starts = sample_starts(data, config.batch_starts * config.group_size, rng)
+    """The baselines' batch: B starts x G trajectories on shared paths, as GRPO samples.
+
+    PPO and REINFORCE learn from the same kind and amount of data as GRPO and differ only in
+    how they turn it into advantages (a critic with GAE; the batch mean as baseline).
+    """
+    starts = sample_starts(data, config.batch_starts, rng)
     paths = sample_paths(data, config, starts, rng)
-    return rollout(policy, paths, 1, config.rebalance_days, config.cost_bps)
+    return rollout(policy, paths, config.group_size, config.rebalance_days, config.cost_bps)
 
 
 def _starting_weights(paths: PathBatch, b: int, g: int, cash: bool) -> torch.Tensor:

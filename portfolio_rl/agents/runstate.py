@@ -172,6 +172,7 @@ class RunState:
             "best_iteration": self.best_iteration,
             "train_end": self.config.train_end,
             "val_end": self.config.val_end,
+            "anchor": self.data.anchor_info,
         }
         state = {k: v.detach().cpu().clone() for k, v in policy.state_dict().items()}
         save_tensors(self.folder / "policy.pt", state)

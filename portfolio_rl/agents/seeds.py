@@ -89,9 +89,10 @@ class StackedPolicy:
             PolicyOutput(*one(of(params, s), of(self.buffers, s), seeded[s])) for s in range(self.s)
         ]
 
-    def __call__(self, obs: torch.Tensor) -> PolicyOutput:
+    def __call__(self, obs: torch.Tensor, anchor: None = None) -> PolicyOutput:
         """Every seed's forward pass as one output for the rollout: the per-seed log stds
-        become a (S*B, 1, ..., 1) column that broadcasts."""  # noqa: D205, D209
+        become a (S*B, 1, ..., 1) column that broadcasts (seeds trained together take no
+        anchor)."""  # noqa: D205, D209
         outs = self.outputs(self.params, obs)
         b, rows = obs.shape[0] // self.s, obs.shape[:-2]
         log_std = torch.stack([o.log_std for o in outs]).repeat_interleave(b)
@@ -170,7 +171,7 @@ def train_seeds(
     for iteration in range(first.iterations):
         lr = set_lr(optimizer, first, iteration)
         parts = [sample_paths(data, first, sample_starts(data, b, rng), rng) for rng in rngs]
-        paths = PathBatch(*(torch.cat(t) for t in zip(*parts, strict=True)))
+        paths = PathBatch(*(None if t[0] is None else torch.cat(t) for t in zip(*parts)))
         batch = rollout(stacked, paths, first.group_size, first.rebalance_days, first.cost_bps)
         batch, rewards, adv, _ = advantages(batch, first)
         # each seed's loss from its own outputs, as alone (the batch's rows split by seed)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from portfolio_rl.agents.anchor import Anchor
 from portfolio_rl.agents.checkpoint import check_features
 from portfolio_rl.agents.config import TrainConfig
 from portfolio_rl.agents.data import MarketData
@@ -35,7 +36,12 @@ def seed_everything(seed: int) -> np.random.Generator:
 def make_policy(config: TrainConfig, device: torch.device) -> SimplexPolicy:
     """The policy the config describes."""
     policy = SimplexPolicy(
-        OBS_FEATURES, config.hidden, config.distribution, config.init_log_std, config.cash
+        OBS_FEATURES,
+        config.hidden,
+        config.distribution,
+        config.init_log_std,
+        config.cash,
+        anchored=config.anchor != "none",
     )
     return policy.to(device)
 
@@ -68,10 +74,19 @@ def starting_policy(
 
 
 def set_up(
-    config: TrainConfig, prices: pd.DataFrame
+    config: TrainConfig, prices: pd.DataFrame, anchor: Anchor | None = None
 ) -> tuple[np.random.Generator, torch.device, MarketData, SimplexPolicy]:
     """The set-up every trainer starts with, in this order: seeding, device, the training
-    data (prices up to ``val_end``), a fresh policy."""  # noqa: D205, D209
+    data (prices and the anchor's weights up to ``val_end``), a fresh policy."""  # noqa: D205, D209
+    if config.anchor == "auto" or (anchor is None) != (config.anchor == "none"):
+        raise DataError(
+            f"anchor {config.anchor!r} needs its weights: train it through an experiment "
+            "(portfolio-rl train/run), which computes them (and resolves auto per fold)"
+            if anchor is None or config.anchor == "auto"
+            else "anchor weights were given to a run with anchor: none"
+        )
+    if anchor is not None and anchor.name != config.anchor:
+        raise DataError(f"the anchor weights are {anchor.name}'s, the config's {config.anchor}")
     device = resolve_device(config.device)
     rng, policy = starting_policy(config, device)
-    return rng, device, MarketData.build(prices, config, device), policy
+    return rng, device, MarketData.build(prices, config, device, anchor), policy

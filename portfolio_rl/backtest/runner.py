@@ -62,12 +62,17 @@ def build_baselines(
 
 
 def evaluate(
-    result: BacktestResult, rf: float | pd.Series = 0.0, n_boot: int = 1000, seed: int = 0
+    result: BacktestResult,
+    rf: float | pd.Series = 0.0,
+    n_boot: int = 1000,
+    seed: int = 0,
+    anchor_of: dict[str, str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Metrics and statistics of a backtest result.
 
     ``rf``: an annual rate, or the daily risk-free series (a dataset's own ``RF``) that
-    Sharpe, Sortino and the statistics are in excess of.
+    Sharpe, Sortino and the statistics are in excess of; ``anchor_of``: anchored policy ->
+    its anchor's strategy, tested against each other too.
     """
     metrics = compute_metrics(result.returns, result.turnover, result.costs, rf=rf)
     fails = result.failures.groupby("strategy").size() if len(result.failures) else pd.Series()
@@ -80,6 +85,7 @@ def evaluate(
         n_boot=n_boot,
         seed=seed,
         rf=None if np.isscalar(rf) and rf == 0 else _daily(rf, result.returns.index),
+        anchor_of=anchor_of,
     )
     return metrics, stats
 

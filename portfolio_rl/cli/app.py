@@ -81,6 +81,16 @@ CashFlag = Annotated[
 ]
 
 
+ThreadsFlag = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        help="CPU cores to use: trainings run in this many worker processes, one thread "
+        "each (default: the cores no other process is busy on). Results do not depend on it.",
+    ),
+]
+
+
 @app.callback()
 def _root(
     debug: Annotated[

@@ -11,6 +11,7 @@ import typer
 from portfolio_rl.cli import console
 from portfolio_rl.cli.app import (
     CashFlag,
+    ThreadsFlag,
     app,
     command,
     parse_names,
@@ -213,6 +214,7 @@ def run_all(
     force: Annotated[
         bool, typer.Option(help="Overwrite an existing run directory or PDF.")
     ] = False,
+    threads: ThreadsFlag = None,
 ) -> None:
     """Everything: data, GRPO + PPO + REINFORCE over seeds, backtest vs baselines, PDF report."""
     from portfolio_rl.data.sources import DataConfig
@@ -239,7 +241,12 @@ def run_all(
     chosen = None if strategies is None else strategy_names(strategies, False)
     exp = replace(exp, cash=cash, rl=rl, strategies=chosen)
     hooks = pipeline.Hooks(console.say, console.progress_bar)
-    done = pipeline.run(exp, out=out, pdf=pdf, force=force, quick=quick, hooks=hooks)
+    from portfolio_rl.workflows.training import free_cores
+
+    workers = threads or free_cores()
+    done = pipeline.run(
+        exp, out=out, pdf=pdf, force=force, quick=quick, hooks=hooks, workers=workers
+    )
     from portfolio_rl.report.text import summarise_seeds
 
     console.print_metrics(

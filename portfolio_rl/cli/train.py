@@ -60,8 +60,13 @@ def train(
         str | None, typer.Option(help="Last date of the validation range (default 2014-12-31).")
     ] = None,
     iterations: Annotated[
-        int | None, typer.Option(min=1, help=setting_help("iterations", True))
+        int | None,
+        typer.Option(
+            min=0,
+            help=setting_help("iterations", True) + " 0 saves the untrained policy.",
+        ),
     ] = None,
+    anchor: Annotated[str | None, typer.Option(help=setting_help("anchor"))] = None,
     seed: Annotated[int, typer.Option(help=setting_help("seed"))] = 0,
     device: Annotated[str, typer.Option(help=setting_help("device"))] = "auto",
     set_: Annotated[
@@ -90,7 +95,12 @@ def train(
     from portfolio_rl.plumbing.files import new_run_dir
     from portfolio_rl.plumbing.typed import from_mapping, replace
     from portfolio_rl.workflows import pipeline
-    from portfolio_rl.workflows.experiment import SplitConfig, load_experiment, train_config_for
+    from portfolio_rl.workflows.experiment import (
+        SplitConfig,
+        check_anchor,
+        load_experiment,
+        train_config_for,
+    )
 
     if algo not in ALGORITHMS:
         raise PortfolioRLError(f"unknown --algo {algo!r}: choose {', '.join(ALGORITHMS)}")
@@ -115,7 +125,11 @@ def train(
             }
             exp = replace(exp, splits=from_mapping(SplitConfig, splits, "splits"))
         overrides = parse_settings(set_ or []) | {"iterations": iterations, "device": device}
-        train_cfg = train_config_for(exp, algo, seed, **overrides)
+        train_cfg = train_config_for(exp, algo, seed, **(overrides | {"anchor": anchor}))
+        try:
+            check_anchor(train_cfg.anchor, train_cfg.cash)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
         folder = new_run_dir(out, f"train-{algo}-s{seed}", force=force)
     hooks = pipeline.Hooks(console.say, console.progress_bar)
     result = pipeline.train(exp, train_cfg, folder, resume=resume is not None, hooks=hooks)

@@ -84,55 +84,53 @@ CLIP = 5.0
 _ANN_VOL = 0.25
 
 
-def _windows(x: np.ndarray, width: int) -> np.ndarray:
-    """Sliding windows of ``width`` rows along axis -2: shape (..., T - width + 1, n, width)."""
-    return np.lib.stride_tricks.sliding_window_view(x, width, axis=-2)
+Rows = slice | np.ndarray
 
 
-def _rolling_sum(x: np.ndarray, width: int) -> np.ndarray:
-    """Sum of each run of ``width`` rows along axis -2, oldest row first (fixed order).
+def _at(x: np.ndarray, rows: Rows, offset: int = 0) -> np.ndarray:
+    """``x[..., rows + offset, :]``: a view when ``rows`` is a slice, else a gather."""
+    if isinstance(rows, slice):
+        return x[..., rows.start + offset : rows.stop + offset, :]
+    return x[..., rows + offset, :]
+
+
+def _window_sum(x: np.ndarray, width: int, ends: Rows) -> np.ndarray:
+    """Sum of the ``width`` rows of ``x`` that end at each row of ``ends``, oldest row first.
+
+    The same additions in the same order wherever the window sits, so every sum is the same
+    floating-point number on the whole history or on a window of it (numpy's own reductions
+    group their partial sums by the position in the whole array, which would not be).
 
     Returns
     -------
-    ndarray of shape (..., T - width + 1, n)
+    ndarray of shape (..., len(ends), n)
     """
-    n_out = x.shape[-2] - width + 1
-    total = np.zeros((*x.shape[:-2], n_out, x.shape[-1]))
+    total = np.zeros_like(_at(x, ends))
     for j in range(width):
-        total += x[..., j : j + n_out, :]
+        total += _at(x, ends, j + 1 - width)
     return total
 
 
-def _rolling_std(x: np.ndarray, width: int) -> np.ndarray:
-    """Sample std (ddof=1) of each run of ``width`` rows along axis -2.
-
-    Summed offset by offset, elementwise, so that every result is the same floating-point
-    number wherever the window sits in the array (numpy's reductions over strided views
-    group their partial sums by the position in the whole array, which is not).
-
-    Returns
-    -------
-    ndarray of shape (..., T - width + 1, n)
-    """
-    n_out = x.shape[-2] - width + 1
-    mean = _rolling_sum(x, width) / width
+def _window_std(x: np.ndarray, width: int, ends: Rows) -> np.ndarray:
+    """Sample std (ddof=1) of the ``width`` rows ending at each of ``ends``, summed in order."""
+    mean = _window_sum(x, width, ends) / width
     sq = np.zeros_like(mean)
     for j in range(width):
-        dev = x[..., j : j + n_out, :] - mean
+        dev = _at(x, ends, j + 1 - width) - mean
         sq += dev * dev
     return np.sqrt(sq / (width - 1))
 
 
-def asset_features(prices: np.ndarray, rows: slice | None = None) -> np.ndarray:
+def asset_features(prices: np.ndarray, rows: slice | np.ndarray | None = None) -> np.ndarray:
     """Features of every asset on every day, NaN where the history is too short.
 
     Parameters
     ----------
     prices : ndarray of shape (..., n_days, n_assets)
         Strictly positive prices (any leading batch shape).
-    rows : slice, optional
-        Only these days (the same numbers as in the full result, computed with less work:
-        synthetic paths need the decision days only).
+    rows : slice or ndarray of int, optional
+        Only these days: the same numbers as in the full result, with work in proportion to
+        the days asked for (synthetic paths need their decision days only).
 
     Returns
     -------
@@ -140,33 +138,42 @@ def asset_features(prices: np.ndarray, rows: slice | None = None) -> np.ndarray:
         Row ``t`` depends on ``prices[..., t - LOOKBACK : t + 1, :]`` only; rows
         ``t < LOOKBACK`` are NaN. With ``rows``, those rows only.
     """
-    logp = np.log(np.asarray(prices, dtype=np.float64))
-    *batch, n_days, n_assets = logp.shape
-    out = np.full((*batch, n_days, n_assets, N_FEATURES), np.nan)
-    if n_days <= LOOKBACK:
-        return out
-    logr = np.diff(logp, axis=-2)  # logr[t-1] is the return of day t
-    f = 0
-    for h in HORIZONS:
-        out[..., h:, :, f] = (logp[..., h:, :] - logp[..., :-h, :]) / (_ANN_VOL * np.sqrt(h / 252))
-        f += 1
+    prices = np.asarray(prices, dtype=np.float64)
+    *batch, n_days, n_assets = prices.shape
+    wanted = np.arange(n_days) if rows is None else np.arange(n_days)[rows]
+    out = np.full((*batch, len(wanted), n_assets, N_FEATURES), np.nan)
+    ready = wanted >= LOOKBACK
+    if ready.any():
+        days = slice(LOOKBACK, n_days) if rows is None else wanted[ready]
+        out[..., ready, :, :] = _features_at(prices, days)
+    return np.clip(out, -CLIP, CLIP)
+
+
+def _features_at(prices: np.ndarray, days: Rows) -> np.ndarray:
+    """Every feature of the given days (each at least LOOKBACK), shape (..., days, n, N)."""
+    logp = np.log(prices)
+    logr = np.diff(logp, axis=-2)  # logr[t - 1] is the return of day t
+    ends = slice(days.start - 1, days.stop - 1) if isinstance(days, slice) else days - 1
+    now = _at(logp, days)
+    f = [(now - _at(logp, days, -h)) / (_ANN_VOL * np.sqrt(h / 252)) for h in HORIZONS]
     for w in VOL_WINDOWS:
-        vol = _rolling_std(logr, w) * np.sqrt(252)
-        out[..., w:, :, f] = np.log(np.maximum(vol, 1e-4) / _ANN_VOL)
-        f += 1
-    high = _windows(logp, HIGH_WINDOW).max(axis=-1)
-    out[..., HIGH_WINDOW - 1 :, :, f] = (logp[..., HIGH_WINDOW - 1 :, :] - high) / _ANN_VOL
-    f += 1
-    ratio = np.asarray(prices, dtype=np.float64)
-    ratio = ratio[..., 1:, :] / ratio[..., :-1, :]
-    index_logr = np.log(_across_assets(ratio) / n_assets)
-    out[..., COV_WINDOW:, :, f : f + 3] = _covariance_features(logr, index_logr)
-    f += 3
-    mean_logr = _across_assets(logr) / n_assets
-    spread = np.sqrt(_across_assets((logr - mean_logr[..., None]) ** 2) / n_assets)
-    out[..., f:] = _market_features(index_logr, spread)[..., None, :]
-    out[..., :LOOKBACK, :, :] = np.nan
-    return np.clip(out if rows is None else out[..., rows, :, :], -CLIP, CLIP)
+        vol = _window_std(logr, w, ends) * np.sqrt(252)
+        f.append(np.log(np.maximum(vol, 1e-4) / _ANN_VOL))
+    high = now.copy()
+    for j in range(1, HIGH_WINDOW):
+        np.maximum(high, _at(logp, days, -j), out=high)
+    f.append((now - high) / _ANN_VOL)
+    n_assets = prices.shape[-1]
+    ratio = prices[..., 1:, :] / prices[..., :-1, :]
+    index_logr = np.log(_across_assets(ratio) / n_assets)[..., None]  # (..., T - 1, 1)
+    f.extend(np.moveaxis(_covariance_features(logr, index_logr, ends), -1, 0))
+    mean_logr = _across_assets(logr)[..., None] / n_assets
+    spread = np.sqrt(_across_assets((logr - mean_logr) ** 2) / n_assets)[..., None]
+    market = _market_features(index_logr, spread, ends)  # (..., days, 1, M)
+    asset = np.stack(f, axis=-1)
+    return np.concatenate(
+        [asset, np.broadcast_to(market, (*asset.shape[:-1], market.shape[-1]))], axis=-1
+    )
 
 
 def _across_assets(x: np.ndarray) -> np.ndarray:
@@ -181,46 +188,53 @@ def _across_assets(x: np.ndarray) -> np.ndarray:
     return total
 
 
-def _covariance_features(logr: np.ndarray, index_logr: np.ndarray) -> np.ndarray:
-    """``beta_252``, ``idio_vol_252`` and ``avg_corr_252`` of every window of COV_WINDOW returns.
+def _covariance_features(logr: np.ndarray, m: np.ndarray, ends: Rows) -> np.ndarray:
+    """``beta_252``, ``idio_vol_252`` and ``avg_corr_252`` of the windows ending at ``ends``.
 
-    Deviations from each window's means are accumulated offset by offset (fixed order, as in
-    [`_rolling_std`][portfolio_rl.conventions.features._rolling_std]); the sum over the other
-    assets of ``corr(r_i, r_j)`` is ``sum_tau dev_i[tau] * z[tau] / ((w - 1) s_i)`` with
+    Deviations from each window's means are accumulated offset by offset in a fixed order,
+    as in [`_window_std`][portfolio_rl.conventions.features._window_std]; the sum over the
+    other assets of ``corr(r_i, r_j)`` is ``sum_tau dev_i[tau] z[tau] / ((w - 1) s_i)`` with
     ``z[tau] = sum_j dev_j[tau] / s_j``, which costs O(T w n), not O(T w n^2).
 
     Parameters
     ----------
     logr : ndarray of shape (..., T - 1, n)
         Daily log returns of the assets.
-    index_logr : ndarray of shape (..., T - 1)
+    m : ndarray of shape (..., T - 1, 1)
         Daily log returns of the equal-weight index.
+    ends : slice or ndarray of int
+        The last return of each window (``logr`` rows).
 
     Returns
     -------
-    ndarray of shape (..., T - COV_WINDOW, n, 3)
-        Row ``o`` is the window of returns ``o .. o + COV_WINDOW - 1`` (ending on day
-        ``o + COV_WINDOW``).
+    ndarray of shape (..., len(ends), n, 3)
     """
     w, n = COV_WINDOW, logr.shape[-1]
-    n_out = logr.shape[-2] - w + 1
-    m = index_logr[..., None]
-    mean = _rolling_sum(logr, w) / w
-    mean_m = _rolling_sum(m, w) / w
-    var, cov = np.zeros_like(mean), np.zeros_like(mean)
-    var_m = np.zeros_like(mean_m)
-    for k in range(w):
-        dev = logr[..., k : k + n_out, :] - mean
-        dev_m = m[..., k : k + n_out, :] - mean_m
-        var += dev * dev
-        var_m += dev_m * dev_m
-        cov += dev * dev_m
+    if isinstance(ends, slice):
+        ends = np.arange(ends.start, ends.stop)
+    out = np.empty((*logr.shape[:-2], len(ends), n, 3))
+    offsets = np.arange(1 - w, 1)
+    # windows gathered a chunk of days at a time: (..., w, C, n), at most ~4M numbers
+    size = max(1, 2**22 // (w * n * int(np.prod(logr.shape[:-2], dtype=int))))
+    for lo in range(0, len(ends), size):
+        rows = offsets[:, None] + ends[None, lo : lo + size]
+        out[..., lo : lo + size, :, :] = _covariance_of(logr[..., rows, :], m[..., rows, :])
+    return out
+
+
+def _covariance_of(x: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """The three covariance features of gathered windows ``x`` (..., w, C, n), ``m`` (..., w, C, 1).
+
+    Every sum runs over the window axis in order, oldest first, and over assets in order.
+    """
+    w, n = x.shape[-3], x.shape[-1]
+    mean, mean_m = _sum_over_window(x) / w, _sum_over_window(m) / w
+    dev, dev_m = x - mean[..., None, :, :], m - mean_m[..., None, :, :]
+    var, var_m = _sum_over_window(dev * dev), _sum_over_window(dev_m * dev_m)
+    cov = _sum_over_window(dev * dev_m)
     std = np.sqrt(np.maximum(var / (w - 1), 1e-16))
-    cross = np.zeros_like(mean)
-    for k in range(w):
-        dev = logr[..., k : k + n_out, :] - mean
-        cross += dev * _across_assets(dev / std)[..., None]
-    sum_corr = cross / (w - 1) / std  # includes corr(r_i, r_i) = 1
+    z = _across_assets(dev / std[..., None, :, :])  # (..., w, C)
+    sum_corr = _sum_over_window(dev * z[..., None]) / (w - 1) / std  # with corr(r_i, r_i) = 1
     beta = cov / np.maximum(var_m, 1e-16)
     idio = np.maximum(var - beta * beta * var_m, 1e-16) / (w - 1)
     out = np.empty((*mean.shape, 3))
@@ -230,31 +244,34 @@ def _covariance_features(logr: np.ndarray, index_logr: np.ndarray) -> np.ndarray
     return out
 
 
-def _market_features(index_logr: np.ndarray, dispersion: np.ndarray) -> np.ndarray:
-    """The market-level features of every day, shape (..., T, len(MARKET_FEATURE_NAMES)).
+def _sum_over_window(x: np.ndarray) -> np.ndarray:
+    """Sum over axis -3 (the days of a window), oldest first: (..., w, C, n) -> (..., C, n)."""
+    total = np.zeros_like(x[..., 0, :, :])
+    for k in range(x.shape[-3]):
+        total += x[..., k, :, :]
+    return total
 
-    ``index_logr[..., k]`` and ``dispersion[..., k]`` are the equal-weight index's log
-    return and the cross-sectional std of log returns of day k + 1.
+
+def _market_features(m: np.ndarray, spread: np.ndarray, ends: Rows) -> np.ndarray:
+    """The market-level features of the days whose last return is ``ends``.
+
+    ``m`` and ``spread`` (shape (..., T - 1, 1)) are the equal-weight index's log return and
+    the cross-sectional std of log returns of each day. Returns shape (..., days, 1, M).
     """
-    m = index_logr[..., None]  # (..., T - 1, 1): rows are days, as the asset arrays
-    n_days = m.shape[-2] + 1
-    out = np.full((*m.shape[:-2], n_days, len(MARKET_FEATURE_NAMES)), np.nan)
-    for f, h in enumerate((21, 252)):
-        out[..., h:, f] = _rolling_sum(m, h)[..., 0] / (_ANN_VOL * np.sqrt(h / 252))
-    for f, w in enumerate(VOL_WINDOWS, start=2):
-        vol = _rolling_std(m, w)[..., 0] * np.sqrt(252)
-        out[..., w:, f] = np.log(np.maximum(vol, 1e-4) / _ANN_VOL)
+    f = [_window_sum(m, h, ends) / (_ANN_VOL * np.sqrt(h / 252)) for h in (21, 252)]
+    for w in VOL_WINDOWS:
+        vol = _window_std(m, w, ends) * np.sqrt(252)
+        f.append(np.log(np.maximum(vol, 1e-4) / _ANN_VOL))
     # drawdown from the 252-day high: the worst sum of the latest j returns, newest first
-    first = HIGH_WINDOW - 1
-    partial = np.zeros((*m.shape[:-2], n_days - first))
+    partial = np.zeros_like(_at(m, ends))
     worst = partial.copy()
     for j in range(1, HIGH_WINDOW):
-        partial = partial + index_logr[..., first - j : n_days - 1 - j + 1]
+        partial = partial + _at(m, ends, 1 - j)
         worst = np.minimum(worst, partial)
-    out[..., first:, 4] = worst / _ANN_VOL
-    spread = _rolling_sum(dispersion[..., None], 21)[..., 0] / 21 * np.sqrt(252)
-    out[..., 21:, 5] = np.log(np.maximum(spread, 1e-4) / _ANN_VOL)
-    return out
+    f.append(worst / _ANN_VOL)
+    dispersion = _window_sum(spread, 21, ends) / 21 * np.sqrt(252)
+    f.append(np.log(np.maximum(dispersion, 1e-4) / _ANN_VOL))
+    return np.stack(f, axis=-1)
 
 
 def observation(features: Any, weights: Any) -> Any:

@@ -16,6 +16,7 @@ def stationary_bootstrap_indices(
     mean_block: float,
     rng: np.random.Generator,
     size: int | None = None,
+    first: np.ndarray | None = None,
 ) -> np.ndarray:
     """Row indices of stationary-bootstrap resamples (Politis & Romano 1994).
 
@@ -33,6 +34,8 @@ def stationary_bootstrap_indices(
     rng : numpy.random.Generator
     size : int, optional
         Number of resamples; None returns a single one.
+    first : ndarray of int, shape (size,), optional
+        Where each resample's first block starts (default: uniform, like every block).
 
     Returns
     -------
@@ -50,6 +53,8 @@ def stationary_bootstrap_indices(
     dtype = np.int32 if max(n_obs, length) < 2**30 else np.int64  # half the memory traffic
     starts = np.zeros(shape, dtype=dtype)
     starts[new_block] = rng.integers(0, n_obs, size=int(new_block.sum()))  # only where used
+    if first is not None:  # the first block continues from given rows
+        starts[:, 0] = first
     # position of the latest block start at or before each step
     steps = np.arange(length, dtype=dtype)
     pos = np.maximum.accumulate(np.where(new_block, steps, 0), axis=1)
@@ -65,6 +70,7 @@ def bootstrap_returns(
     mean_block: float,
     rng: np.random.Generator,
     size: int | None = None,
+    first: np.ndarray | None = None,
 ) -> np.ndarray:
     """Stationary-bootstrap paths of whole return rows.
 
@@ -78,7 +84,8 @@ def bootstrap_returns(
     -------
     ndarray of shape (length, n_assets) or (size, length, n_assets)
     """
-    return returns[stationary_bootstrap_indices(len(returns), length, mean_block, rng, size)]
+    idx = stationary_bootstrap_indices(len(returns), length, mean_block, rng, size, first)
+    return returns[idx]
 
 
 def gbm_returns(

@@ -93,7 +93,10 @@ class PortfolioEnv(gym.Env):
     ## Info
 
     ``date`` (decision date of the observation), ``wealth`` (after this step's growth, before
-    the next trade), ``turnover``, ``cost`` (of the last rebalance), ``weights`` (drifted).
+    the next trade), ``turnover``, ``cost`` (of the last rebalance), ``weights`` (drifted);
+    with ``anchor``, ``anchor``: the anchor's weights of the decision date (on a bootstrap
+    path, of the episode's start, its last real day), which an anchored policy adds to its
+    scores (``SimplexPolicy(anchored=True)(obs, anchor)``).
 
     Parameters
     ----------
@@ -127,6 +130,10 @@ class PortfolioEnv(gym.Env):
         free and episodes start fully in it. Observations stay those of the risky assets
         (cash's weight is what they leave). Without it, episodes start from cash outside the
         portfolio.
+    anchor : DataFrame, optional
+        An anchor's weights by date (``portfolio_rl.backtest.anchors.anchor_table(prices,
+        "min_variance").weights``), with the env's assets as columns (cash last with
+        ``cash_rate``); reported as ``info["anchor"]`` at each decision.
     """
 
     metadata = {"render_modes": []}  # noqa: RUF012
@@ -147,6 +154,7 @@ class PortfolioEnv(gym.Env):
         end: str | None = None,
         action_transform: str = "softmax",
         cash_rate: float | pd.Series | None = None,
+        anchor: pd.DataFrame | None = None,
     ) -> None:
         from portfolio_rl.data.sources import load_prices
 
@@ -180,6 +188,13 @@ class PortfolioEnv(gym.Env):
             REWARDS[k].per_step is None or not REWARDS[k].local for k, w in rewards.items() if w
         )
         self.path, self.block_length = path, block_length
+        self._anchor = None
+        if anchor is not None:
+            table = anchor.reindex(index=self.dates, columns=self.assets)
+            equal = np.zeros(len(self.assets))
+            equal[: self.n_risky] = 1.0 / self.n_risky
+            self._anchor = table.to_numpy(dtype=np.float64, copy=True)
+            self._anchor[np.isnan(self._anchor).any(axis=1)] = equal
         self.action_transform = action_transform
         n = len(self.assets)
         self.first_start = window
@@ -210,7 +225,11 @@ class PortfolioEnv(gym.Env):
             "turnover": trade,
             "cost": cost,
             "weights": self._weights.copy(),
-        }
+        } | ({} if self._anchor is None else {"anchor": self._anchor[self._real_day()].copy()})
+
+    def _real_day(self) -> int:
+        """The decision day, or on a bootstrap path the episode's start (its last real day)."""
+        return self._t if self.path == "historical" else min(self._t, self._t0)
 
     def _date(self, t: int) -> pd.Timestamp:
         if self.path == "historical" or t <= self._t0:

@@ -57,8 +57,8 @@ class RLConfig:
     retrain_every : int
         Months between folds.
     fold_iterations : int
-        Iterations of every fold after the first, which starts from the previous fold's
-        policy (warm start).
+        The most iterations of every fold after the first, which starts from the previous
+        fold's policy (warm start) and stops earlier by the same rule on validation.
     seeds_together : bool
         Train GRPO's seeds in one batched process (stacked parameters, one vmapped network
         call; [`portfolio_rl.agents.seeds`][]): the same paths and noise per seed as alone,
@@ -71,7 +71,7 @@ class RLConfig:
     algo_train: dict[str, dict[str, Any]] = field(default_factory=dict)
     walk_forward: bool = True
     retrain_every: int = 12
-    fold_iterations: int = 20
+    fold_iterations: int = 50
     seeds_together: bool = False
 
     def __post_init__(self) -> None:
@@ -147,11 +147,29 @@ class ExperimentConfig:
             raise ValueError(f"strategy_params: unknown strategy {', '.join(unknown)}")
         build_baselines(names, self.strategy_params, self.backtest, cash=self.cash)
         for algo in self.rl.algos:
-            train_config_for(self, algo, self.rl.seeds[0])
+            check_anchor(train_config_for(self, algo, self.rl.seeds[0]).anchor, self.cash)
+        if self.rl.seeds_together and "grpo" in self.rl.algos:
+            if train_config_for(self, "grpo", self.rl.seeds[0]).anchor != "none":
+                raise ValueError("seeds_together does not take an anchor yet: set it false")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able form (the resolved config saved with runs)."""
         return dataclasses.asdict(self)
+
+
+def check_anchor(anchor: str, cash: bool) -> None:
+    """Refuse an anchor that is not ``none``, ``auto`` or a baseline the run can hold."""
+    from portfolio_rl.baselines import BASELINES
+
+    if anchor in ("none", "auto"):
+        return
+    if anchor not in BASELINES or anchor == "benchmark":
+        choices = ", ".join(n for n in BASELINES if n != "benchmark")
+        raise ValueError(
+            f"anchor {anchor!r} is not a baseline; choose none, auto or one of {choices}"
+        )
+    if BASELINES[anchor][0].uses_cash and not cash:
+        raise ValueError(f"anchor {anchor} holds cash: run it with cash")
 
 
 def train_config_for(exp: ExperimentConfig, algo: str, seed: int, **overrides: Any) -> TrainConfig:

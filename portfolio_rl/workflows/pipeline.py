@@ -21,7 +21,8 @@ from portfolio_rl.data.sources import load_data, risk_free
 from portfolio_rl.errors import ConfigError
 from portfolio_rl.plumbing.typed import parse_date, replace
 from portfolio_rl.workflows.experiment import ExperimentConfig, SplitConfig
-from portfolio_rl.workflows.folds import fold_starts, fold_table, test_start, train_policies
+from portfolio_rl.workflows.folds import fold_starts, fold_table, test_start
+from portfolio_rl.workflows.training import fold_anchors, one_thread, train_policies
 
 if TYPE_CHECKING:
     from portfolio_rl.agents.checkpoint import PolicyStrategy
@@ -118,8 +119,10 @@ def backtest_and_evaluate(
     policies: Sequence[PolicyStrategy],
     rf: pd.Series,
     hooks: Hooks = SILENT,
+    anchor_of: dict[str, str] | None = None,
 ) -> tuple[BacktestResult, pd.DataFrame, pd.DataFrame]:
-    """Walk forward with the baselines of ``exp`` plus ``policies``; measures and statistics."""
+    """Walk forward with the baselines of ``exp`` plus ``policies``; measures and statistics
+    (``anchor_of``: anchored policy -> its anchor's strategy, also in ``policies``)."""  # noqa: D205, D209
     from portfolio_rl.backtest.engine import run_backtest
     from portfolio_rl.backtest.runner import build_baselines, evaluate
     from portfolio_rl.baselines import default_strategies
@@ -141,7 +144,7 @@ def backtest_and_evaluate(
             benchmark=benchmark if "benchmark" in names else None,
             progress=update,
         )
-    metrics, stats = evaluate(result, rf=rf, n_boot=exp.n_boot)
+    metrics, stats = evaluate(result, rf=rf, n_boot=exp.n_boot, anchor_of=anchor_of)
     return result, metrics, stats
 
 
@@ -162,6 +165,26 @@ def load_policies(folders: Sequence[Path]) -> list[PolicyStrategy]:
     if len({p.name for p in loaded}) != len(loaded):
         raise ConfigError("two --policy runs have the same algorithm and seed")
     return loaded
+
+
+def _anchor_strategies(
+    loaded: Sequence[PolicyStrategy], prices: pd.DataFrame
+) -> tuple[list[Any], dict[str, str]]:
+    """Anchored policies get their anchor's weights on ``prices``; each anchor is also a
+    strategy (``anchor_<name>``: what the policy decided before any update)."""  # noqa: D205, D209
+    if not any(p.meta.get("anchor") for p in loaded):
+        return [], {}
+    from portfolio_rl.backtest.anchors import AnchorStrategy, attach_anchors
+
+    attach_anchors(loaded, prices)
+    anchors: dict[str, Any] = {}
+    anchor_of = {}
+    for policy in loaded:
+        if policy.anchor is not None:
+            name = f"anchor_{policy.anchor.name}"
+            anchors.setdefault(name, AnchorStrategy(name, policy.anchor))
+            anchor_of[policy.name] = name
+    return list(anchors.values()), anchor_of
 
 
 def backtest(
@@ -203,8 +226,11 @@ def backtest(
     prices, bench, rf = market_data(exp, hooks=hooks)
     for policy in loaded:
         policy.check_assets(list(prices.columns))
+    anchors, anchor_of = _anchor_strategies(loaded, prices)
     with staged_run_dir(out, "backtest", force=force) as (staging, run_dir):
-        result, metrics, stats = backtest_and_evaluate(exp, prices, bench, loaded, rf, hooks)
+        result, metrics, stats = backtest_and_evaluate(
+            exp, prices, bench, [*loaded, *anchors], rf, hooks, anchor_of
+        )
         metrics["in_sample"] = [name in in_sample for name in metrics.index]
         config = exp.to_dict() | {
             "policies": {p.name: str(f) for p, f in zip(loaded, policies, strict=True)},
@@ -236,8 +262,16 @@ def train(
 
     exp = replace(exp, data=replace(exp.data, prices=config.prices), cash=config.cash)
     prices, _, _ = market_data(exp, hooks=hooks)
-    with hooks.bar(f"train {config.algo}", config.iterations) as update:
-        return trainer(config.algo)(config, prices, folder, resume=resume, progress=update)
+    anchor = None
+    if config.anchor != "none":  # its weights on every day; auto: best on validation
+        start = parse_date(config.val_end, "val_end") + pd.Timedelta(days=1)
+        splits = SplitConfig(train_end=config.train_end, val_end=config.val_end)
+        exp = replace(exp, splits=splits)
+        (anchor,), _ = fold_anchors(exp, prices, [start], config.anchor, hooks)
+        config = replace(config, anchor=anchor.name)
+    with one_thread(), hooks.bar(f"train {config.algo}", config.iterations) as update:
+        run = trainer(config.algo)
+        return run(config, prices, folder, resume=resume, progress=update, anchor=anchor)
 
 
 QUICK = {"seeds": (0, 1), "iterations": 20, "n_boot": 200}
@@ -260,8 +294,13 @@ def run(
     force: bool = False,
     quick: bool = False,
     hooks: Hooks = SILENT,
+    workers: int = 1,
 ) -> PipelineRun:
-    """``portfolio-rl run``: data -> train (algos x seeds) -> backtest -> stats -> PDF."""
+    """``portfolio-rl run``: data -> train (algos x seeds) -> backtest -> stats -> PDF.
+
+    ``workers`` processes train the algorithms and seeds in parallel; the results do not
+    depend on how many (every training uses one thread).
+    """
     from portfolio_rl.plumbing.files import child_path, reports_dir, staged_run_dir
     from portfolio_rl.report.pdf import make_report
     from portfolio_rl.report.text import verdict
@@ -280,7 +319,7 @@ def run(
         if pdf.exists() and not force:
             raise ConfigError(f"{pdf} already exists; pass --force to overwrite it")
         result, metrics, stats, seeds = _train_and_backtest(
-            exp, prices, bench, rf, staging, started, quick, hooks
+            exp, prices, bench, rf, staging, started, quick, hooks, workers
         )
 
     hooks.stage(f"[4/4] writing the report to {pdf}")
@@ -310,40 +349,51 @@ def _train_and_backtest(
     started: float,
     quick: bool,
     hooks: Hooks,
+    workers: int = 1,
 ) -> tuple[BacktestResult, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Train every algorithm and seed into ``folder_root/policies``, backtest them with the
     baselines, and write the run's tables into ``folder_root``."""  # noqa: D205, D209
+    from portfolio_rl.backtest.compare import anchor_comparison
     from portfolio_rl.backtest.runner import write_run
     from portfolio_rl.backtest.stats import seed_summary
     from portfolio_rl.baselines import best_robust
     from portfolio_rl.plumbing.files import atomic_write
 
     starts = fold_starts(exp, prices)
-    trained = train_policies(exp, prices, starts, folder_root, hooks)
-    folders, policy_names, wall_s, policies, diverged = trained
+    trained = train_policies(exp, prices, starts, folder_root, hooks, workers)
+    policy_names = trained.names
 
     hooks.stage(f"[3/4] walk-forward backtest from {exp.backtest.start} with every baseline")
-    result, metrics, stats = backtest_and_evaluate(exp, prices, bench, policies, rf, hooks)
-    seeds = seed_summary(metrics, policy_names, wall_s)
+    result, metrics, stats = backtest_and_evaluate(
+        exp, prices, bench, [*trained.policies, *trained.anchors], rf, hooks, trained.anchor_of
+    )
+    seeds = seed_summary(metrics, policy_names, trained.wall_s)
     resolved: dict[str, Any] = exp.to_dict() | {
         "policies": {
-            n: str(f.relative_to(folder_root)) for n, f in zip(policy_names, folders, strict=True)
+            n: str(f.relative_to(folder_root))
+            for n, f in zip(policy_names, trained.folders, strict=True)
         },
+        "anchors": trained.anchor_choices,
         "data_range": [str(prices.index[0].date()), str(prices.index[-1].date())],
         "risk_free": _risk_free_summary(rf.loc[exp.backtest.start :]),
         "assets": list(prices.columns),
         "quick": quick,
         "folds": [str(d.date()) for d in starts],
-        "diverged_folds": diverged,
+        "diverged_folds": trained.diverged,
         "train_and_backtest_s": round(time.perf_counter() - started, 1),
     }
     write_run(folder_root, result, metrics, stats, resolved)
     atomic_write(folder_root / "seeds.csv", lambda tmp: seeds.to_csv(tmp, index=False))
+    if trained.anchor_of:
+        algo_of = {n: policy_names[n][0] for n in trained.anchor_of}
+        versus = anchor_comparison(result.returns, result.weights, trained.anchor_of, algo_of, rf)
+        atomic_write(folder_root / "anchors.csv", lambda tmp: versus.to_csv(tmp))
     if len(starts) > 1:
         groups = {
             a: [n for n, (algo, _) in policy_names.items() if algo == a] for a in exp.rl.algos
         }
-        groups |= {n: [n] for n in ("equal_weight", best_robust(metrics)) if n in result.returns}
+        others = ("equal_weight", best_robust(metrics), *(a.name for a in trained.anchors))
+        groups |= {n: [n] for n in others if n in result.returns}
         folds = fold_table(result.returns, starts, rf, groups)
         atomic_write(folder_root / "folds.csv", lambda tmp: folds.to_csv(tmp))
 

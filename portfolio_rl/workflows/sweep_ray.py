@@ -48,10 +48,17 @@ class SweepRun:
 
 
 def trainable(config: dict[str, Any], base: dict[str, Any], sweep: SweepConfig, root: str) -> None:
-    """Ray Tune's function trainable: one trial, reporting validation figures only."""
+    """Ray Tune's function trainable: one trial, reporting validation figures only.
+
+    A trial holds one CPU, so it trains on one thread (as every training does): Ray trials
+    that share a node do not spin thread pools against each other.
+    """
     from ray import tune
 
-    record = run_trial(dict(config), base, sweep, Path(root))
+    from portfolio_rl.workflows.training import one_thread
+
+    with one_thread():
+        record = run_trial(dict(config), base, sweep, Path(root))
     tune.report({"val_score": record["val_score"], "val_sharpe": record["val_sharpe"]})
 
 

@@ -9,7 +9,7 @@ import torch
 from portfolio_rl.agents import registry
 from portfolio_rl.data.sources import load_prices
 from portfolio_rl.errors import TrainingDiverged
-from portfolio_rl.workflows import folds
+from portfolio_rl.workflows import training
 from portfolio_rl.workflows.experiment import ExperimentConfig, RLConfig, SplitConfig
 from portfolio_rl.workflows.pipeline import SILENT
 
@@ -29,10 +29,10 @@ def test_a_diverging_later_fold_keeps_the_previous_folds_policy(tmp_path, monkey
     real = registry.trainer("grpo")
 
     def trainer(algo):
-        def train(config, prices, folder, resume=False, progress=None):
+        def train(config, prices, folder, resume=False, progress=None, anchor=None):
             if config.init_policy is not None:  # every later fold blows up at once
                 config = dataclasses.replace(config, max_kl=1e-12)
-            return real(config, prices, folder, resume=resume, progress=progress)
+            return real(config, prices, folder, resume=resume, progress=progress, anchor=anchor)
 
         return train
 
@@ -40,7 +40,8 @@ def test_a_diverging_later_fold_keeps_the_previous_folds_policy(tmp_path, monkey
     exp = experiment()
     prices = load_prices("sp500", start="2004-01-01", end="2016-12-31")
     starts = [pd.Timestamp("2015-01-01"), pd.Timestamp("2016-01-01")]
-    *_, policies, diverged = folds.train_policies(exp, prices, starts, tmp_path, SILENT)
+    trained = training.train_policies(exp, prices, starts, tmp_path, SILENT)
+    diverged, policies = trained.diverged, trained.policies
     assert len(diverged) == 1 and "fold 2" in diverged[0] and "diverged" in diverged[0]
     first, second = (tmp_path / "policies" / "grpo-s0" / f"fold-0{k}" for k in (0, 1))
     a = torch.load(first / "policy.pt", weights_only=True)
@@ -56,4 +57,4 @@ def test_a_diverging_first_fold_stops_the_run(tmp_path):
     )
     prices = load_prices("sp500", start="2004-01-01", end="2016-12-31")
     with pytest.raises(TrainingDiverged):
-        folds.train_policies(exp, prices, [pd.Timestamp("2015-01-01")], tmp_path, SILENT)
+        training.train_policies(exp, prices, [pd.Timestamp("2015-01-01")], tmp_path, SILENT)

@@ -1,0 +1,209 @@
+"""Anchor weights: a baseline's portfolio on every trading day, for an anchored policy.
+
+The weights of day t are the baseline's decision on the window of returns that ends at the
+close of t (the engine's [`decision_window`][portfolio_rl.backtest.engine.decision_window]),
+so changing a later price cannot change them. They are computed once per data set, baseline,
+parameters and window, and cached on disk under a key made of all four, so training,
+validation, the backtest, ``allocate`` and the gymnasium env read the same numbers.
+
+How the table differs from the baseline's own backtest: the table decides every day with
+no previous weights, so a baseline with a cost or turnover term against the held weights
+(``uses_costs``) has no such term in the table (its backtest has one), and a failed solve
+keeps the previous day's weights. The run shows both: the baseline under its own name, and
+the table as ``anchor_<name>`` (what an anchored policy decides before any update).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from portfolio_rl.agents.anchor import Anchor
+from portfolio_rl.backtest.engine import BacktestConfig, decision_window, run_backtest
+from portfolio_rl.backtest.runner import build_baselines
+from portfolio_rl.conventions.market import CASH, PERIODS, simple_returns
+from portfolio_rl.plumbing.files import atomic_write, cache_dir
+
+#: Bumped when the way tables are computed changes, so old cache files are not read.
+VERSION = 1
+
+
+def table_key(prices: pd.DataFrame, name: str, params: dict[str, Any], window: int) -> str:
+    """A key that changes when the prices, the baseline, its parameters or the window do."""
+    digest = hashlib.sha256()
+    digest.update(np.ascontiguousarray(prices.to_numpy(dtype=np.float64)).tobytes())
+    digest.update(np.asarray(prices.index.asi8).tobytes())
+    spec = [list(map(str, prices.columns)), name, params, window, VERSION]
+    digest.update(json.dumps(spec, sort_keys=True, default=str).encode())
+    return f"{name}-{digest.hexdigest()[:24]}"
+
+
+def anchor_table(
+    prices: pd.DataFrame,
+    name: str,
+    params: dict[str, Any] | None = None,
+    window: int = PERIODS,
+    cache: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Anchor:
+    """The baseline ``name``'s weights decided at every close from the window ending there.
+
+    Parameters
+    ----------
+    prices : DataFrame of shape (n_dates, n_assets)
+        Validated prices; a last ``cash`` column makes cash an asset (a baseline that does
+        not hold cash gets a cash weight of 0).
+    name : str
+        A registered baseline.
+    params : dict, optional
+        Its parameters (an experiment's ``strategy_params[name]``).
+    window : int
+        Daily returns each decision sees (the backtest's window).
+    cache : Path, optional
+        Folder of cached tables (default: the download cache's ``anchors/``).
+    progress : callable, optional
+        ``progress(done, total)`` while a table is computed.
+
+    Returns
+    -------
+    Anchor
+        Its ``weights`` have the prices' index and columns; rows before the first full
+        window are equal weights in the risky assets.
+    """
+    params = dict(params or {})
+    folder = (cache or cache_dir()) / "anchors"
+    path = folder / f"{table_key(prices, name, params, window)}.parquet"
+    if path.is_file():
+        try:
+            weights = pd.read_parquet(path)
+            if list(weights.columns) == list(map(str, prices.columns)) and len(weights) == len(
+                prices
+            ):
+                weights.columns = prices.columns
+                return Anchor(name, params, window, weights.set_index(prices.index))
+        except (OSError, ValueError):
+            pass  # a damaged cache file is computed again
+    weights = _compute(prices, name, params, window, progress)
+    folder.mkdir(parents=True, exist_ok=True)
+    frame = weights.copy()
+    frame.columns = list(map(str, frame.columns))
+    atomic_write(path, lambda tmp: frame.to_parquet(tmp))
+    return Anchor(name, params, window, weights)
+
+
+def _compute(
+    prices: pd.DataFrame,
+    name: str,
+    params: dict[str, Any],
+    window: int,
+    progress: Callable[[int, int], None] | None,
+) -> pd.DataFrame:
+    """Every day's decision, previous weights kept where a solve fails."""
+    cash = prices.columns[-1] == CASH
+    config = BacktestConfig(window=window)
+    (strategy,) = build_baselines([name], {name: params}, config, cash=cash)
+    model = strategy.model
+    n = prices.shape[1]
+    n_risky = n - int(cash)
+    held = np.zeros(n)
+    held[:n_risky] = 1.0 / n_risky
+    out = np.tile(held, (len(prices), 1))
+    total = len(prices) - window
+    for done, t in enumerate(range(window, len(prices)), 1):
+        frame = decision_window(prices, t, config)
+        seen = frame.iloc[:, :-1] if cash and not strategy.uses_cash else frame
+        try:
+            model.fit(simple_returns(seen.to_numpy())[1:], None)
+            w = np.asarray(model.weights_, dtype=float)
+            if cash and not strategy.uses_cash:
+                w = np.append(w, 0.0)
+            if w.shape == (n,) and np.all(np.isfinite(w)) and abs(w.sum() - 1) < 1e-6:
+                held = w
+        except Exception:  # a failed decision keeps the previous day's weights
+            pass
+        out[t] = held
+        if progress is not None and (done % 250 == 0 or done == total):
+            progress(done, total)
+    return pd.DataFrame(out, index=prices.index, columns=prices.columns)
+
+
+def choose_anchor(
+    prices: pd.DataFrame,
+    candidates: Sequence[str],
+    params: dict[str, dict[str, Any]],
+    config: BacktestConfig,
+    val_start: str,
+    val_end: str,
+) -> tuple[str, dict[str, float]]:
+    """``auto``: the baseline with the best validation log growth over one validation range.
+
+    Each candidate walks forward from ``val_start`` to ``val_end`` on the prices up to
+    ``val_end`` only (nothing later is read), with the backtest's window, rebalancing and
+    costs; the score is the annualised net log growth, the RL selection's objective.
+
+    Returns
+    -------
+    name : str
+    scores : dict
+        Every candidate's score.
+    """
+    seen = prices.loc[: pd.Timestamp(val_end)]
+    cash = prices.columns[-1] == CASH
+    bt = BacktestConfig(
+        start=val_start,
+        end=val_end,
+        window=config.window,
+        expanding=config.expanding,
+        rebalance_days=config.rebalance_days,
+        cost_bps=config.cost_bps,
+        impact_bps=config.impact_bps,
+    )
+    strategies = build_baselines(list(candidates), params, bt, cash=cash)
+    returns = run_backtest(seen, strategies, bt).returns
+    scores = {c: float(np.log1p(returns[c]).mean() * PERIODS) for c in returns.columns}
+    return max(scores, key=scores.__getitem__), scores
+
+
+class AnchorStrategy:
+    """An anchor's table as a strategy: its weights of the decision date, which is what an
+    anchored policy decides before any update (``anchor_<name>`` in a run)."""  # noqa: D205, D209
+
+    def __init__(self, name: str, anchor: Anchor) -> None:
+        self.name, self.anchor = name, anchor
+        self.uses_cash = anchor.weights.columns[-1] == CASH
+
+    def decide(self, prices: pd.DataFrame, prev_weights: np.ndarray) -> np.ndarray:
+        """The table's weights of the last date of ``prices``, in the prices' columns."""
+        return self.anchor.weights.loc[prices.index[-1], list(prices.columns)].to_numpy(float)
+
+
+def attach_anchors(
+    strategies: Sequence[Any], prices: pd.DataFrame, cache: Path | None = None
+) -> None:
+    """Give every anchored policy (or walk-forward fold) its anchor's table on ``prices``.
+
+    The table of the baseline, parameters and window its ``policy.json`` records, computed
+    (or read from the cache) on the policy's own assets of ``prices``; one table per anchor.
+    """
+    from portfolio_rl.agents.checkpoint import FoldedPolicy
+
+    tables: dict[str, Anchor] = {}
+    for strategy in strategies:
+        folds = [p for _, p in strategy.folds] if isinstance(strategy, FoldedPolicy) else [strategy]
+        for policy in folds:
+            info = getattr(policy, "meta", {}).get("anchor")
+            if not info or policy.anchor is not None:
+                continue
+            assets = list(policy.meta["assets"])
+            key = json.dumps([info, assets], sort_keys=True, default=str)
+            if key not in tables:
+                tables[key] = anchor_table(
+                    prices[assets], info["name"], info["params"], int(info["window"]), cache
+                )
+            policy.anchor = tables[key]
