@@ -171,7 +171,8 @@ def train_seeds(
     for iteration in range(first.iterations):
         lr = set_lr(optimizer, first, iteration)
         parts = [sample_paths(data, first, sample_starts(data, b, rng), rng) for rng in rngs]
-        paths = PathBatch(*(None if t[0] is None else torch.cat(t) for t in zip(*parts)))
+        joined = zip(*parts, strict=True)
+        paths = PathBatch(*(None if t[0] is None else torch.cat(t) for t in joined))
         batch = rollout(stacked, paths, first.group_size, first.rebalance_days, first.cost_bps)
         batch, rewards, adv, _ = advantages(batch, first)
         # each seed's loss from its own outputs, as alone (the batch's rows split by seed)

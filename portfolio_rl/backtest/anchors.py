@@ -177,6 +177,7 @@ class AnchorStrategy:
     def __init__(self, name: str, anchor: Anchor) -> None:
         self.name, self.anchor = name, anchor
         self.uses_cash = anchor.weights.columns[-1] == CASH
+        self.meta = {"baseline": anchor.describe()}
 
     def decide(self, prices: pd.DataFrame, prev_weights: np.ndarray) -> np.ndarray:
         """The table's weights of the last date of ``prices``, in the prices' columns."""

@@ -321,7 +321,9 @@ def compute_stats(
     if anchor_of:
         for key in ("sr_diff_vs_anchor", "p_vs_anchor", "p_hac_vs_anchor"):
             out[key] = np.nan
+        out["anchor"] = ""
         for c, other in anchor_of.items():
+            out.loc[c, "anchor"] = other
             a, b = r[c].to_numpy(), r[other].to_numpy()
             out.loc[c, ["sr_diff_vs_anchor", "p_vs_anchor"]] = sharpe_difference_test(a, b)
             out.loc[c, "p_hac_vs_anchor"] = hac_sharpe_test(a, b)[1]

@@ -68,6 +68,15 @@ def verdict(metrics: pd.DataFrame, stats: pd.DataFrame, seeds: pd.DataFrame | No
                     robust, f"the best robust baseline ({robust})", 1
                 )
             )
+        anchors = stats.get("anchor", pd.Series(dtype=object)).reindex(policy_rows(metrics, method))
+        anchor = anchors.dropna().astype(str).replace("", np.nan).dropna()
+        if len(anchor) and anchor.iloc[0] in metrics.index:
+            name = anchor.iloc[0]
+            lines.append(
+                compare(metrics, stats, method, name, "p_vs_anchor").replace(
+                    name, f"the optimizer it started from ({name})", 1
+                )
+            )
         row = seeds[seeds["strategy"] == f"{method} (mean)"] if seeds is not None else []
         if len(row) and "sharpe_lo" in row and np.isfinite(row["sharpe_lo"].iloc[0]):
             r = row.iloc[0]
