@@ -4,7 +4,7 @@ An anchored policy scores asset i as ``log a_i + tilt_i`` with ``a`` the anchor'
 weights (normalised to one) and a learned tilt whose last layer starts at zero, and (with
 cash) sets its exposure logit to ``logit(e) + tilt_e`` with ``e`` the anchor's risky share.
 Before any update it therefore decides exactly the anchor's weights (to about ``n * 1e-8``;
-an exposure of exactly 0 or 1 is held at ``1e-6`` from it), and GRPO learns what to change
+an exposure of exactly 0 or 1 is held at ``1e-7`` from it), and GRPO learns what to change
 about an optimizer's portfolio instead of about 1/N.
 
 The weights themselves come from a baseline's decisions on windows that end on each day
@@ -23,7 +23,7 @@ import torch
 #: ``1e-8`` of the risky mix, which a tilt of ``log(1e-8)`` would be needed to revive.
 WEIGHT_FLOOR = 1e-8
 #: Distance of the anchor's exposure from 0 and 1 inside the logit.
-EXPOSURE_FLOOR = 1e-6
+EXPOSURE_FLOOR = 1e-7
 
 
 @dataclass(frozen=True)

@@ -185,12 +185,16 @@ class AnchorStrategy:
 
 
 def attach_anchors(
-    strategies: Sequence[Any], prices: pd.DataFrame, cache: Path | None = None
+    strategies: Sequence[Any],
+    prices: pd.DataFrame,
+    cache: Path | None = None,
+    last_only: bool = False,
 ) -> None:
     """Give every anchored policy (or walk-forward fold) its anchor's table on ``prices``.
 
     The table of the baseline, parameters and window its ``policy.json`` records, computed
     (or read from the cache) on the policy's own assets of ``prices``; one table per anchor.
+    ``last_only``: only the last day's weights (``allocate``), from the last window alone.
     """
     from portfolio_rl.agents.checkpoint import FoldedPolicy
 
@@ -204,7 +208,7 @@ def attach_anchors(
             assets = list(policy.meta["assets"])
             key = json.dumps([info, assets], sort_keys=True, default=str)
             if key not in tables:
-                tables[key] = anchor_table(
-                    prices[assets], info["name"], info["params"], int(info["window"]), cache
-                )
+                window = int(info["window"])
+                seen = prices[assets].iloc[-(window + 1) :] if last_only else prices[assets]
+                tables[key] = anchor_table(seen, info["name"], info["params"], window, cache)
             policy.anchor = tables[key]

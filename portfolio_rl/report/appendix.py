@@ -13,6 +13,7 @@ from portfolio_rl.baselines import ROBUST
 from portfolio_rl.report import charts
 from portfolio_rl.report.layout import page as _page
 from portfolio_rl.report.layout import table as _table
+from portfolio_rl.report.protocol import fold_note
 from portfolio_rl.report.run import Run
 from portfolio_rl.report.text import headline_table, policy_rows, stats_table, tail_verdict
 
@@ -44,12 +45,7 @@ def page_folds(run: Run, colour_of: dict[str, str]):
     height = min(0.70, 0.04 * (len(table) + 1))
     ax = fig.add_axes([0.04, 0.88 - height, 0.92, height])
     _table(ax, table, colour_of, first_col="Fold")
-    note = (
-        "Each fold's policy trades from its first day until the next fold's; it was trained on "
-        "all data before the year before that and validated on the period just before it. "
-        "One fold is a year of returns: its Sharpe ratio is very noisy (about ±1 at 95%). "
-        "Pooled: the whole stitched test period."
-    )
+    note = fold_note(run.config)
     fig.text(0.04, 0.86 - height, textwrap.fill(note, 175), fontsize=8, va="top")
     return fig
 

@@ -17,21 +17,25 @@ from portfolio_rl.conventions.measures import drawdown_frame, rolling_sharpe, we
 #: Red, orange, purple (and more) for the RL algorithms, in registry order.
 ALGO_COLOURS = dict(zip(ALGORITHMS, ("#d62728", "#ff7f0e", "#9467bd", "#8c2d04"), strict=False))
 FIXED = {"equal_weight": "#7f7f7f", "benchmark": "#000000"}
-# dark, distinct colours that stay readable as text
+#: Colours of the other strategies, in order: chosen greedily for the largest smallest
+#: CIELAB distance (delta E 26 or more) from each other, the algorithms', 1/N's and the
+#: benchmark's, so every strategy of a run with cash (thirteen baselines, an anchor) is its
+#: own colour (a test checks it).
 PALETTE = (
-    "#1f77b4",
     "#2ca02c",
-    "#8c564b",
+    "#1f77b4",
+    "#c51b7d",
     "#17becf",
-    "#1b9e77",
-    "#7570b3",
-    "#a6761d",
-    "#66a61e",
+    "#bcbd22",
+    "#637939",
+    "#00796b",
     "#0b3d91",
-    "#006d2c",
-    "#6a3d9a",
-    "#b15928",
-    "#01665e",
+    "#843c39",
+    "#b8860b",
+    "#e7969c",
+    "#fdae6b",
+    "#de9ed6",
+    "#66c2a5",
 )
 
 
@@ -157,12 +161,19 @@ def annual_returns_heatmap(
     data = annual.T.loc[order]
     lim = np.nanmax(np.abs(data.to_numpy()))
     im = ax.imshow(data.to_numpy(), cmap="RdYlGn", vmin=-lim, vmax=lim, aspect="auto")
-    ax.set_xticks(range(len(data.columns)), [str(c) for c in data.columns], fontsize=7)
-    ax.set_yticks(range(len(data.index)), data.index, fontsize=6.5)
-    for i in range(data.shape[0]):
-        for j in range(data.shape[1]):
-            label = f"{data.iloc[i, j]:.0%}".replace("-0%", "0%")
-            ax.text(j, i, label, ha="center", va="center", fontsize=5.5)
+    # cell size in points decides the label size: readable (7 pt or more) or none at all
+    box = ax.get_window_extent().transformed(ax.figure.dpi_scale_trans.inverted())
+    cell_w, cell_h = 72 * box.width / data.shape[1], 72 * box.height / data.shape[0]
+    size = min(8.0, cell_w / 3.4, cell_h * 0.7)
+    step = max(1, int(np.ceil(7 / max(cell_w / 3.0, 1e-9)))) if size < 7 else 1
+    years = [str(c) if k % step == 0 else "" for k, c in enumerate(data.columns)]
+    ax.set_xticks(range(len(data.columns)), years, fontsize=7.5)
+    ax.set_yticks(range(len(data.index)), data.index, fontsize=min(8.0, cell_h * 0.75))
+    if size >= 7:
+        for i in range(data.shape[0]):
+            for j in range(data.shape[1]):
+                label = f"{data.iloc[i, j]:.0%}".replace("-0%", "0%")
+                ax.text(j, i, label, ha="center", va="center", fontsize=size)
     ax.set_title("calendar-year returns (partial first/last years)", fontsize=9)
     return im
 
@@ -197,9 +208,9 @@ def turnover_chart(metrics: pd.DataFrame, ax: Any, colour_of: dict[str, str]) ->
         label="turnover (1-way / yr)",
     )
     ax.barh(y + 0.2, m["avg_cost"] * 100, height=0.4, color="#bbbbbb", label="cost (% / yr)")
-    ax.set_yticks(y, m.index, fontsize=6.5)
+    ax.set_yticks(y, m.index, fontsize=7.5)
     ax.tick_params(axis="x", labelsize=7)
-    ax.legend(fontsize=6.5, loc="lower right", frameon=False)
+    ax.legend(fontsize=7.5, loc="lower right", frameon=False)
     ax.set_title("turnover and costs", fontsize=9)
     ax.grid(alpha=0.3, axis="x")
 
@@ -244,7 +255,7 @@ def seed_sharpe_chart(
         ax.errorbar(x, table["sharpe"], yerr=err, fmt="o", ms=3, color=colour, lw=1, capsize=2)
     ax.set_xticks(range(len(sharpes)), list(sharpes))
     ax.set_title("test Sharpe per seed, 95% bootstrap intervals", fontsize=9)
-    ax.legend(fontsize=6.5, frameon=False, loc="upper left", bbox_to_anchor=(0.0, -0.08), ncol=2)
+    ax.legend(fontsize=7.5, frameon=False, loc="upper left", bbox_to_anchor=(0.0, -0.08), ncol=2)
     ax.grid(alpha=0.3)
 
 
@@ -312,7 +323,7 @@ def fold_validation_chart(
     ax.set_xlabel("iterations, fold after fold", fontsize=7)
     ax.tick_params(labelsize=7)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=6.5, frameon=False)
+    ax.legend(fontsize=7.5, frameon=False)
 
 
 def interval_chart(

@@ -16,13 +16,15 @@ import pandas as pd
 
 from portfolio_rl.agents.config import objective_label
 from portfolio_rl.agents.registry import ALGORITHMS, METHOD
+from portfolio_rl.backtest.stats import STATS_FIELDS
 from portfolio_rl.baselines import best_robust
 from portfolio_rl.report import charts
 from portfolio_rl.report.layout import page as _page
 from portfolio_rl.report.layout import table as _table
-from portfolio_rl.report.protocol import protocol_lines
+from portfolio_rl.report.protocol import glossary, protocol_lines
 from portfolio_rl.report.run import Run
 from portfolio_rl.report.text import (
+    STATS_COLUMNS,
     headline_table,
     limitations,
     policy_rows,
@@ -137,7 +139,7 @@ def page_weights(run: Run, colour_of: dict[str, str]):
             loc="lower left",
             bbox_to_anchor=(0.05, 0.0),
             ncol=10,
-            fontsize=6.5,
+            fontsize=7.5,
             frameon=False,
         )
     summary, _ = summarise_seeds(run.metrics)
@@ -154,11 +156,8 @@ def page_training(run: Run, colour_of: dict[str, str]):
     if folded:  # walk-forward: the folds of the first seed, one after the other
         first = next(iter(logs)).split(" fold ")[0]
         logs = {n: log for n, log in logs.items() if n.startswith(f"{first} fold ")}
-    fig = _page(
-        f"RL training (GRPO{', ' + first + ', fold by fold' if folded else ''}) and the spread "
-        "over seeds",
-        run,
-    )
+    title = f"GRPO training ({first}, each fold)" if folded else "GRPO training"
+    fig = _page(f"{title} and the spread over seeds", run)
     summaries = {n: run.summaries[n] for n in logs if n in run.summaries}
     first_summary = next(iter(summaries.values()), {})
     objective = objective_label(
@@ -180,8 +179,8 @@ def page_training(run: Run, colour_of: dict[str, str]):
         charts.training_curve(logs, key, ax, title)
         if key == "val_score" and references:
             ax.axhline(next(iter(references.values())), color="black", ls="--", lw=1, label="1/N")
-        if (i == 0 and not folded) or key == "val_score":
-            ax.legend(fontsize=6.5, frameon=False)
+        if i == 0 or key == "val_score":  # the folds (or seeds) are told apart here
+            ax.legend(fontsize=7.5, frameon=False, ncol=2 if len(logs) > 4 else 1)
 
     def interval(names: list[str]) -> pd.DataFrame:
         frame = pd.DataFrame({"sharpe": run.metrics.loc[names, "sharpe"]})
@@ -213,22 +212,35 @@ def page_stats(run: Run, colour_of: dict[str, str]):
     height = min(0.68, 0.028 * (len(table) + 1))
     ax = fig.add_axes([0.04, 0.90 - height, 0.92, height])
     _table(ax, table, colour_of, font=7 if len(table) > 20 else 8)
-    robust = best_robust(run.metrics)
+    shown = [k for k, _ in STATS_COLUMNS if k in run.stats]
+    labels = "; ".join(f"{STATS_FIELDS[k][0]}: {STATS_FIELDS[k][1]}" for k in shown)
     note = (
-        "Confidence intervals: stationary bootstrap (Politis & Romano 1994; mean block 21 days, "
-        f"{run.config.get('n_boot', 1000)} resamples). Sharpe differences, two-sided, against "
-        f"equal weight and against the best robust baseline by test Sharpe ({robust}): Ledoit & "
-        "Wolf (2008), with a Parzen-kernel HAC covariance (fat tails and serial correlation "
-        "allowed; the verdict quotes it), and Jobson & Korkie (1981) with Memmel's (2003) "
-        "correction (JKM, i.i.d. normal returns). PSR: probability that the true Sharpe ratio "
-        "is above 0 given skewness and kurtosis (Bailey & López de Prado 2012). DSR: PSR against "
-        f"the expected maximum Sharpe ratio of {len(run.metrics)} strategies tried "
-        "(Bailey & López de Prado 2014). Choosing the best robust baseline after the fact favours "
-        "it: the test against it is conservative for GRPO. An algorithm's row: the mean over "
-        "its seeds, the widest of their intervals and the range of their p-values; the appendix "
-        "has every seed."
+        f"{labels}. Intervals: stationary bootstrap (Politis & Romano 1994; mean block 21 days, "
+        f"{run.config.get('n_boot', 1000)} resamples). Tests, two-sided: Ledoit & Wolf (2008) "
+        "with a Parzen-kernel HAC covariance (fat tails and serial correlation allowed; the "
+        "verdict quotes it) and Jobson & Korkie (1981) with Memmel's (2003) correction "
+        "(i.i.d. normal returns). The best robust baseline is the one with the highest test "
+        f"Sharpe ({best_robust(run.metrics)}): chosen after the fact, which favours it. DSR "
+        f"counts the {len(run.metrics)} strategies of this table as the trials (Bailey & "
+        "López de Prado 2012, 2014). An algorithm's row: the mean over its seeds, the widest "
+        "of their intervals and the range of their p-values; the appendix has every seed. "
+        "An empty cell: no such test (a strategy against itself)."
     )
     fig.text(0.04, 0.17, textwrap.fill(note, 175), fontsize=8, va="top", linespacing=1.5)
+    return fig
+
+
+def page_glossary(run: Run, colour_of: dict[str, str]):
+    """What each strategy name in the report is, from the code that defines it."""
+    names = list(summarise_seeds(run.metrics)[0].index)
+    lines = glossary(names, run.config)
+    fig = _page("The strategies in this report", run)
+    size = 9 if len(lines) <= 18 else 7.5
+    y = 0.90
+    for line in lines:
+        text = textwrap.fill(line, 190 if size < 9 else 160)
+        fig.text(0.05, y, text, fontsize=size, va="top", linespacing=1.4)
+        y -= (0.027 if size >= 9 else 0.022) * (text.count("\n") + 1) + 0.012
     return fig
 
 

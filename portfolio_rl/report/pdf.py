@@ -27,6 +27,7 @@ PAGES = (
     appendix.page_folds,
     pages.page_stats,
     pages.page_limitations,
+    pages.page_glossary,
     appendix.page_sweep,
     appendix.page_seeds,
 )

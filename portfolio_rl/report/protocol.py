@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from portfolio_rl.agents.registry import ALGORITHMS, METHOD, ROBUST_METHOD
 from portfolio_rl.report.run import Run
 
 
@@ -88,3 +89,67 @@ def _policies_line(cfg: dict, policies: list[str], rl: dict, objective: str) -> 
             "were trained or validated on."
         )
     return text
+
+
+def glossary(names: list[str], config: dict) -> list[str]:
+    """One line per strategy name in the report: what it is, from the code that defines it
+    (a baseline's docstring, the algorithm registry, the anchor's parameters)."""  # noqa: D205, D209
+    import inspect
+
+    from portfolio_rl.baselines import BASELINES
+
+    algos = {
+        METHOD: "GRPO (DeepSeekMath's group-relative policy optimisation), the method",
+        ROBUST_METHOD: "GRPO scored by a risk measure over S market scenarios per start",
+        "ppo": "PPO with a value network and GAE, a baseline on the same data and policy",
+        "reinforce": "REINFORCE with the batch mean as baseline, on the same data and policy",
+    }
+    lines = []
+    for name in names:
+        algo = next((a for a in ALGORITHMS if name == a or name.startswith(f"{a} (")), None)
+        if algo is not None:
+            lines.append(
+                f"{name}: {algos.get(algo, algo)}; one row per algorithm, the mean over its seeds."
+            )
+        elif name.startswith("anchor_"):
+            spec = name.removeprefix("anchor_")
+            what = "each fold's baseline chosen on validation" if spec == "auto" else spec
+            lines.append(
+                f"{name}: the weights an anchored policy starts from ({what}), "
+                "decided every day from the window ending there, without the "
+                "baseline's cost term; what the policy did before any update."
+            )
+        elif name == "benchmark":
+            index = (
+                "the S&P 500" if config.get("data", {}).get("prices") == "sp500" else "the index"
+            )
+            lines.append(f"benchmark: {index}, bought and held (not a portfolio of these assets).")
+        elif name in BASELINES:
+            doc = inspect.getdoc(BASELINES[name][0]) or ""
+            first = doc.split("\n\n")[0].replace("\n", " ").replace("``", "")
+            params = BASELINES[name][1] | dict(config.get("strategy_params", {}).get(name, {}))
+            extra = f" ({', '.join(f'{k}={v}' for k, v in params.items())})" if params else ""
+            lines.append(f"{name}: {first}{extra}")
+    return lines
+
+
+def fold_note(config: dict) -> str:
+    """The walk-forward page's footnote, from the run's own folds and splits."""
+    folds = config.get("folds") or []
+    splits = config.get("splits", {})
+    months = int(config.get("rl", {}).get("retrain_every", 12))
+    val_days = (pd.Timestamp(splits["val_end"]) - pd.Timestamp(splits["train_end"])).days
+    val = f"{val_days / 365.25:.1f}".removesuffix(".0")
+    years = months / 12
+    length = (
+        f"{years:g} year{'s' if years != 1 else ''}" if months % 12 == 0 else f"{months} months"
+    )
+    half = 1.96 / years**0.5
+    return (
+        f"{len(folds)} folds from {folds[0] if folds else '?'}, retrained every {length}. Each "
+        "fold's policy trades from its first day until the next fold's; it was trained on all "
+        f"data up to {val} years before that day and validated on those {val} years (fold 1: "
+        f"trained to {splits.get('train_end')}, validated to {splits.get('val_end')}), starting "
+        f"from the previous fold's policy. One fold is {length} of returns: its Sharpe ratio "
+        f"is noisy (about ±{half:.1f} at 95%). Pooled: the whole stitched test period."
+    )

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from portfolio_rl.agents.registry import ALGORITHMS, METHOD, ROBUST_METHOD
+from portfolio_rl.backtest.stats import STATS_FIELDS
 from portfolio_rl.baselines import best_robust
 from portfolio_rl.conventions.market import PERIODS
 from portfolio_rl.report.run import Run
@@ -150,46 +151,57 @@ def headline_table(
 ) -> pd.DataFrame:
     """The strings of the headline table, sorted by Sharpe ratio (as printed on page 1).
 
-    One row per algorithm (means over seeds; the Sharpe column gives the seeds' std after
-    ``±``), or, with ``by_seed``, one row per trained policy only (the appendix).
+    One row per algorithm (means over seeds) and per baseline, every row with the same kind
+    of interval: the stationary-bootstrap 95% interval of the Sharpe ratio (for an algorithm,
+    the widest over its seeds, the hull); the spread over seeds is its own column. With
+    ``by_seed``, one row per trained policy only (the appendix).
     """
+    groups = seed_rows(metrics)
     if by_seed:
-        metrics = metrics.loc[[n for rows in seed_rows(metrics).values() for n in rows]]
+        metrics = metrics.loc[[n for rows in groups.values() for n in rows]]
         spread: dict[str, pd.Series | None] = {}
+        members = {n: [n] for n in metrics.index}
     else:
         metrics, spread = summarise_seeds(metrics)
+        members = {n: [n] for n in metrics.index}
+        members |= {seed_label(a, len(rows)): rows for a, rows in groups.items()}
     rows = {}
     for name, m in metrics.sort_values("sharpe", ascending=False).iterrows():
+        own = [n for n in members[name] if n in stats.index]
         ci = ""
-        if name in stats.index and "sharpe_lo" in stats:
-            ci = f" [{stats.loc[name, 'sharpe_lo']:.2f}, {stats.loc[name, 'sharpe_hi']:.2f}]"
-        if spread.get(name) is not None:
-            ci = f" ± {spread[name]['sharpe']:.2f} over seeds"
-        if bool(m.get("in_sample", False)):
-            name = f"{name} (in-sample)"
-        rows[name] = {
+        if own and "sharpe_lo" in stats:
+            lo, hi = stats.loc[own, "sharpe_lo"].min(), stats.loc[own, "sharpe_hi"].max()
+            ci = f"[{lo:.2f}, {hi:.2f}]"
+        sd = spread.get(name)
+        label = f"{name} (in-sample)" if bool(m.get("in_sample", False)) else name
+        rows[label] = {
             "CAGR": _pct(m["cagr"]),
             "Volatility": _pct(m["ann_vol"]),
-            "Sharpe [95% CI]": f"{m['sharpe']:.2f}{ci}",
+            "Sharpe": f"{m['sharpe']:.2f}",
+            STATS_FIELDS["sharpe_ci"][0]: ci,
+            "sd over seeds": "" if sd is None else f"{sd['sharpe']:.2f}",
             "Sortino": f"{m['sortino']:.2f}",
             "Max drawdown": _pct(m["max_drawdown"]),
             "CVaR 95% (daily)": _pct(m["cvar_95"]),
             "Turnover (1-way/yr)": f"{m['turnover']:.2f}",
         }
-    return pd.DataFrame.from_dict(rows, orient="index")
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    return table.drop(columns="sd over seeds") if not spread else table
 
 
-#: Columns of the statistics tables: (stats.csv key, label, how an algorithm's seeds are
-#: summarised: their mean, or the range of their p-values).
+#: Columns of the statistics tables: (stats.csv key, how an algorithm's seeds are summarised:
+#: their mean, or the range of their p-values); labels from ``STATS_FIELDS``.
 STATS_COLUMNS = (
-    ("sr_diff_vs_ew", "ΔSharpe vs 1/N", "mean"),
-    ("p_hac_vs_ew", "p vs 1/N (HAC)", "range"),
-    ("p_vs_ew", "(JKM)", "range"),
-    ("sr_diff_vs_best_robust", "ΔSharpe vs best robust", "mean"),
-    ("p_hac_vs_best_robust", "p vs best (HAC)", "range"),
-    ("p_vs_best_robust", "(JKM)", "range"),
-    ("psr", "PSR (SR>0)", "mean"),
-    ("dsr", "DSR", "mean"),
+    ("sr_diff_vs_ew", "mean"),
+    ("p_hac_vs_ew", "range"),
+    ("p_vs_ew", "range"),
+    ("sr_diff_vs_best_robust", "mean"),
+    ("p_hac_vs_best_robust", "range"),
+    ("p_vs_best_robust", "range"),
+    ("sr_diff_vs_anchor", "mean"),
+    ("p_hac_vs_anchor", "range"),
+    ("psr", "mean"),
+    ("dsr", "mean"),
 )
 
 
@@ -211,19 +223,22 @@ def stats_table(metrics: pd.DataFrame, stats: pd.DataFrame, by_seed: bool = Fals
     out = {}
     for unit in order:
         rows, st = units[unit], stats.loc[units[unit]]
+        sharpe_ci = f"[{st['sharpe_lo'].min():.2f}, {st['sharpe_hi'].max():.2f}]"
         row = {
             "Sharpe": f"{metrics.loc[rows, 'sharpe'].mean():.2f}",
-            "Sharpe 95% CI": f"[{st['sharpe_lo'].min():.2f}, {st['sharpe_hi'].max():.2f}]",
-            "CAGR 95% CI": f"[{st['cagr_lo'].min():.1%}, {st['cagr_hi'].max():.1%}]",
+            STATS_FIELDS["sharpe_ci"][0]: sharpe_ci,
+            STATS_FIELDS["cagr_ci"][0]: f"[{st['cagr_lo'].min():.1%}, {st['cagr_hi'].max():.1%}]",
         }
-        for key, label, how in STATS_COLUMNS:
+        for key, how in STATS_COLUMNS:
             if key not in st:
                 continue
-            lo, hi = st[key].min(), st[key].max()
-            if how == "mean" or len(rows) == 1:
-                row[label] = _num(st[key].mean())
+            values = st[key].dropna()
+            if values.empty:
+                row[STATS_FIELDS[key][0]] = ""
+            elif how == "mean" or len(values) == 1:
+                row[STATS_FIELDS[key][0]] = _num(values.mean())
             else:
-                row[label] = f"{lo:.2f}-{hi:.2f}"
+                row[STATS_FIELDS[key][0]] = f"{values.min():.2f}-{values.max():.2f}"
         out[unit] = row
     return pd.DataFrame.from_dict(out, orient="index")
 

@@ -69,6 +69,10 @@ def allocate(
     if policy is not None:
         chosen = load_policies([policy])[0]
         chosen.check_assets(list(prices.columns))
+        if chosen.meta.get("anchor"):
+            from portfolio_rl.backtest.anchors import attach_anchors
+
+            attach_anchors([chosen], prices, last_only=True)
     else:
         chosen = build_baselines([strategy], exp.strategy_params, exp.backtest, exp.cash)[0]
     _, cash = split_cash(prices)

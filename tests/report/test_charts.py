@@ -44,3 +44,29 @@ def test_turnover_bars_summarise_seeds():
     assert [t.get_text() for t in ax.get_yticklabels()] == ["equal_weight", "grpo (2 seeds)"]
     assert [p.get_width() for p in ax.patches[:2]] == [0.3, 0.5]
     plt.close(fig)
+
+
+def _lab(colour):
+    from matplotlib.colors import to_rgb
+
+    rgb = np.array(to_rgb(colour))
+    rgb = np.where(rgb > 0.04045, ((rgb + 0.055) / 1.055) ** 2.4, rgb / 12.92)
+    m = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]])
+    xyz = m @ rgb / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > 216 / 24389, np.cbrt(xyz), (24389 / 27 * xyz + 16) / 116)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def test_every_strategy_of_a_cash_run_has_its_own_colour():
+    from portfolio_rl.baselines import BASELINES
+    from portfolio_rl.report.charts import colours
+
+    names = [*BASELINES, "anchor_auto", "grpo (5 seeds)", "ppo (5 seeds)", "reinforce (5 seeds)"]
+    chosen = colours(names)
+    labs = {n: _lab(c) for n, c in chosen.items()}
+    closest = min(
+        (float(np.linalg.norm(labs[a] - labs[b])), a, b)
+        for i, a in enumerate(names)
+        for b in names[i + 1 :]
+    )
+    assert closest[0] > 20, closest

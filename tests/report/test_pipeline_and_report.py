@@ -72,7 +72,7 @@ def test_pdf_has_the_sections_and_metadata(small_run):
     _, pdf, _ = small_run
     reader, pages = pdf_text(pdf)
     # no cash: no exposure page; walk-forward: a folds page; robust GRPO: its page; seeds last
-    assert len(pages) == 10
+    assert len(pages) == 11
     text = "\n".join(pages)
     for heading in (
         "Appendix: every trained policy",
@@ -83,7 +83,9 @@ def test_pdf_has_the_sections_and_metadata(small_run):
         "Wealth and drawdowns",
         "Rolling one-year Sharpe",
         "Weights over time",
-        "RL training (GRPO",
+        "GRPO training",
+        "The strategies in this report",
+        "min_variance: Minimum variance",
         "Statistics",
         "Limitations",
         "Verdict",
@@ -116,6 +118,43 @@ def check_rows(lines, metrics):
         expected = [f"{m['cagr']:.2%}", f"{m['ann_vol']:.2%}", f"{m['sharpe']:.2f}"]
         assert numbers[:3] == expected, (name, row)
         assert f"{m['max_drawdown']:.2%}" in row and f"{m['turnover']:.2f}" in row
+
+
+def test_the_stats_page_labels_each_test_and_leaves_a_strategy_against_itself_empty(small_run):
+    out, pdf, _ = small_run
+    _, pages = pdf_text(pdf)
+    stats_page = next(p for p in pages if p.startswith("Statistics") or "\nStatistics" in p)
+    for label in ("p vs 1/N (HAC)", "p vs 1/N (JKM)", "p vs best robust (HAC)", "(JKM)"):
+        assert label in stats_page, label
+    stats = pd.read_csv(out / "stats.csv", index_col=0)
+    assert stats.loc["equal_weight", ["p_vs_ew", "p_hac_vs_ew"]].isna().all()
+    best = stats.attrs.get("best_robust") or stats["p_vs_best_robust"].isna().idxmax()
+    assert stats.loc[best, ["p_vs_best_robust", "p_hac_vs_best_robust"]].isna().all()
+
+
+@pytest.mark.parametrize(
+    ("months", "says"), [(12, ("every 1 year", "±2.0")), (60, ("every 5 years", "±0.9"))]
+)
+def test_the_report_describes_the_protocol_the_run_used(small_run, tmp_path, months, says):
+    """The same run read as a 1-year-fold and as a 5-year-fold protocol: the text follows."""
+    import json
+    import shutil
+
+    out, _, _ = small_run
+    copy = tmp_path / "run"
+    shutil.copytree(out, copy)
+    config = json.loads((copy / "config.json").read_text())
+    config["rl"]["retrain_every"] = months
+    config["splits"] = {"train_end": "2011-12-31", "val_end": "2014-12-31"}
+    (copy / "config.json").write_text(json.dumps(config))
+    pdf = tmp_path / "r.pdf"
+    assert runner.invoke(app, ["report", str(copy), "-o", str(pdf)]).exit_code == 0
+    text = " ".join(" ".join(pdf_text(pdf)[1]).split())
+    assert f"retrained every {months} months; the first trains to 2011-12-31" in text
+    folds = next(p for p in pdf_text(pdf)[1] if "Walk-forward folds" in p)
+    folds = " ".join(folds.split())
+    for phrase in (*says, "validated on those 3 years", "trained to 2011-12-31"):
+        assert phrase in folds, phrase
 
 
 def test_report_command_redraws_and_never_overwrites(small_run, tmp_path):
