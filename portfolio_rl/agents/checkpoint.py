@@ -70,6 +70,37 @@ def load_policy(folder: str | Path) -> tuple[SimplexPolicy, dict[str, Any]]:
     return policy, meta
 
 
+def kept_start(meta: dict[str, Any]) -> str | None:
+    """What a policy decides when validation kept its untrained start (else None).
+
+    An untrained policy decides 1/N (with cash: 88% invested, 1/N of it), its anchor's
+    weights, or, in a later walk-forward fold, the previous fold's policy.
+    """
+    if int(meta.get("best_iteration", 0)) >= 0:
+        return None
+    if meta.get("init_policy"):
+        return "the previous fold's policy"
+    if meta.get("anchor"):
+        return f"its anchor's weights ({meta['anchor']['name']})"
+    return "1/N, 88% invested and the rest in cash" if meta.get("cash") else "1/N"
+
+
+def untrained_notes(strategies: list[Any]) -> list[str]:
+    """One line per policy (or walk-forward fold) that validation left at its untrained start."""
+    notes = []
+    for strategy in strategies:
+        folds = getattr(strategy, "folds", None) or [(None, strategy)]
+        for k, (_, policy) in enumerate(folds, 1):
+            start = kept_start(getattr(policy, "meta", {}))
+            if start is not None:
+                where = f" (fold {k})" if len(folds) > 1 else ""
+                notes.append(
+                    f"{strategy.name}{where} kept its untrained start: no training iteration "
+                    f"beat it on validation, so it decides {start}"
+                )
+    return notes
+
+
 class PolicyStrategy:
     """A trained policy in the walk-forward engine: the deterministic (mean) allocation.
 

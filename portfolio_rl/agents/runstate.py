@@ -173,6 +173,7 @@ class RunState:
             "train_end": self.config.train_end,
             "val_end": self.config.val_end,
             "anchor": self.data.anchor_info,
+            "init_policy": self.config.init_policy,
         }
         state = {k: v.detach().cpu().clone() for k, v in policy.state_dict().items()}
         save_tensors(self.folder / "policy.pt", state)

@@ -66,6 +66,8 @@ def allocate(
         shown.reset_index(names="asset"),
         title=f"{done.strategy} after the close of {done.as_of.date()}",
     )
+    for note in done.notes:
+        console.warning(note)
     if done.stale_days > 5:
         console.warning(
             f"stale data: it ends {done.stale_days} days ago ({done.as_of.date()}), "

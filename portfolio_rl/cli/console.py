@@ -65,10 +65,16 @@ def progress_bar(label: str, total: int | None = None) -> Iterator[Update]:
 
 
 def _console() -> Any:
+    """Rich's console on stdout: the terminal's width, or 120 columns when piped (unless
+    ``COLUMNS`` says otherwise)."""  # noqa: D205, D209
+    import os
+
     from rich.console import Console
 
     console = Console()
-    return console if console.is_terminal else Console(width=max(console.width, 120))
+    if console.is_terminal or "COLUMNS" in os.environ:
+        return console
+    return Console(width=max(console.width, 120))
 
 
 METRIC_COLUMNS = (
@@ -83,19 +89,50 @@ METRIC_COLUMNS = (
 )
 
 
+#: The order in which columns give way when the terminal is narrow (Sharpe stays longest).
+_KEEP_ORDER = ("sharpe", "cagr", "max_drawdown", "ann_vol", "turnover", "cvar_95", "sortino")
+
+
 def print_metrics(metrics: pd.DataFrame, title: str) -> None:
-    """Readable table of the main measures, best Sharpe first."""
+    """Readable table of the main measures, best Sharpe first, that fits the terminal.
+
+    Every number is printed whole: on a narrow terminal (80 columns) the least important
+    columns are left out, in ``_KEEP_ORDER``'s reverse, rather than cut to ``17.…``.
+    """
     from rich.table import Table
 
+    rows = []
+    for name, row in metrics.sort_values("sharpe", ascending=False).iterrows():
+        cells = {key: fmt.format(row[key]) if key in row else "-" for _, key, fmt in METRIC_COLUMNS}
+        label = f"{name} (in-sample)" if bool(row.get("in_sample", False)) else str(name)
+        rows.append((label, cells))
+    if "solver_failures" in metrics and not metrics["solver_failures"].any():
+        columns = [c for c in METRIC_COLUMNS if c[1] != "solver_failures"]  # all zero: say so
+        title += "; no solver failures"
+    else:
+        columns = list(METRIC_COLUMNS)
+
+    def width(chosen: list[tuple[str, str, str]]) -> int:
+        name_w = max(len(label) for label, _ in rows) if rows else 8
+        cols = [max(len(lbl), *(len(c[key]) for _, c in rows)) for lbl, key, _ in chosen]
+        return name_w + sum(cols) + 3 * (len(chosen) + 1) + 1
+
+    console = _console()
+    for key in reversed(_KEEP_ORDER):
+        if width(columns) <= console.width:
+            break
+        columns = [c for c in columns if c[1] != key]
     table = Table(title=title)
     table.add_column("strategy", no_wrap=True)
-    for label, _, _ in METRIC_COLUMNS:
+    for label, _, _ in columns:
         table.add_column(label, justify="right", no_wrap=True)
-    for name, row in metrics.sort_values("sharpe", ascending=False).iterrows():
-        cells = [fmt.format(row[key]) if key in row else "-" for _, key, fmt in METRIC_COLUMNS]
-        label = f"{name} (in-sample)" if bool(row.get("in_sample", False)) else str(name)
-        table.add_row(label, *cells)
-    _console().print(table)
+    for label, cells in rows:
+        table.add_row(label, *(cells[key] for _, key, _ in columns))
+    console.print(table)
+    shown = {key for _, key, _ in columns}
+    left = [lbl for lbl, key, _ in METRIC_COLUMNS if key not in shown and key != "solver_failures"]
+    if left:
+        console.print(f"({', '.join(left)}: in metrics.csv; a wider terminal shows them)")
 
 
 def print_table(frame: pd.DataFrame, title: str) -> None:

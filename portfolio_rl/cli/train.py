@@ -144,3 +144,13 @@ def train(
         f"stopped by {result.stopped}), {result.wall_s:.1f} s"
     )
     print(f"run directory: {folder}  (use with: portfolio-rl backtest --policy {folder})")
+    if result.best_iteration < 0:
+        from portfolio_rl.agents.checkpoint import kept_start
+
+        anchor = None if train_cfg.anchor == "none" else {"name": train_cfg.anchor}
+        meta = {"best_iteration": -1, **train_cfg.to_dict(), "anchor": anchor}
+        start = kept_start(meta)
+        console.warning(
+            f"validation kept the untrained start: no iteration beat it, so this policy "
+            f"decides {start}"
+        )

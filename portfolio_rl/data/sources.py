@@ -40,6 +40,9 @@ class BundledDataset:
     risk_free_file, risk_free_column : str or None
         File and column of the dataset's own daily risk-free rate in percent (what cash
         earns and Sharpe is in excess of); None: a flat rate from the config.
+    known_stale : tuple of str
+        Series whose runs of identical prices are documented in ``data/README.md`` (the
+        3-decimal rounding of the 1990s): loading does not warn of them again.
     """
 
     name: str
@@ -49,6 +52,7 @@ class BundledDataset:
     returns_pct: bool = False
     risk_free_file: str | None = None
     risk_free_column: str | None = None
+    known_stale: tuple[str, ...] = ()
 
 
 BUNDLED: dict[str, BundledDataset] = {
@@ -57,6 +61,7 @@ BUNDLED: dict[str, BundledDataset] = {
         "sp500_dataset.csv.gz",
         "20 S&P 500 constituents, adjusted daily closes (benchmark: S&P 500 index)",
         "sp500_index.csv.gz",
+        known_stale=("RRC",),
     ),
     "factors": BundledDataset(
         "factors",
@@ -148,7 +153,8 @@ def load_prices(
     """
     frame = _read_source(source)
     prices = _slice_dates(validate_prices(frame, warn_stale=False), start, end, min_rows)
-    check_stale(prices)
+    known = BUNDLED[source].known_stale if isinstance(source, str) and source in BUNDLED else ()
+    check_stale(prices.drop(columns=list(known)))
     return prices
 
 

@@ -8,7 +8,7 @@ the one cost model.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +29,8 @@ class Allocation:
     trades: pd.DataFrame | None = None
     turnover: float | None = None
     cost: float | None = None
+    notes: list[str] = field(default_factory=list)
+    """A policy that kept its untrained start says what it decides instead."""
 
 
 def read_holdings(path: Path) -> pd.Series:
@@ -103,6 +105,10 @@ def allocate(
         weights=pd.Series(weights, index=assets, name="weight"),
         stale_days=int((pd.Timestamp.today().normalize() - as_of).days),
     )
+    if policy is not None:
+        from portfolio_rl.agents.checkpoint import untrained_notes
+
+        out.notes = untrained_notes([chosen])
     if holdings is not None or capital is not None:
         money = capital if capital is not None else total
         current = held * total if holdings is not None else np.zeros(len(assets))

@@ -65,12 +65,16 @@ class BacktestRun:
     metrics: pd.DataFrame = field(repr=False)
     stats: pd.DataFrame = field(repr=False)
 
+    notes: list[str] = field(default_factory=list)
+    """Policies that kept their untrained start (what they decide instead)."""
+
     @property
     def warnings(self) -> list[str]:
-        """What the reader must know about the run (strategies whose solves mostly failed)."""
+        """What the reader must know about the run: strategies whose solves mostly failed,
+        policies that kept their untrained start."""  # noqa: D205, D209
         from portfolio_rl.backtest.runner import failing
 
-        return failing(self.result, self.metrics)
+        return failing(self.result, self.metrics) + self.notes
 
 
 @dataclass
@@ -240,7 +244,10 @@ def backtest(
             "risk_free": _risk_free_summary(rf.loc[result.returns.index[0] :]),
         }
         write_run(staging, result, metrics, stats, config)
-    return BacktestRun(run_dir, exp, result, metrics, stats)
+    from portfolio_rl.agents.checkpoint import untrained_notes
+
+    notes = untrained_notes(loaded) if loaded else []
+    return BacktestRun(run_dir, exp, result, metrics, stats, notes)
 
 
 def train(
@@ -318,14 +325,31 @@ def run(
         pdf = pdf or child_path(reports_dir(), run_dir.name, ".pdf", what="report name")
         if pdf.exists() and not force:
             raise ConfigError(f"{pdf} already exists; pass --force to overwrite it")
-        result, metrics, stats, seeds = _train_and_backtest(
+        result, metrics, stats, seeds, policies = _train_and_backtest(
             exp, prices, bench, rf, staging, started, quick, hooks, workers
         )
 
     hooks.stage(f"[4/4] writing the report to {pdf}")
     make_report(run_dir, pdf, force=force)
+    from portfolio_rl.agents.checkpoint import untrained_notes
+
+    notes = untrained_notes(policies)
+    if len(notes) > 3:  # a walk-forward run: the count here, the list in the report
+        notes = [
+            f"validation kept the untrained start in {len(notes)} of the "
+            f"{len(policies) * len(fold_starts(exp, prices))} trainings (those policies decide "
+            "what they started from; the report's limitations list them)"
+        ]
     return PipelineRun(
-        run_dir, exp, result, metrics, stats, pdf, seeds, verdict(metrics, stats, seeds)
+        run_dir,
+        exp,
+        result,
+        metrics,
+        stats,
+        notes=notes,
+        pdf=pdf,
+        seeds=seeds,
+        verdict=verdict(metrics, stats, seeds),
     )
 
 
@@ -350,7 +374,7 @@ def _train_and_backtest(
     quick: bool,
     hooks: Hooks,
     workers: int = 1,
-) -> tuple[BacktestResult, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+) -> tuple[BacktestResult, pd.DataFrame, pd.DataFrame, pd.DataFrame, list[Any]]:
     """Train every algorithm and seed into ``folder_root/policies``, backtest them with the
     baselines, and write the run's tables into ``folder_root``."""  # noqa: D205, D209
     from portfolio_rl.backtest.compare import anchor_comparison
@@ -397,4 +421,4 @@ def _train_and_backtest(
         folds = fold_table(result.returns, starts, rf, groups)
         atomic_write(folder_root / "folds.csv", lambda tmp: folds.to_csv(tmp))
 
-    return result, metrics, stats, seeds
+    return result, metrics, stats, seeds, trained.policies

@@ -225,3 +225,16 @@ def test_bench_prints_the_walk_forward_side_by_side(monkeypatch):
     assert any("min_cvar" in line and "7.50" in line and "7.5x" in line for line in lines)
     assert any("dro_cvar" in line and "1.20" in line and "-" in line for line in lines)
     assert invoke("bench", "--only", "nope").output.startswith("error: unknown benchmark")
+
+
+def test_a_policy_that_kept_its_untrained_start_says_so_everywhere(tmp_path):
+    out = tmp_path / "t"
+    result = invoke("train", "--iterations", "0", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "warning: validation kept the untrained start" in result.output
+    assert "decides 1/N" in result.output
+    args = ("--policy", str(out), "--strategies", "equal_weight", "--out", str(tmp_path / "b"))
+    result = invoke("backtest", *args)
+    assert result.exit_code == 0 and "grpo kept its untrained start" in result.output
+    result = invoke("allocate", "--policy", str(out))
+    assert result.exit_code == 0 and "grpo kept its untrained start" in result.output
