@@ -110,6 +110,11 @@ def _fetch(
     return None, reason
 
 
+#: The cache format: a file written by another version is fetched again, never trusted (an
+#: older version could record days it never received).
+_CACHE_VERSION = 2
+
+
 def _read_cache(path: Path) -> tuple[pd.Series, pd.Timestamp, pd.Timestamp] | None:
     import pyarrow.parquet as pq
 
@@ -118,6 +123,8 @@ def _read_cache(path: Path) -> tuple[pd.Series, pd.Timestamp, pd.Timestamp] | No
     try:
         table = pq.read_table(path)
         meta = json.loads(table.schema.metadata[_META_KEY])
+        if meta.get("version") != _CACHE_VERSION:
+            return None
         frame = table.to_pandas()
     except Exception:  # an unreadable cache is refetched, never trusted
         return None
@@ -130,7 +137,8 @@ def _write_cache(path: Path, close: pd.Series, start: pd.Timestamp, end: pd.Time
 
     table = pa.Table.from_pandas(close.rename("Close").to_frame())
     meta = dict(table.schema.metadata or {})
-    meta[_META_KEY] = json.dumps({"start": str(start.date()), "end": str(end.date())}).encode()
+    record = {"start": str(start.date()), "end": str(end.date()), "version": _CACHE_VERSION}
+    meta[_META_KEY] = json.dumps(record).encode()
     table = table.replace_schema_metadata(meta)
     atomic_write(path, lambda tmp: pq.write_table(table, tmp))
 
@@ -226,38 +234,65 @@ def _covered_until(received: pd.Series, requested_end: pd.Timestamp) -> pd.Times
     return min(today, requested_end if weekdays_missing == 0 else after_last)
 
 
+def _covered_from(received: pd.Series, requested_start: pd.Timestamp) -> pd.Timestamp:
+    """The start of what a fetch really covers: the requested start when only a weekend
+    comes before the first day received, else that first day (an answer that starts late
+    covers nothing before it)."""  # noqa: D205, D209
+    first = received.index[0]
+    weekdays_missing = len(pd.bdate_range(requested_start, first - pd.Timedelta(days=1)))
+    return requested_start if weekdays_missing == 0 else first
+
+
+def _short(a: pd.Timestamp, b: pd.Timestamp) -> bool:
+    """A gap of a few days (a weekend and a holiday), not a hole in the data."""
+    return (b - a).days < _SHORT_RANGE_DAYS
+
+
 def _ticker_through_cache(
     ticker: str, lo: pd.Timestamp, hi: pd.Timestamp, path: Path, kwargs: dict[str, Any]
 ) -> tuple[pd.Series | None, str]:
+    """One ticker over ``[lo, hi)`` through its cache file.
+
+    The cache records exactly the one range it received, without holes: a first answer
+    from the day it starts (not from the day asked), an extension only when it joins the
+    cached range (an answer that stops short of it, or starts after it, is refused and
+    nothing is recorded), each good extension written before the next is fetched.
+    """
     cached = _read_cache(path)
     if cached is None:
         close, reason = _fetch(ticker, lo, hi, **kwargs)
         if close is None:
             return None, reason
-        _write_cache(path, close, lo, _covered_until(close, hi))
+        _write_cache(path, close, _covered_from(close, lo), _covered_until(close, hi))
         return close.loc[lo : hi - pd.Timedelta(days=1)], ""
 
     close, c_lo, c_hi = cached
-    pieces, new_lo, new_hi = [close], c_lo, c_hi
-    # Fetch only the missing ends; the cache records exactly the range it received.
-    for a, b in ((lo, c_lo), (c_hi, hi)):
-        if a >= b:
-            continue
-        extra, reason = _fetch(ticker, a, b, **kwargs)
+    if lo < c_lo:  # earlier: the new piece must reach the cached start
+        extra, reason = _fetch(ticker, lo, c_lo, **kwargs)
         if extra is None:
-            if (b - a).days >= _SHORT_RANGE_DAYS:
+            if not _short(lo, c_lo):
                 return None, reason
-            continue  # a few days with no trading (weekend, holiday): not a failure, not covered
-        pieces.append(extra)
-        if b == c_lo:
-            new_lo = a
+        elif not _short(_covered_until(extra, c_lo), c_lo):
+            end = extra.index[-1].date()
+            return None, f"the answer for {lo.date()}..{c_lo.date()} stops at {end}: a hole"
         else:
-            new_hi = _covered_until(extra, b)
-    if new_lo < c_lo or new_hi > c_hi:
-        merged = pd.concat(pieces)
-        merged = merged[~merged.index.duplicated(keep="last")].sort_index()
-        _write_cache(path, merged, new_lo, new_hi)
-        close = merged
+            close = pd.concat([extra, close])
+            close = close[~close.index.duplicated(keep="last")].sort_index()
+            c_lo = _covered_from(extra, lo)
+            _write_cache(path, close, c_lo, c_hi)
+    if hi > c_hi:  # later: the new piece must start where the cache ends
+        extra, reason = _fetch(ticker, c_hi, hi, **kwargs)
+        if extra is None:
+            if not _short(c_hi, hi):
+                return None, reason
+        elif not _short(c_hi, _covered_from(extra, c_hi)):
+            start = extra.index[0].date()
+            return None, f"the answer for {c_hi.date()}..{hi.date()} starts at {start}: a hole"
+        else:
+            close = pd.concat([close, extra])
+            close = close[~close.index.duplicated(keep="last")].sort_index()
+            c_hi = _covered_until(extra, hi)
+            _write_cache(path, close, c_lo, c_hi)
     out = close.loc[lo : hi - pd.Timedelta(days=1)]
     return (out, "") if not out.empty else (None, "no rows in the requested range")
 

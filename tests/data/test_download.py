@@ -189,3 +189,131 @@ def test_a_future_end_is_never_recorded_as_covered(tmp_path):
     tomorrow = pd.Timestamp.today().normalize() + pd.Timedelta(days=30)
     run(fake, start="2024-01-01", end=str(tomorrow.date()), cache=tmp_path)
     assert pd.Timestamp(cached_range(tmp_path)[1]) <= pd.Timestamp.today().normalize()
+
+
+class Window(FakeYahoo):
+    """A source that only has the days in ``[have_lo, have_hi)`` (or fails when told to)."""
+
+    def __init__(self, have_lo, have_hi, fail=False):
+        super().__init__()
+        self.have = (pd.Timestamp(have_lo), pd.Timestamp(have_hi))
+        self.fail = fail
+
+    def __call__(self, ticker, start, end):
+        if self.fail:
+            raise YFRateLimitError("Too Many Requests")
+        lo, hi = max(start, self.have[0]), min(end, self.have[1])
+        if lo >= hi:
+            self.calls.append((ticker, start, end))
+            return pd.DataFrame()
+        return super().__call__(ticker, lo, hi)
+
+
+def cache_range(tmp_path):
+    cached = dl._read_cache(tmp_path / "AAA.parquet")
+    return None if cached is None else (str(cached[1].date()), str(cached[2].date()))
+
+
+def offline(tmp_path, start, end):
+    return run(
+        Window("2000-01-01", "2000-01-02", fail=True),
+        start=start,
+        end=end,
+        cache=tmp_path,
+        retries=0,
+    )
+
+
+def test_an_earlier_answer_that_stops_short_is_refused_and_not_recorded(tmp_path):
+    """The issue's case: cached June-December, asked from January, the source answers January."""
+    run(Window("2020-06-01", "2021-01-01"), start="2020-06-01", end="2020-12-31", cache=tmp_path)
+    before = cache_range(tmp_path)
+    with pytest.raises(DownloadError, match="stops at 2020-01-31: a hole"):
+        run(
+            Window("2020-01-01", "2020-02-01"),
+            start="2020-01-01",
+            end="2020-12-31",
+            cache=tmp_path,
+            retries=0,
+        )
+    assert cache_range(tmp_path) == before == ("2020-06-01", "2020-12-31")
+    with pytest.raises(DownloadError):  # offline, the hole is an error, never an answer
+        offline(tmp_path, "2020-01-01", "2020-12-31")
+    frame, _ = offline(tmp_path, "2020-06-01", "2020-12-31")  # what was received is served
+    assert frame.index[0] == pd.Timestamp("2020-06-01")
+
+
+def test_a_later_answer_that_starts_late_is_refused(tmp_path):
+    run(Window("2020-01-01", "2021-01-01"), start="2020-01-01", end="2020-03-02", cache=tmp_path)
+    with pytest.raises(DownloadError, match="starts at 2020-06-01: a hole"):
+        run(
+            Window("2020-06-01", "2021-01-01"),
+            start="2020-01-01",
+            end="2020-12-31",
+            cache=tmp_path,
+            retries=0,
+        )
+    assert cache_range(tmp_path) == ("2020-01-01", "2020-03-02")
+
+
+def test_earlier_later_and_both_extend_one_range(tmp_path):
+    source = Window("2019-01-01", "2022-01-01")
+    run(source, start="2020-03-02", end="2020-06-01", cache=tmp_path)
+    run(source, start="2020-01-01", end="2020-06-01", cache=tmp_path)  # earlier
+    assert cache_range(tmp_path) == ("2020-01-01", "2020-06-01")
+    run(source, start="2020-01-01", end="2020-09-01", cache=tmp_path)  # later
+    assert cache_range(tmp_path) == ("2020-01-01", "2020-09-01")
+    frame, _ = run(source, start="2019-06-03", end="2020-12-01", cache=tmp_path)  # both
+    assert cache_range(tmp_path) == ("2019-06-03", "2020-12-01")
+    assert len(frame) == len(pd.bdate_range("2019-06-03", "2020-11-30"))
+    calls = len(source.calls)
+    offline(tmp_path, "2019-06-03", "2020-12-01")  # all received: served from the cache
+    assert len(source.calls) == calls
+
+
+def test_a_first_answer_that_starts_late_is_recorded_from_its_first_day(tmp_path):
+    frame, _ = run(
+        Window("2020-04-01", "2021-01-01"), start="2020-01-01", end="2020-12-31", cache=tmp_path
+    )
+    assert frame.index[0] == pd.Timestamp("2020-04-01")
+    assert cache_range(tmp_path) == ("2020-04-01", "2020-12-31")
+    with pytest.raises(DownloadError):
+        offline(tmp_path, "2020-01-01", "2020-12-31")
+
+
+def test_a_short_answer_is_recorded_to_its_last_day(tmp_path):
+    run(Window("2020-01-01", "2020-05-01"), start="2020-01-01", end="2020-12-31", cache=tmp_path)
+    assert cache_range(tmp_path) == ("2020-01-01", "2020-05-01")  # the day after April 30
+
+
+def test_a_failure_in_the_middle_keeps_the_good_part(tmp_path):
+    """Earlier succeeds, later fails: the earlier piece is recorded, then the error."""
+    run(Window("2019-01-01", "2022-01-01"), start="2020-03-02", end="2020-06-01", cache=tmp_path)
+
+    class EarlierOnly(Window):
+        def __call__(self, ticker, start, end):
+            self.fail = start >= pd.Timestamp("2020-06-01")
+            return super().__call__(ticker, start, end)
+
+    with pytest.raises(DownloadError, match="no data for AAA"):
+        run(
+            EarlierOnly("2019-01-01", "2022-01-01"),
+            start="2020-01-01",
+            end="2020-12-31",
+            cache=tmp_path,
+            retries=0,
+        )
+    assert cache_range(tmp_path) == ("2020-01-01", "2020-06-01")
+
+
+def test_a_cache_of_an_older_format_is_fetched_again(tmp_path):
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    close = pd.Series([1.0, 2.0], index=pd.to_datetime(["2020-01-02", "2020-01-03"]), name="Close")
+    table = pa.Table.from_pandas(close.to_frame())
+    meta = {dl._META_KEY: json.dumps({"start": "2020-01-01", "end": "2020-12-31"}).encode()}
+    pq.write_table(table.replace_schema_metadata(meta), tmp_path / "AAA.parquet")
+    assert cache_range(tmp_path) is None  # untrusted: it may record days never received
