@@ -52,7 +52,7 @@ def train(
     prices: Annotated[
         str | None, typer.Option(help="Price source: bundled name or CSV/parquet file.")
     ] = None,
-    algo: Annotated[str, typer.Option(help=setting_help("algo"))] = "grpo",
+    algo: Annotated[str | None, typer.Option(help=setting_help("algo") + " (default grpo)")] = None,
     train_end: Annotated[
         str | None, typer.Option(help="Last date of the training range (default 2012-12-31).")
     ] = None,
@@ -67,7 +67,7 @@ def train(
         ),
     ] = None,
     anchor: Annotated[str | None, typer.Option(help=setting_help("anchor"))] = None,
-    seed: Annotated[int, typer.Option(help=setting_help("seed"))] = 0,
+    seed: Annotated[int | None, typer.Option(help=setting_help("seed") + " (default 0)")] = None,
     device: Annotated[str, typer.Option(help=setting_help("device"))] = "auto",
     set_: Annotated[
         list[str] | None,
@@ -85,14 +85,21 @@ def train(
     out: Annotated[
         Path | None, typer.Option(help="Run directory (default backtests/runs/<time>-train-...).")
     ] = None,
-    force: Annotated[bool, typer.Option(help="Write into an existing non-empty --out.")] = False,
+    force: Annotated[
+        bool, typer.Option(help="Replace an existing run in --out (whole, at the end).")
+    ] = False,
 ) -> None:
-    """Train an allocation policy (GRPO, robust GRPO, PPO or REINFORCE) on the training range."""
+    """Train an allocation policy (GRPO, robust GRPO, PPO or REINFORCE) on the training range.
+
+    The run is written into a hidden folder beside --out and renamed into place when it
+    ends, so an error or Ctrl-C leaves the previous run (or nothing); --resume continues a
+    run in place, with the settings it was started with.
+    """
     import json
 
     from portfolio_rl.agents.config import TrainConfig
     from portfolio_rl.agents.registry import ALGORITHMS
-    from portfolio_rl.plumbing.files import new_run_dir
+    from portfolio_rl.plumbing.files import folder_lock, staged_run_dir
     from portfolio_rl.plumbing.typed import from_mapping, replace
     from portfolio_rl.workflows import pipeline
     from portfolio_rl.workflows.experiment import (
@@ -102,19 +109,38 @@ def train(
         train_config_for,
     )
 
-    if algo not in ALGORITHMS:
+    if algo is not None and algo not in ALGORITHMS:
         raise PortfolioRLError(f"unknown --algo {algo!r}: choose {', '.join(ALGORITHMS)}")
     if device not in ("auto", "cpu", "cuda"):
         raise PortfolioRLError(f"unknown --device {device!r}: choose auto, cpu or cuda")
-    exp = load_experiment(config)
+    hooks = pipeline.Hooks(console.say, console.progress_bar)
     if resume is not None:
         cfg_path = resume / "config.json"
         if not cfg_path.is_file():
             raise ConfigError(f"nothing to resume in {resume}: config.json not found")
         train_cfg = from_mapping(TrainConfig, json.loads(cfg_path.read_text()), "config.json")
+        given = {"algo": algo, "seed": seed, "prices": prices, "train_end": train_end}
+        given |= {"val_end": val_end, "cash": cash, "anchor": anchor}
+        given |= parse_settings(set_ or [])
+        clash = [
+            f"--{k.replace('_', '-')} {v}"
+            for k, v in given.items()
+            if v is not None and getattr(train_cfg, k, None) != v
+        ]
+        clash += ["--config"] if config is not None else []
+        clash += ["--out"] if out is not None and Path(out).resolve() != resume.resolve() else []
+        if clash:
+            raise ConfigError(
+                f"--resume continues {resume} with the settings it was started with; "
+                f"{', '.join(clash)} contradict its config.json (train into a new --out instead)"
+            )
         train_cfg = replace(train_cfg, iterations=iterations)
+        exp = load_experiment(None)
         folder = resume
+        with folder_lock(resume.resolve()):
+            result = pipeline.train(exp, train_cfg, folder, resume=True, hooks=hooks)
     else:
+        exp = load_experiment(config)
         if prices is not None:
             exp = replace(exp, data=dataclasses.replace(exp.data, prices=prices, tickers=None))
         exp = replace(exp, cash=cash)
@@ -124,15 +150,15 @@ def train(
                 "val_end": val_end or exp.splits.val_end,
             }
             exp = replace(exp, splits=from_mapping(SplitConfig, splits, "splits"))
+        algo, seed = algo or "grpo", 0 if seed is None else seed
         overrides = parse_settings(set_ or []) | {"iterations": iterations, "device": device}
         train_cfg = train_config_for(exp, algo, seed, **(overrides | {"anchor": anchor}))
         try:
             check_anchor(train_cfg.anchor, train_cfg.cash)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
-        folder = new_run_dir(out, f"train-{algo}-s{seed}", force=force)
-    hooks = pipeline.Hooks(console.say, console.progress_bar)
-    result = pipeline.train(exp, train_cfg, folder, resume=resume is not None, hooks=hooks)
+        with staged_run_dir(out, f"train-{algo}-s{seed}", force=force) as (staging, folder):
+            result = pipeline.train(exp, train_cfg, staging, hooks=hooks)
     if result is None:
         from portfolio_rl.agents.runstate import finished
 

@@ -131,11 +131,40 @@ def run_dir_path(out: str | Path | None, kind: str, force: bool = False) -> Path
     return path
 
 
-def new_run_dir(out: str | Path | None, kind: str, force: bool = False) -> Path:
-    """`run_dir_path`, created (for training runs, which checkpoint as they go)."""
-    path = run_dir_path(out, kind, force)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+@contextmanager
+def folder_lock(final: Path) -> Iterator[None]:
+    """Hold the one-writer lock of a run folder: an OS lock on ``.<name>.lock`` beside it.
+
+    A second process that wants to write the same folder fails at once with one clear line
+    (its own run is not started, the first run stays whole); the OS releases the lock when
+    the holder exits, however it exits. The holder removes the file before it lets go, and
+    a process that locked a file already removed tries again on the new one.
+    """
+    import fcntl
+
+    final.parent.mkdir(parents=True, exist_ok=True)
+    lock = final.parent / f".{final.name}.lock"
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666 & ~UMASK)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise PortfolioRLError(
+                f"another portfolio-rl process is writing {final}; wait for it to finish or "
+                "choose another --out"
+            ) from None
+        try:  # the file we locked must still be the one at that path (its holder unlinks it)
+            if os.stat(lock).st_ino == os.fstat(fd).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    try:
+        yield
+    finally:
+        Path(lock).unlink(missing_ok=True)  # while still held: no lock file is left behind
+        os.close(fd)
 
 
 @contextmanager
@@ -146,23 +175,30 @@ def staged_run_dir(
 
     Yields ``(staging, final)``: write into the first. On success it replaces ``out`` whole
     (with ``force``, the old run goes, stale files and all); on an error the staging folder
-    is removed and ``out`` is as it was: the old run, or nothing.
+    is removed and ``out`` is as it was: the old run, or nothing. One process at a time
+    writes a folder (`folder_lock`); an ``out`` that is a symbolic link is replaced where it
+    points, and the link stays.
     """
     import shutil
 
     final = run_dir_path(out, kind, force)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=final.parent))
-    staging.chmod(0o777 & ~UMASK)  # mkdtemp makes it private; a run dir is like any other
-    try:
-        yield staging, final
-        old = None
-        if final.exists():
-            old = final.parent / f"{staging.name}.old"
-            os.replace(final, old)
-        os.replace(staging, final)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    if final.is_symlink():
+        final = final.resolve()
+    with folder_lock(final):
+        final = run_dir_path(final, kind, force)  # checked again under the lock
+        staging = Path(
+            tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=final.parent)
+        )
+        staging.chmod(0o777 & ~UMASK)  # mkdtemp makes it private; a run dir is like any other
+        try:
+            yield staging, final
+            old = None
+            if final.exists():
+                old = final.parent / f"{staging.name}.old"
+                os.replace(final, old)
+            os.replace(staging, final)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise

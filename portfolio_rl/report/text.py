@@ -186,7 +186,7 @@ def headline_table(
             "Turnover (1-way/yr)": f"{m['turnover']:.2f}",
         }
     table = pd.DataFrame.from_dict(rows, orient="index")
-    return table.drop(columns="sd over seeds") if not spread else table
+    return table if spread else table.drop(columns="sd over seeds", errors="ignore")
 
 
 #: Columns of the statistics tables: (stats.csv key, how an algorithm's seeds are summarised:
