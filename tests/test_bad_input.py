@@ -10,7 +10,6 @@ import torch
 from typer.testing import CliRunner
 
 from portfolio_rl.cli import app, main
-from portfolio_rl.conventions.features import FEATURE_NAMES
 
 runner = CliRunner()
 
@@ -191,12 +190,6 @@ def trained(tmp_path_factory):
         ("[1, 2]", None, "policy.json is not a JSON object"),
         ('"grpo"', None, "policy.json is not a JSON object"),
         (
-            '{"obs_features": "x", "hidden": 32, "distribution": "logistic_normal", '
-            f'"features": {json.dumps(list(FEATURE_NAMES))}}}',
-            None,
-            "cannot load the policy",
-        ),
-        (
             '{"obs_features": 14, "hidden": 32, "distribution": "logistic_normal"}',
             None,
             "was trained on an earlier version's features; this version computes",
@@ -206,8 +199,11 @@ def trained(tmp_path_factory):
             None,
             "was trained on 2 features per asset (this version adds mom_21",
         ),
-        (None, b"", "cannot load the policy"),
-        (None, b"garbage" * 10, "cannot load the policy"),
+        ("EDIT val_end", None, "policy.json does not match policy.pt (edited after training?)"),
+        ("EDIT hidden", None, "policy.json does not match policy.pt"),
+        ("EDIT assets", None, "policy.json does not match policy.pt"),
+        (None, b"", "policy.json does not match policy.pt"),
+        (None, b"garbage" * 10, "policy.json does not match policy.pt"),
     ],
 )
 def test_malformed_policy_files(tmp_path, trained, meta, weights, message):
@@ -215,7 +211,12 @@ def test_malformed_policy_files(tmp_path, trained, meta, weights, message):
 
     folder = tmp_path / "p"
     shutil.copytree(trained, folder)
-    if meta is not None:
+    if meta is not None and meta.startswith("EDIT"):  # a field changed by hand
+        edited = json.loads((folder / "policy.json").read_text())
+        key = meta.split()[1]
+        edited[key] = {"val_end": "1999-01-01", "hidden": 10**9, "assets": None}[key]
+        (folder / "policy.json").write_text(json.dumps(edited))
+    elif meta is not None:
         (folder / "policy.json").write_text(meta)
     if weights is not None:
         (folder / "policy.pt").write_bytes(weights)

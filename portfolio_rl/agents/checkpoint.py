@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ import torch
 
 from portfolio_rl.agents.anchor import Anchor
 from portfolio_rl.agents.policy import SimplexPolicy
+from portfolio_rl.agents.runstate import policy_signature
 from portfolio_rl.conventions.features import (
     FEATURE_NAMES,
     LOOKBACK,
@@ -53,6 +56,12 @@ def load_policy(folder: str | Path) -> tuple[SimplexPolicy, dict[str, Any]]:
     except ValueError as exc:
         raise PortfolioRLError(f"cannot load the policy in {folder}: {exc}") from None
     check_features(meta, folder)
+    data = weights_path.read_bytes()
+    if meta.get("signature") != policy_signature(meta, hashlib.sha256(data).hexdigest()):
+        raise PortfolioRLError(
+            f"{folder}: policy.json does not match policy.pt (edited after training?); "
+            "train it again"
+        )
     try:
         policy = SimplexPolicy(
             meta["obs_features"],
@@ -61,7 +70,7 @@ def load_policy(folder: str | Path) -> tuple[SimplexPolicy, dict[str, Any]]:
             exposure=bool(meta.get("cash", False)),
             anchored=meta.get("anchor") is not None,
         )
-        state = torch.load(weights_path, weights_only=True, map_location="cpu")
+        state = torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
         policy.load_state_dict(state)
     except Exception as exc:  # torch.load fails in many ways on a truncated or foreign file
         reason = (str(exc).splitlines() or [type(exc).__name__])[0]

@@ -45,6 +45,15 @@ def save_tensors(path: Path, state: dict[str, Any]) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def policy_signature(meta: dict[str, Any], weights_sha256: str) -> str:
+    """The sha256 that binds ``policy.json`` to ``policy.pt``: of the weights' hash and every
+    metadata field but itself. An integrity check against edits (a changed ``val_end`` would
+    open the in-sample test range), not a security measure: anyone can recompute it."""  # noqa: D205, D209
+    fields = {k: v for k, v in meta.items() if k != "signature"}
+    text = json.dumps([weights_sha256, fields], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def finished(folder: Path) -> str | None:
     """How a training run in ``folder`` ended, if it did (None: resumable or absent)."""
     try:
@@ -176,7 +185,8 @@ class RunState:
             "init_policy": self.config.init_policy,
         }
         state = {k: v.detach().cpu().clone() for k, v in policy.state_dict().items()}
-        save_tensors(self.folder / "policy.pt", state)
+        digest = save_tensors(self.folder / "policy.pt", state)
+        meta["signature"] = policy_signature(meta, digest)
         atomic_write_text(self.folder / "policy.json", json.dumps(meta, indent=2) + "\n")
 
     def log(self, row: dict[str, Any]) -> None:
@@ -242,17 +252,22 @@ class RunState:
             state = torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
             step = int(state["next_iteration"])
             matches = meta["last_pt_sha256"] == hashlib.sha256(data).hexdigest()
-        except (ValueError, KeyError, TypeError, RuntimeError, EOFError) as exc:
-            raise DataError(f"cannot resume {self.folder}: {exc}".splitlines()[0]) from None
+        except Exception as exc:  # torch.load refuses code (UnpicklingError) and bad files
+            reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+            raise DataError(f"cannot resume {self.folder}: {reason}") from None
         if not matches or step != meta.get("next_iteration"):
             raise DataError(
                 f"cannot resume {self.folder}: last.pt and last.json are from different "
                 "iterations (a crash between their writes?); start the run again"
             )
-        for name, module in self.modules.items():
-            module.load_state_dict(state[name])
-        torch.set_rng_state(state["torch_rng"])
-        self.rng.bit_generator.state = meta["numpy_rng"]
+        try:
+            for name, module in self.modules.items():
+                module.load_state_dict(state[name])
+            torch.set_rng_state(state["torch_rng"])
+            self.rng.bit_generator.state = meta["numpy_rng"]
+        except Exception as exc:  # a state of another shape or kind
+            reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+            raise DataError(f"cannot resume {self.folder}: {reason}") from None
         self.start_iteration = meta["next_iteration"]
         self.best_score = meta["best_score"]
         self.best_iteration = meta["best_iteration"]

@@ -56,8 +56,12 @@ def date_index(frame: pd.DataFrame) -> pd.DataFrame:
     elif not isinstance(frame.index, pd.DatetimeIndex) and str(frame.index.name).lower() != "date":
         raise DataError("no date column: the prices need a 'Date' column or a date index")
     raw = frame.index
+    text = pd.Index(raw.astype(str).str.strip())
     try:
-        index = pd.to_datetime(raw, errors="coerce")
+        if text.str.fullmatch(r"\d{8}").all():  # 20050103: a date written as a number
+            index = pd.to_datetime(text, format="%Y%m%d", errors="coerce")
+        else:
+            index = pd.to_datetime(raw, errors="coerce")
     except (ValueError, TypeError):
         index = pd.DatetimeIndex([pd.NaT] * len(raw))
     if index.tz is not None:
@@ -150,9 +154,28 @@ def validate_prices(frame: pd.DataFrame, warn_stale: bool = True) -> pd.DataFram
         )
         frame = frame.loc[first_valid:]
     _fill_gaps(frame)
+    _check_moves(frame)
     if warn_stale:
         check_stale(frame)
     return frame
+
+
+#: A day-to-day price ratio beyond this (either way) is no price series: a unit error,
+#: a wrong column, or a number too large for returns and their squares to stay finite.
+MAX_DAILY_RATIO = 1e4
+
+
+def _check_moves(frame: pd.DataFrame) -> None:
+    values = frame.to_numpy()
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        ratio = values[1:] / values[:-1]
+    bad = ~np.isfinite(ratio) | (ratio > MAX_DAILY_RATIO) | (ratio < 1 / MAX_DAILY_RATIO)
+    if bad.any():
+        row, col = (int(i[0]) for i in np.nonzero(bad))
+        raise DataError(
+            f"{frame.columns[col]!r} moves by a factor of {ratio[row, col]:.3g} on "
+            f"{frame.index[row + 1].date()}: not a price series (a unit error, a wrong column?)"
+        )
 
 
 def _fill_gaps(frame: pd.DataFrame) -> None:

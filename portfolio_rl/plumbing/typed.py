@@ -177,6 +177,11 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
             raise ConfigError(f"{where}: expected true or false, got {value!r}")
         return value
     if tp in (int, float):
+        if isinstance(value, str):  # YAML 1.1 reads 1e300 (no dot) as text
+            try:
+                value = float(value) if tp is float or not value.strip().isdigit() else int(value)
+            except ValueError:
+                raise ConfigError(f"{where}: expected a number, got {value!r}") from None
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"{where}: expected a number, got {value!r}")
         if not math.isfinite(value):
@@ -201,7 +206,7 @@ def from_mapping(cls: type, mapping: Any, where: str = "config") -> Any:
         raise ConfigError(f"{where}: expected a mapping, got {mapping!r}")
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(mapping) - names)
+    unknown = sorted(map(str, set(mapping) - names))  # a key may be null or a number
     if unknown:
         bad, known = ", ".join(map(str, unknown)), ", ".join(sorted(names))
         raise ConfigError(f"{where}: unknown key(s) {bad}; known: {known}")
@@ -247,6 +252,8 @@ def load_yaml(path: Any) -> Any:
         return yaml.load(text, Loader=NoAliasLoader)
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not a UTF-8 text file") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to be a config") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML: {str(exc).splitlines()[0]}") from None
 

@@ -61,7 +61,8 @@ def allocate(
     from portfolio_rl.backtest.engine import decide, decision_window
     from portfolio_rl.backtest.runner import build_baselines
     from portfolio_rl.conventions.market import rebalance, split_cash
-    from portfolio_rl.workflows.pipeline import load_policies, market_data
+    from portfolio_rl.workflows.pipeline import market_data
+    from portfolio_rl.workflows.policies import load_policies
 
     if (policy is None) == (strategy is None):
         raise ConfigError("give one of --policy DIR or --strategy NAME")

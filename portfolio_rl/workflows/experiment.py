@@ -75,6 +75,11 @@ class RLConfig:
     seeds_together: bool = False
 
     def __post_init__(self) -> None:
+        if not self.algos:
+            raise ValueError(
+                f"rl.algos is empty: name at least one of {', '.join(ALGORITHMS)} "
+                "(portfolio-rl backtest runs the baselines alone)"
+            )
         bad = [a for a in self.algos if a not in ALGORITHMS]
         if bad:
             raise ValueError(f"unknown algorithm(s) {bad}; choose from {list(ALGORITHMS)}")
@@ -134,10 +139,14 @@ class ExperimentConfig:
         from portfolio_rl.backtest.runner import build_baselines
         from portfolio_rl.baselines import BASELINES, default_strategies
 
-        if not self.rf > -1:
-            raise ValueError(f"rf must be an annual rate above -1, got {self.rf}")
+        if not -1 < self.rf <= 1:
+            raise ValueError(f"rf must be an annual rate above -1 and at most 1, got {self.rf}")
         if not 1 <= self.n_boot <= 100_000:
             raise ValueError(f"n_boot must be from 1 to 100000, got {self.n_boot}")
+        if self.strategies is not None and not self.strategies:
+            raise ValueError(
+                "strategies is empty: leave it out (null) for every baseline, or name some"
+            )
         names = list(self.strategies or default_strategies(self.cash))
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:

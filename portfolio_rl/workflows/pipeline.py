@@ -152,45 +152,6 @@ def backtest_and_evaluate(
     return result, metrics, stats
 
 
-def load_policies(folders: Sequence[Path]) -> list[PolicyStrategy]:
-    """Trained runs as strategies named after their algorithm (``grpo``), with the seed
-    appended (``grpo_s1``) when several runs of one algorithm are given."""  # noqa: D205, D209
-    from collections import Counter
-
-    if not folders:  # a baselines-only backtest never imports torch
-        return []
-    from portfolio_rl.agents.checkpoint import load_policy_strategy
-
-    loaded = [load_policy_strategy(folder) for folder in folders]
-    counts = Counter(p.name for p in loaded)
-    for p in loaded:
-        if counts[p.name] > 1:
-            p.name = f"{p.name}_s{p.meta['seed']}"
-    if len({p.name for p in loaded}) != len(loaded):
-        raise ConfigError("two --policy runs have the same algorithm and seed")
-    return loaded
-
-
-def _anchor_strategies(
-    loaded: Sequence[PolicyStrategy], prices: pd.DataFrame
-) -> tuple[list[Any], dict[str, str]]:
-    """Anchored policies get their anchor's weights on ``prices``; each anchor is also a
-    strategy (``anchor_<name>``: what the policy decided before any update)."""  # noqa: D205, D209
-    if not any(p.meta.get("anchor") for p in loaded):
-        return [], {}
-    from portfolio_rl.backtest.anchors import AnchorStrategy, attach_anchors
-
-    attach_anchors(loaded, prices)
-    anchors: dict[str, Any] = {}
-    anchor_of = {}
-    for policy in loaded:
-        if policy.anchor is not None:
-            name = f"anchor_{policy.anchor.name}"
-            anchors.setdefault(name, AnchorStrategy(name, policy.anchor))
-            anchor_of[policy.name] = name
-    return list(anchors.values()), anchor_of
-
-
 def backtest(
     exp: ExperimentConfig,
     policies: Sequence[Path] = (),
@@ -209,6 +170,7 @@ def backtest(
     """
     from portfolio_rl.backtest.runner import write_run
     from portfolio_rl.plumbing.files import staged_run_dir
+    from portfolio_rl.workflows.policies import anchor_strategies, load_policies, untrained
 
     loaded = load_policies(policies)
     in_sample: list[str] = []
@@ -230,7 +192,7 @@ def backtest(
     prices, bench, rf = market_data(exp, hooks=hooks)
     for policy in loaded:
         policy.check_assets(list(prices.columns))
-    anchors, anchor_of = _anchor_strategies(loaded, prices)
+    anchors, anchor_of = anchor_strategies(loaded, prices)
     with staged_run_dir(out, "backtest", force=force) as (staging, run_dir):
         result, metrics, stats = backtest_and_evaluate(
             exp, prices, bench, [*loaded, *anchors], rf, hooks, anchor_of
@@ -244,10 +206,7 @@ def backtest(
             "risk_free": _risk_free_summary(rf.loc[result.returns.index[0] :]),
         }
         write_run(staging, result, metrics, stats, config)
-    from portfolio_rl.agents.checkpoint import untrained_notes
-
-    notes = untrained_notes(loaded) if loaded else []
-    return BacktestRun(run_dir, exp, result, metrics, stats, notes)
+    return BacktestRun(run_dir, exp, result, metrics, stats, untrained(loaded))
 
 
 def train(
@@ -331,9 +290,9 @@ def run(
 
     hooks.stage(f"[4/4] writing the report to {pdf}")
     make_report(run_dir, pdf, force=force)
-    from portfolio_rl.agents.checkpoint import untrained_notes
+    from portfolio_rl.workflows.policies import untrained
 
-    notes = untrained_notes(policies)
+    notes = untrained(policies)
     if len(notes) > 3:  # a walk-forward run: the count here, the list in the report
         notes = [
             f"validation kept the untrained start in {len(notes)} of the "
@@ -379,7 +338,7 @@ def _train_and_backtest(
     baselines, and write the run's tables into ``folder_root``."""  # noqa: D205, D209
     from portfolio_rl.backtest.compare import anchor_comparison
     from portfolio_rl.backtest.runner import write_run
-    from portfolio_rl.backtest.stats import seed_summary
+    from portfolio_rl.backtest.seeds import seed_summary
     from portfolio_rl.baselines import best_robust
     from portfolio_rl.plumbing.files import atomic_write
 

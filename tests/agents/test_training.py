@@ -123,6 +123,18 @@ def test_checkpoints_never_unpickle_code(tmp_path, sp500):
             return (print, ("pwned",))
 
     torch.save({"x": Evil()}, tmp_path / "policy.pt")
+    with pytest.raises(PortfolioRLError, match=r"policy\.json does not match policy\.pt"):
+        load_policy(tmp_path)
+    # even with metadata signed for the evil file, torch.load(weights_only=True) refuses it
+    import hashlib
+    import json
+
+    from portfolio_rl.agents.runstate import policy_signature
+
+    meta = json.loads((tmp_path / "policy.json").read_text())
+    digest = hashlib.sha256((tmp_path / "policy.pt").read_bytes()).hexdigest()
+    meta["signature"] = policy_signature(meta, digest)
+    (tmp_path / "policy.json").write_text(json.dumps(meta))
     with pytest.raises(PortfolioRLError, match="cannot load the policy"):
         load_policy(tmp_path)
 

@@ -4,6 +4,7 @@ import pytest
 from scipy import stats as st
 
 from portfolio_rl.backtest import stats
+from portfolio_rl.backtest.seeds import seed_summary
 
 
 def test_jobson_korkie_memmel_by_hand():
@@ -71,7 +72,7 @@ def test_seed_summary_by_hand():
         "grpo_s2": ("grpo", 2),
         "ppo_s0": ("ppo", 0),
     }
-    out = stats.seed_summary(metrics, names, {"grpo_s0": 2.0}).set_index("strategy")
+    out = seed_summary(metrics, names, {"grpo_s0": 2.0}).set_index("strategy")
     row = out.loc["grpo (mean)"]
     sd = np.std([1.0, 0.8, 0.9], ddof=1)
     half = sps.t.ppf(0.975, 2) * sd / np.sqrt(3)

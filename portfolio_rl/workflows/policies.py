@@ -1,0 +1,63 @@
+"""Trained policies as backtest strategies: loaded by name, given their anchors, explained."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from portfolio_rl.errors import ConfigError
+
+if TYPE_CHECKING:
+    from portfolio_rl.agents.checkpoint import PolicyStrategy
+
+
+def load_policies(folders: Sequence[Path]) -> list[PolicyStrategy]:
+    """Trained runs as strategies named after their algorithm (``grpo``), with the seed
+    appended (``grpo_s1``) when several runs of one algorithm are given."""  # noqa: D205, D209
+    from collections import Counter
+
+    if not folders:  # a baselines-only backtest never imports torch
+        return []
+    from portfolio_rl.agents.checkpoint import load_policy_strategy
+
+    loaded = [load_policy_strategy(folder) for folder in folders]
+    counts = Counter(p.name for p in loaded)
+    for p in loaded:
+        if counts[p.name] > 1:
+            p.name = f"{p.name}_s{p.meta['seed']}"
+    if len({p.name for p in loaded}) != len(loaded):
+        raise ConfigError("two --policy runs have the same algorithm and seed")
+    return loaded
+
+
+def anchor_strategies(
+    loaded: Sequence[PolicyStrategy], prices: pd.DataFrame
+) -> tuple[list[Any], dict[str, str]]:
+    """Anchored policies get their anchor's weights on ``prices``; each anchor is also a
+    strategy (``anchor_<name>``: what the policy decided before any update)."""  # noqa: D205, D209
+    if not any(p.meta.get("anchor") for p in loaded):
+        return [], {}
+    from portfolio_rl.backtest.anchors import AnchorStrategy, attach_anchors
+
+    attach_anchors(loaded, prices)
+    anchors: dict[str, Any] = {}
+    anchor_of = {}
+    for policy in loaded:
+        if policy.anchor is not None:
+            name = f"anchor_{policy.anchor.name}"
+            anchors.setdefault(name, AnchorStrategy(name, policy.anchor))
+            anchor_of[policy.name] = name
+    return list(anchors.values()), anchor_of
+
+
+def untrained(strategies: Sequence[Any]) -> list[str]:
+    """One line per policy (or fold) that kept its untrained start (none without policies:
+    a baselines-only backtest never imports torch)."""  # noqa: D205, D209
+    if not strategies:
+        return []
+    from portfolio_rl.agents.checkpoint import untrained_notes
+
+    return untrained_notes(list(strategies))
