@@ -295,3 +295,106 @@ def test_same_seed_same_checkpoint_bytes_and_usual_file_modes(tmp_path):
     os.umask(umask)
     assert (tmp_path / "a" / "policy.pt").stat().st_mode & 0o777 == 0o666 & ~umask
     torch.load(tmp_path / "a" / "policy.pt", weights_only=True)
+
+
+# --------------------------------------------------------------------------- issue 25's causes
+
+
+def test_deeply_nested_yaml_and_a_null_key_are_one_error(tmp_path):
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("a: " + "[" * 5000 + "]" * 5000 + "\n")
+    one_error(invoke("backtest", "--config", deep), "nested too deeply")
+    null = tmp_path / "null.yaml"
+    null.write_text("null: 1\nzzz: 2\n")
+    one_error(invoke("backtest", "--config", null), "unknown key(s) None, zzz")
+
+
+def test_prices_whose_ratio_overflows_are_refused_before_training(tmp_path):
+    frame = toy_frame()
+    frame.iloc[200, 0] = 1e300
+    path = prices_csv(tmp_path, frame)
+    one_error(invoke("train", "--prices", path, "--out", tmp_path / "t"), "moves by a factor of")
+    assert not (tmp_path / "t").exists()
+
+
+def test_numeric_dates_are_read_as_dates(tmp_path):
+    frame = toy_frame(300)
+    frame.index = frame.index.strftime("%Y%m%d").astype(int)
+    frame.index.name = "Date"
+    result = invoke("data", "show", prices_csv(tmp_path, frame))
+    assert result.exit_code == 0 and "2020-01-01" in result.output, result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["backtest", "--rf", "inf"], "rf must be an annual rate above -1 and at most 1"),
+        (["run", "--algos", ""], "rl.algos is empty"),
+        (["backtest", "--strategies", ""], "strategies is empty"),
+        (["allocate", "--strategy", "equal_weight", "--capital", "inf"], "--capital must be"),
+        (["run", "--pdf", "x.docx"], "a report is a PDF"),
+        (
+            [
+                "data",
+                "download",
+                "AAPL",
+                "--start",
+                "2020-01-01",
+                "--end",
+                "2020-02-01",
+                "--out",
+                "x.xlsx",
+            ],
+            "unsupported output type 'x.xlsx'",
+        ),
+        (["backtest", "--cash", "--prices", "CASHFILE"], "already have a column named 'cash'"),
+    ],
+)
+def test_refused_before_any_work(tmp_path, args, message):
+    frame = toy_frame(600)
+    frame["cash"] = 1.0 + np.arange(len(frame)) * 1e-5
+    args = [str(prices_csv(tmp_path, frame)) if a == "CASHFILE" else a for a in args]
+    one_error(invoke(*args), message)
+
+
+def test_holdings_too_large_to_add_up_are_refused(tmp_path):
+    path = tmp_path / "h.csv"
+    path.write_text("asset,value\nAAPL,1e308\nAMD,1e308\n")
+    result = invoke("allocate", "--strategy", "equal_weight", "--holdings", path)
+    one_error(result, "every value must be a number from 0 to")
+
+
+def test_a_report_needs_a_pdf_name_and_a_complete_run(tmp_path):
+    out = tmp_path / "run"
+    base = ["backtest", "--prices", "factors", "--start", "2019-01-01", "--rebalance-days", "63"]
+    assert invoke(*base, "--strategies", "equal_weight", "--out", out).exit_code == 0
+    one_error(invoke("report", out, "-o", tmp_path / "r.png"), "a report is a PDF")
+    (out / "returns.csv").write_text("date,equal_weight\n2020-01-01,abc\n")
+    one_error(invoke("report", out, "-o", tmp_path / "r.pdf"), "is not a complete run directory")
+
+
+def test_a_full_disk_while_writing_the_pdf_is_one_line(tmp_path, monkeypatch):
+    import zlib
+
+    from portfolio_rl.report import pdf as pdf_module
+
+    out = tmp_path / "run"
+    base = ["backtest", "--prices", "factors", "--start", "2019-01-01", "--rebalance-days", "63"]
+    assert invoke(*base, "--strategies", "equal_weight", "--out", out).exit_code == 0
+
+    def full(path, write):
+        raise zlib.error("Error -3 while compressing data")
+
+    monkeypatch.setattr(pdf_module, "atomic_write", full)
+    result = invoke("report", out, "-o", tmp_path / "r.pdf")
+    one_error(result, "could not write")
+    assert "the run directory" in result.output and not (tmp_path / "r.pdf").exists()
+
+
+def test_a_walk_forward_policy_folder_names_its_folds(tmp_path):
+    for k in range(3):
+        fold = tmp_path / "grpo-s0" / f"fold-0{k}"
+        fold.mkdir(parents=True)
+        (fold / "policy.json").write_text("{}")
+    result = invoke("backtest", "--policy", tmp_path / "grpo-s0", "--out", tmp_path / "o")
+    one_error(result, "holds 3 walk-forward folds (fold-00 .. fold-02)")

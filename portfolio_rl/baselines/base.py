@@ -16,6 +16,7 @@ the failure in ``n_failures_`` and never returns NaN.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -211,7 +212,9 @@ class ConvexModel(BaseModel):
         for solver in (self.solver, self.fallback_solver):
             try:
                 options = self.clarabel_options if solver == "CLARABEL" else {}
-                problem.solve(solver=solver, **options)
+                with warnings.catch_warnings():  # an inaccurate status is ours to report
+                    warnings.filterwarnings("ignore", message="Solution may be inaccurate")
+                    problem.solve(solver=solver, **options)
                 status = problem.status
             except Exception as exc:  # cvxpy.SolverError and solver-specific errors
                 status = f"{solver}: {type(exc).__name__}"

@@ -126,11 +126,21 @@ def strategy_names(text: str, with_policies: bool) -> tuple[str, ...]:
 def policy_folders(folders: list[Path]) -> list[Path]:
     """--policy: a training folder; a run directory is refused with the folders it holds."""
     for folder in folders:
+        if (folder / "policy.json").is_file():
+            continue
         inside = sorted(p.parent for p in folder.glob("policies/*/policy.json"))
-        if not (folder / "policy.json").is_file() and inside:
+        folds = sorted(p.parent for p in folder.glob("fold-*/policy.json"))
+        folds += sorted(p.parent for p in folder.glob("policies/*/fold-*/policy.json"))
+        if inside:
             listing = ", ".join(str(p) for p in inside[:6])
             raise ConfigError(
                 f"{folder} is a run directory; pass one of its trained policies: {listing}"
+            )
+        if folds:
+            raise ConfigError(
+                f"{folder} holds {len(folds)} walk-forward folds ({folds[0].name} .. "
+                f"{folds[-1].name}), each a policy for its own years: pass one of them (e.g. "
+                f"{folds[-1]}), or redraw the run's report with portfolio-rl report"
             )
     return folders
 

@@ -99,8 +99,10 @@ def data_download(
 ) -> None:
     """Download adjusted daily closes with yfinance, through the per-ticker cache."""
     from portfolio_rl.data.checks import validate_prices
-    from portfolio_rl.data.download import download_prices, write_prices
+    from portfolio_rl.data.download import check_output, download_prices, write_prices
 
+    if out is not None:
+        check_output(out)  # before the download, not after it
     with console.progress_bar("download", len(tickers)) as bar:
         raw = download_prices(
             tickers,

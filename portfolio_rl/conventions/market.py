@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from portfolio_rl.errors import DataError
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -134,13 +136,16 @@ def add_cash_prices(prices: pd.DataFrame, rate: float | pd.Series) -> pd.DataFra
     give back the daily rates.
     """
     if CASH in prices.columns:
-        raise ValueError(f"the prices already have a column named {CASH!r}")
+        raise DataError(
+            f"the prices already have a column named {CASH!r}: rename it (cash: true adds "
+            "its own cash column, earning the risk-free rate)"
+        )
     if np.isscalar(rate):
         growth = (1.0 + daily_rate(float(rate))) ** np.arange(len(prices))
     else:
         daily = np.asarray(rate.reindex(prices.index), dtype=float)
         if not np.all(np.isfinite(daily[1:])):
-            raise ValueError("the risk-free series has gaps on the price dates")
+            raise DataError("the risk-free series has gaps on the price dates")
         growth = np.concatenate([[1.0], np.cumprod(1.0 + daily[1:])])
     return prices.assign(**{CASH: growth})
 

@@ -297,17 +297,23 @@ def _ticker_through_cache(
     return (out, "") if not out.empty else (None, "no rows in the requested range")
 
 
-def write_prices(prices: pd.DataFrame, path: str | Path) -> Path:
-    """Write a price frame atomically; the format follows the extension (csv or parquet)."""
+def check_output(path: str | Path) -> Path:
+    """Refuse an output path that ``write_prices`` cannot write, before any work is done."""
     path = Path(path)
     if path.is_dir():
         raise DownloadError(f"{path} is a folder: give a file ending .csv, .csv.gz or .parquet")
+    if not path.name.lower().endswith((".parquet", ".pq", ".csv", ".csv.gz")):
+        raise DownloadError(f"unsupported output type {path.name!r}: use .csv, .csv.gz or .parquet")
+    return path
+
+
+def write_prices(prices: pd.DataFrame, path: str | Path) -> Path:
+    """Write a price frame atomically; the format follows the extension (csv or parquet)."""
+    path = check_output(path)
     name = path.name.lower()
     if name.endswith((".parquet", ".pq")):
         atomic_write(path, lambda tmp: prices.to_parquet(tmp))
-    elif name.endswith((".csv", ".csv.gz")):
+    else:
         compression = "gzip" if name.endswith(".gz") else None
         atomic_write(path, lambda tmp: prices.to_csv(tmp, compression=compression))
-    else:
-        raise DownloadError(f"unsupported output type {path.name!r}: use .csv, .csv.gz or .parquet")
     return path

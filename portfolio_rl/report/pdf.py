@@ -42,6 +42,8 @@ def make_report(run_dir: str | Path, pdf: str | Path, force: bool = False) -> Pa
     from matplotlib.backends.backend_pdf import PdfPages
 
     pdf = Path(pdf)
+    if pdf.suffix.lower() != ".pdf":
+        raise PortfolioRLError(f"{pdf}: a report is a PDF; give a name ending in .pdf")
     if pdf.exists() and not force:
         raise PortfolioRLError(f"{pdf} already exists; pass --force to overwrite it")
     run = Run(Path(run_dir))
@@ -74,5 +76,16 @@ def make_report(run_dir: str | Path, pdf: str | Path, force: bool = False) -> Pa
                 doc.savefig(fig)
                 plt.close(fig)
 
-    atomic_write(pdf, write)
+    import warnings
+    import zlib
+
+    try:
+        with warnings.catch_warnings():  # matplotlib's legend and glyph notes are not ours
+            warnings.filterwarnings("ignore", module="matplotlib")
+            atomic_write(pdf, write)
+    except (OSError, zlib.error) as exc:  # a full disk shows up as either
+        raise PortfolioRLError(
+            f"could not write {pdf}: {exc}; the run directory {run_dir} is complete "
+            f"(portfolio-rl report {run_dir} draws it again)"
+        ) from None
     return pdf

@@ -25,8 +25,12 @@ class Run:
             self.metrics = pd.read_csv(folder / "metrics.csv", index_col=0)
             self.stats = pd.read_csv(folder / "stats.csv", index_col=0)
             self.config = json.loads((folder / "config.json").read_text())
-        except (OSError, ValueError) as exc:
-            raise PortfolioRLError(f"{folder} is not a complete run directory: {exc}") from None
+            if self.metrics.empty or self.returns.empty:
+                raise ValueError("metrics.csv or returns.csv has no rows")
+            float(self.returns.to_numpy(dtype=float).sum())  # numbers, not text
+        except Exception as exc:  # a missing, truncated or edited file, however pandas fails
+            reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+            raise PortfolioRLError(f"{folder} is not a complete run directory: {reason}") from None
         self.turnover = csv("turnover.csv", index_col=0, parse_dates=True)
         self.costs = csv("costs.csv", index_col=0, parse_dates=True)
         self.failures = csv("failures.csv")

@@ -314,11 +314,12 @@ def limitations(run: Run) -> list[str]:
             )
     if run.seeds is not None and len(grpo) < 5:
         out.append(f"Seeds: {len(grpo)} GRPO seed(s); the seed interval is rough with so few.")
-    kept = [name for name, s in run.summaries.items() if int(s.get("best_iteration", 0)) < 0]
+    summaries = getattr(run, "summaries", {})
+    kept = [name for name, s in summaries.items() if int(s.get("best_iteration", 0)) < 0]
     if kept:
         out.append(
             f"Untrained starts: validation kept the starting policy in {len(kept)} of the "
-            f"{len(run.summaries)} trainings (no iteration beat it; such a policy decides 1/N, "
+            f"{len(summaries)} trainings (no iteration beat it; such a policy decides 1/N, "
             "its anchor's weights or the previous fold's policy): " + ", ".join(kept)[:400]
         )
     if cfg.get("diverged_folds"):

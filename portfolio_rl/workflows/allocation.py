@@ -33,6 +33,11 @@ class Allocation:
     """A policy that kept its untrained start says what it decides instead."""
 
 
+#: The largest amount of money (holdings, capital) taken at face value: beyond it sums and
+#: trades stop being exact numbers (1e308 overflowed to inf trades).
+MAX_MONEY = 1e15
+
+
 def read_holdings(path: Path) -> pd.Series:
     """Current positions from a CSV with columns ``asset`` and ``value`` (money, >= 0)."""
     try:
@@ -42,8 +47,8 @@ def read_holdings(path: Path) -> pd.Series:
     if not {"asset", "value"} <= set(frame.columns):
         raise DataError(f"{path}: holdings need the columns asset and value")
     values = pd.to_numeric(frame["value"], errors="coerce")
-    if values.isna().any() or (values < 0).any() or not np.isfinite(values).all():
-        raise DataError(f"{path}: every value must be a number >= 0")
+    if values.isna().any() or not ((values >= 0) & (values <= MAX_MONEY)).all():
+        raise DataError(f"{path}: every value must be a number from 0 to {MAX_MONEY:.0e}")
     if frame["asset"].duplicated().any():
         raise DataError(f"{path}: an asset appears more than once")
     return pd.Series(values.to_numpy(), index=frame["asset"].astype(str), name="value")
@@ -66,6 +71,8 @@ def allocate(
 
     if (policy is None) == (strategy is None):
         raise ConfigError("give one of --policy DIR or --strategy NAME")
+    if capital is not None and not 0 < capital <= MAX_MONEY:
+        raise ConfigError(f"--capital must be a positive amount up to {MAX_MONEY:.0e}")
     if strategy == "benchmark":
         raise ConfigError("the benchmark is an index, not an allocation")
     prices, _, _ = market_data(exp)

@@ -272,6 +272,8 @@ def run(
     from portfolio_rl.report.text import verdict
 
     started = time.perf_counter()
+    if pdf is not None and Path(pdf).suffix.lower() != ".pdf":
+        raise ConfigError(f"--pdf {pdf}: a report is a PDF; give a name ending in .pdf")
     if quick:
         exp = quick_experiment(exp)
     source = ", ".join(exp.data.tickers) if exp.data.tickers else exp.data.prices

@@ -62,6 +62,30 @@ def trainable(config: dict[str, Any], base: dict[str, Any], sweep: SweepConfig, 
     tune.report({"val_score": record["val_score"], "val_sharpe": record["val_sharpe"]})
 
 
+#: Ray 2.60's ``ray start --head`` turns on token authentication: a client without it is
+#: refused (``InvalidAuthToken``) and retries for minutes.
+AUTH_HINT = (
+    " (is `ray start --head` running there? Since Ray 2.60 it asks for a token: set "
+    "RAY_AUTH_MODE=token and the cluster's token in this shell, as docs/sweeps.md says)"
+)
+
+
+def check_reachable(address: str, timeout: float = 3.0) -> None:
+    """Refuse a ``HOST:PORT`` that does not answer a TCP connection, with the usual fix."""
+    import socket
+
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"--address {address!r}: expected auto or HOST:PORT (e.g. 10.0.0.5:6379)")
+    try:
+        with socket.create_connection((host.removeprefix("ray://"), int(port)), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise ConfigError(
+            f"no Ray cluster answers at {address} ({exc.strerror or exc})" + AUTH_HINT
+        ) from None
+
+
 def run_sweep(
     path: Path,
     out: Path | None = None,
@@ -84,6 +108,8 @@ def run_sweep(
             "a sweep runs on Ray Tune: pip install 'portfolio-rl[sweep]' (ray[tune], optuna)"
         ) from None
     name = str(base.get("name", Path(path).stem))
+    if address not in (None, "auto", "local"):
+        check_reachable(address)  # before any folder is made or Ray retries for minutes
     folder = Path(out) if out else child_path(runs_dir(), f"{name}-sweep", what="sweep name")
     state = folder.resolve() / RAY_DIR
     if resume:
@@ -132,7 +158,14 @@ def _fit(
 
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
-    ray.init(address=address, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+    try:
+        ray.init(
+            address=address, include_dashboard=False, logging_level="ERROR", log_to_driver=False
+        )
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise ConfigError(
+            f"could not attach to Ray at {address}: {exc}".splitlines()[0] + AUTH_HINT
+        ) from None
     try:
         # trials share a GPU: as many per GPU as run at once (one per CPU by default)
         share = 1.0 / (limit or os.cpu_count() or 1) if torch.cuda.is_available() else 0.0

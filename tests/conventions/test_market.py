@@ -4,6 +4,7 @@ import torch
 
 from portfolio_rl.conventions.market import add_cash, hold, rebalance, simple_returns
 from portfolio_rl.envs.simulator import simulate
+from portfolio_rl.errors import DataError
 
 
 def test_two_asset_rebalance_by_hand():
@@ -68,5 +69,5 @@ def test_cash_prices_grow_at_the_rate_of_the_cash_returns(toy_prices):
     assert list(with_cash.columns) == [*toy_prices.columns, "cash"]
     r = simple_returns(with_cash.to_numpy())[1:, -1]
     np.testing.assert_allclose(r, add_cash(np.zeros((len(r), 1)), 0.03)[:, -1], rtol=1e-9)
-    with pytest.raises(ValueError, match="already have a column named 'cash'"):
+    with pytest.raises(DataError, match="already have a column named 'cash'"):
         add_cash_prices(with_cash, 0.03)
