@@ -56,3 +56,40 @@ def psd_factor(cov: np.ndarray) -> np.ndarray:
             ridge = max(ridge * 10, 1e-12 * max(np.trace(cov) / n, 1e-300))
     vals, vecs = np.linalg.eigh(cov)
     return (vecs * np.sqrt(np.clip(vals, 0, None))).T
+
+
+def covariance_factor(returns: np.ndarray, method: str = "sample") -> tuple[np.ndarray, float]:
+    """A factor of the covariance that grows with the data: ``cov = F.T @ F + s**2 * I``.
+
+    With fewer observations than assets, ``F`` is the centred return window itself (scaled),
+    of shape (n_observations, n_assets), so a problem built on it carries T x n numbers, not
+    n x n, and its solver factors a T x T system; otherwise ``F`` is the Cholesky factor of
+    the (unshrunk part of the) covariance, of shape (n_assets, n_assets). ``s`` is the
+    Ledoit-Wolf shrinkage towards ``mu * I`` (0 for the sample covariance): the same
+    matrices as `estimate_covariance`.
+
+    Parameters
+    ----------
+    returns : ndarray of shape (n_observations, n_assets)
+    method : {"sample", "ledoit_wolf"}
+
+    Returns
+    -------
+    F : ndarray of shape (min(n_observations, n_assets), n_assets)
+    s : float
+    """
+    n_obs, n_assets = returns.shape
+    centred = returns - returns.mean(axis=0)
+    if method == "sample":
+        scale, s = 1.0 / (n_obs - 1), 0.0
+    elif method == "ledoit_wolf":
+        from sklearn.covariance import ledoit_wolf_shrinkage
+
+        delta = float(ledoit_wolf_shrinkage(returns))
+        mu = float((centred**2).sum() / n_obs / n_assets)  # trace of the ML covariance / n
+        scale, s = (1.0 - delta) / n_obs, float(np.sqrt(delta * mu))
+    else:
+        raise ValueError(f"covariance must be one of {COVARIANCES}, got {method!r}")
+    if n_obs <= n_assets:
+        return centred * np.sqrt(scale), s
+    return psd_factor(centred.T @ centred * scale), s

@@ -1,8 +1,10 @@
 """Mean-risk models: minimum variance, mean-variance, max Sharpe, robust mean-variance.
 
 All are written in annualised units (mean x 252, covariance x 252), which leaves their
-solutions unchanged, with ``w' Sigma w = ||F w||^2`` for a factor ``F`` of ``Sigma`` so the
-problems are DPP with ``F`` a parameter.
+solutions unchanged, with ``w' Sigma w = ||F w||^2 + ||s w||^2`` for the factor ``F`` and
+shrinkage ``s`` of `covariance_factor` (the centred return window when there are more
+assets than days, so a 500-asset problem is T x n, not n x n), so the problems are DPP with
+``F`` and ``s`` parameters.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import numpy as np
 from scipy import special
 
 from portfolio_rl.baselines.base import ConstrainedModel
-from portfolio_rl.baselines.covariance import estimate_covariance, psd_factor
+from portfolio_rl.baselines.covariance import covariance_factor
 from portfolio_rl.conventions.market import PERIODS
 from portfolio_rl.conventions.measures import ellipsoid_kappa
 
@@ -26,22 +28,35 @@ class _MeanRisk(ConstrainedModel):
     #: Whether the model uses the mean (minimum variance does not, and skips setting it).
     uses_mean = True
 
-    def _data_params(self, n_assets: int) -> dict[str, Any]:
+    def _data_params(self, n_obs: int, n_assets: int) -> dict[str, Any]:
         import cvxpy as cp
 
-        params = {"F": cp.Parameter((n_assets, n_assets), name="F")}
+        rows = min(n_obs, n_assets)
+        params = {"F": cp.Parameter((rows, n_assets), name="F")}
+        if self.covariance != "sample":
+            params["s"] = cp.Parameter(nonneg=True, name="shrink")
         if self.uses_mean:
             params["mu"] = cp.Parameter(n_assets, name="mu")
         return params
 
+    def _risk(self, w: Any, params: dict[str, Any]) -> Any:
+        """The stacked factor times ``w``: ``||_risk(w)||^2 = w' Sigma w``."""
+        import cvxpy as cp
+
+        fw = params["F"] @ w
+        return fw if "s" not in params else cp.hstack([fw, params["s"] * w])
+
     def _set(self, params: dict[str, Any], x: np.ndarray) -> None:
-        cov = estimate_covariance(x, self.covariance) * PERIODS
+        factor, s = covariance_factor(x, self.covariance)
         if "mu" in params:
             params["mu"].value = x.mean(axis=0) * PERIODS
-        params["F"].value = psd_factor(cov)
-        self._set_extra(params, x, cov)
+        params["F"].value = factor * np.sqrt(PERIODS)
+        if "s" in params:
+            params["s"].value = s * np.sqrt(PERIODS)
+        variance = ((factor**2).sum(axis=0) + s**2) * PERIODS  # the diagonal of Sigma
+        self._set_extra(params, x, variance)
 
-    def _set_extra(self, params: dict[str, Any], x: np.ndarray, cov: np.ndarray) -> None:
+    def _set_extra(self, params: dict[str, Any], x: np.ndarray, variance: np.ndarray) -> None:
         pass
 
 
@@ -71,9 +86,9 @@ class MinVariance(_MeanRisk):
         import cvxpy as cp
 
         w = cp.Variable(n_assets)
-        params = self._data_params(n_assets)
+        params = self._data_params(n_obs, n_assets)
         cons, cost, common = self._common(w, n_assets)
-        objective = cp.sum_squares(params["F"] @ w) + cost
+        objective = cp.sum_squares(self._risk(w, params)) + cost
         problem = cp.Problem(cp.Minimize(objective), [cp.sum(w) == 1, *cons])
         return problem, params | common, lambda: w.value
 
@@ -108,10 +123,11 @@ fallback_solver
         import cvxpy as cp
 
         w = cp.Variable(n_assets)
-        params = self._data_params(n_assets)
+        params = self._data_params(n_obs, n_assets)
         cons, cost, common = self._common(w, n_assets)
         penalty, extra = self._penalty(w, params)
-        utility = params["mu"] @ w - penalty - self.risk_aversion * cp.sum_squares(params["F"] @ w)
+        risk = cp.sum_squares(self._risk(w, params))
+        utility = params["mu"] @ w - penalty - self.risk_aversion * risk
         problem = cp.Problem(cp.Maximize(utility - cost), [cp.sum(w) == 1, *cons, *extra])
         return problem, params | common, lambda: w.value
 
@@ -169,11 +185,11 @@ solver, fallback_solver
             # radius * ||F w|| via an epigraph variable, so the problem stays DPP
             params["radius"] = cp.Parameter(nonneg=True, name="radius")
             spread = cp.Variable(nonneg=True, name="spread")
-            return params["radius"] * spread, [cp.norm(params["F"] @ w, 2) <= spread]
+            return params["radius"] * spread, [cp.norm(self._risk(w, params), 2) <= spread]
         params["delta"] = cp.Parameter(w.shape[0], nonneg=True, name="delta")
         return params["delta"] @ cp.abs(w), []
 
-    def _set_extra(self, params: dict[str, Any], x: np.ndarray, cov: np.ndarray) -> None:
+    def _set_extra(self, params: dict[str, Any], x: np.ndarray, variance: np.ndarray) -> None:
         n_obs, n_assets = x.shape
         if self.uncertainty == "ellipsoid":
             kappa = self.kappa
@@ -183,7 +199,7 @@ solver, fallback_solver
             params["radius"].value = kappa * np.sqrt(PERIODS / n_obs)
         else:
             z = special.ndtri(0.5 + self.confidence_level / 2)
-            params["delta"].value = z * np.sqrt(np.diag(cov) * PERIODS / n_obs)
+            params["delta"].value = z * np.sqrt(variance / n_obs)
 
 
 @dataclass(eq=False, repr=False)
@@ -207,10 +223,10 @@ class MaxSharpe(_MeanRisk):
 
         y = cp.Variable(n_assets)
         k = cp.Variable(nonneg=True)
-        params = self._data_params(n_assets)
+        params = self._data_params(n_obs, n_assets)
         cons, _, common = self._common(y, n_assets, scale=k)
         problem = cp.Problem(
-            cp.Minimize(cp.sum_squares(params["F"] @ y)),
+            cp.Minimize(cp.sum_squares(self._risk(y, params))),
             [params["mu"] @ y == 1, cp.sum(y) == k, *cons],
         )
 
