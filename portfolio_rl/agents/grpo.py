@@ -49,7 +49,7 @@ from portfolio_rl.agents.losses import (
     k3_kl,
     process_advantages,
 )
-from portfolio_rl.agents.optim import check_finite, gradient_step, set_lr
+from portfolio_rl.agents.optim import check_finite, clip_and_step, gradient_step, set_lr
 from portfolio_rl.agents.policy import PolicyOutput, SimplexPolicy
 from portfolio_rl.agents.rollout import Rollout, rollout
 from portfolio_rl.agents.runstate import LOGGED_STATS, ProgressFn, RunState, TrainResult
@@ -116,9 +116,6 @@ def train(
             else torch.ones_like(group_std, dtype=torch.bool)
         )
         anchor = None if batch.anchor is None else batch.anchor[keep]
-        with torch.no_grad():
-            ref_out = reference(batch.obs[keep], anchor)
-            logp_ref = reference.log_prob(ref_out, batch.actions[keep])
 
         # 4. mu gradient steps on the clipped surrogate with the KL penalty
         stats = dict.fromkeys(LOGGED_STATS, 0.0)
@@ -129,20 +126,36 @@ def train(
                 batch.logp[keep],
                 adv[keep],
             )
+            parts = starts_per_chunk(obs)
+            if parts >= len(obs):
+                with torch.no_grad():
+                    ref_out = reference(obs, anchor)
+                    logp_ref = reference.log_prob(ref_out, actions)
             for _ in range(config.mu):
-                out = policy(obs, anchor)
-                per_step, kl, low, high = objective(
-                    policy, out, actions, logp_old, a, ref_out, logp_ref, config
-                )
-                loss = aggregate(per_step, config.loss_aggregation)
-                check_finite(iteration, loss, kl.mean().item(), config.max_kl)
-                entropy = policy.entropy(out)  # of the distribution before this step
-                grad_norm = gradient_step(
-                    optimizer, loss, list(policy.parameters()), config.max_grad_norm
-                )
-                step_stats = (kl, low, high, entropy, grad_norm, loss)
+                if parts >= len(obs):  # the whole batch at once
+                    out = policy(obs, anchor)
+                    per_step, kl, low, high = objective(
+                        policy, out, actions, logp_old, a, ref_out, logp_ref, config
+                    )
+                    loss = aggregate(per_step, config.loss_aggregation)
+                    check_finite(iteration, loss, kl.mean().item(), config.max_kl)
+                    entropy = policy.entropy(out)  # of the distribution before this step
+                    grad_norm = gradient_step(
+                        optimizer, loss, list(policy.parameters()), config.max_grad_norm
+                    )
+                    step_stats = [mean_of(v) for v in (kl, low, high, entropy, grad_norm, loss)]
+                else:
+                    step_stats = chunked_step(
+                        policy,
+                        reference,
+                        optimizer,
+                        (obs, actions, logp_old, a, anchor),
+                        parts,
+                        iteration,
+                        config,
+                    )
                 for key, v in zip(LOGGED_STATS, step_stats, strict=True):
-                    stats[key] += mean_of(v) / config.mu
+                    stats[key] += v / config.mu
 
         # 5. iterative GRPO: the reference follows the policy every N iterations
         if config.ref_update_every and (iteration + 1) % config.ref_update_every == 0:
@@ -153,6 +166,59 @@ def train(
         if state.end_iteration(iteration, row, policy):
             break
     return state.finish(iteration)
+
+
+#: Observation rows (start x member x step x asset) that one forward and backward pass
+#: takes at most: beyond it the pass is memory-bound (at 500 assets a whole batch took 2.6x
+#: longer than the same rows start by start), so the loss is accumulated in chunks of starts.
+CHUNK_ROWS = 200_000
+
+
+def starts_per_chunk(obs: torch.Tensor) -> int:
+    """How many starts (the first axis of ``obs``) one pass takes (all of them when small)."""
+    rows_per_start = obs[0].numel() // obs.shape[-1]
+    return max(1, CHUNK_ROWS // max(rows_per_start, 1))
+
+
+def chunked_step(
+    policy: SimplexPolicy,
+    reference: SimplexPolicy,
+    optimizer: torch.optim.Optimizer,
+    batch: tuple[torch.Tensor, ...],
+    per_chunk: int,
+    iteration: int,
+    config: TrainConfig,
+) -> list[float]:
+    """One gradient step whose loss is accumulated over chunks of starts.
+
+    Each chunk's loss is weighted by its share of the starts, so the gradient is the whole
+    batch's (up to the order of float sums: trajectories have equal lengths, so the mean over
+    trajectories, or steps, is the weighted mean of the chunks' means). Returns the logged
+    figures (KL, clip ratios, entropy, gradient norm, loss), averaged the same way.
+    """
+    obs, actions, logp_old, adv, anchor = batch
+    optimizer.zero_grad()
+    totals = [0.0] * 5
+    loss_total = 0.0
+    for lo in range(0, len(obs), per_chunk):
+        part = slice(lo, lo + per_chunk)
+        share = len(obs[part]) / len(obs)
+        ahead = None if anchor is None else anchor[part]
+        with torch.no_grad():
+            ref_out = reference(obs[part], ahead)
+            logp_ref = reference.log_prob(ref_out, actions[part])
+        out = policy(obs[part], ahead)
+        per_step, kl, low, high = objective(
+            policy, out, actions[part], logp_old[part], adv[part], ref_out, logp_ref, config
+        )
+        loss = aggregate(per_step, config.loss_aggregation) * share
+        check_finite(iteration, loss, kl.mean().item(), config.max_kl)
+        loss.backward()
+        loss_total += loss.item()
+        for k, v in enumerate((kl, low, high, policy.entropy(out))):
+            totals[k] += mean_of(v) * share
+    norm = clip_and_step(optimizer, list(policy.parameters()), config.max_grad_norm)
+    return [*totals[:4], norm, loss_total]
 
 
 def advantages(

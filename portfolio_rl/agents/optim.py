@@ -45,6 +45,13 @@ def gradient_step(
     """
     optimizer.zero_grad()
     loss.backward()
+    return clip_and_step(optimizer, parameters, max_norm)
+
+
+def clip_and_step(
+    optimizer: torch.optim.Optimizer, parameters: list[Any], max_norm: float
+) -> float:
+    """Clip the accumulated gradient norm at ``max_norm`` and step; the norm before clipping."""
     norm = torch.nn.utils.clip_grad_norm_(parameters, max_norm)
     optimizer.step()
     return norm.item()

@@ -183,6 +183,8 @@ def run_backtest(
     costs = {s.name: np.empty(len(decisions)) for s in strategies}
     failures: list[tuple[pd.Timestamp, str, str]] = []
 
+    if progress is not None:
+        progress(0, len(decisions))  # the bar shows its total before the first (slowest) solve
     for k, t in enumerate(decisions):
         window = decision_window(prices, t, config)
         stop = decisions[k + 1] if k + 1 < len(decisions) else last

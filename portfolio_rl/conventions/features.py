@@ -214,8 +214,9 @@ def _covariance_features(logr: np.ndarray, m: np.ndarray, ends: Rows) -> np.ndar
         ends = np.arange(ends.start, ends.stop)
     out = np.empty((*logr.shape[:-2], len(ends), n, 3))
     offsets = np.arange(1 - w, 1)
-    # windows gathered a chunk of days at a time: (..., w, C, n), at most ~4M numbers
-    size = max(1, 2**22 // (w * n * int(np.prod(logr.shape[:-2], dtype=int))))
+    # windows gathered a chunk of days at a time: (..., w, C, n), at most ~1M numbers (8 MB:
+    # larger chunks fall out of the cache and run at half the speed at 500 assets)
+    size = max(1, 2**20 // (w * n * int(np.prod(logr.shape[:-2], dtype=int))))
     for lo in range(0, len(ends), size):
         rows = offsets[:, None] + ends[None, lo : lo + size]
         out[..., lo : lo + size, :, :] = _covariance_of(logr[..., rows, :], m[..., rows, :])

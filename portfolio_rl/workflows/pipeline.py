@@ -189,7 +189,14 @@ def backtest(
                     "--allow-in-sample to mark their rows as in-sample"
                 )
             in_sample = [p.name for p in loaded]
+    source = ", ".join(exp.data.tickers) if exp.data.tickers else exp.data.prices
+    hooks.stage(f"loading {source}")
     prices, bench, rf = market_data(exp, hooks=hooks)
+    start = exp.backtest.start or "the start"
+    every = exp.backtest.rebalance_days
+    hooks.stage(
+        f"walk-forward backtest of {prices.shape[1]} assets from {start}, every {every} days"
+    )
     for policy in loaded:
         policy.check_assets(list(prices.columns))
     anchors, anchor_of = anchor_strategies(loaded, prices)
