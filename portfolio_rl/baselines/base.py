@@ -152,6 +152,14 @@ class ConvexModel(BaseModel):
 
     #: Settings passed to Clarabel (not to the fallback solver).
     clarabel_options: ClassVar[dict[str, Any]] = {}
+    #: Settings passed to OSQP: tolerances tight enough that bounds and turnover caps hold to
+    #: 1e-7 (its defaults let a cap be passed by 4e-5), and the polishing step.
+    osqp_options: ClassVar[dict[str, Any]] = {
+        "eps_abs": 1e-8,
+        "eps_rel": 1e-8,
+        "polish": True,
+        "max_iter": 50_000,
+    }
 
     def _check(self) -> None:
         check_choice("solver", self.solver, SOLVERS)
@@ -211,7 +219,8 @@ class ConvexModel(BaseModel):
         status = "not solved"
         for solver in (self.solver, self.fallback_solver):
             try:
-                options = self.clarabel_options if solver == "CLARABEL" else {}
+                options = {"CLARABEL": self.clarabel_options, "OSQP": self.osqp_options}
+                options = options.get(solver, {})
                 with warnings.catch_warnings():  # an inaccurate status is ours to report
                     warnings.filterwarnings("ignore", message="Solution may be inaccurate")
                     problem.solve(solver=solver, **options)

@@ -168,7 +168,7 @@ def print_bench(figures: dict[str, Any], repeats: int) -> None:
     """The tables of ``portfolio-rl bench`` (:func:`~portfolio_rl.workflows.bench.bench_tables`)."""
     from rich.table import Table
 
-    from portfolio_rl.workflows.bench import bench_tables
+    from portfolio_rl.workflows.bench_tables import bench_tables
 
     console = _console()
     for title, header, rows in bench_tables(figures, repeats):

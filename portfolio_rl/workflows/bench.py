@@ -312,6 +312,13 @@ def bench_process(repeats: int = 3) -> dict[str, Any]:
     }
 
 
+def bench_scale(repeats: int = 1) -> dict[str, Any]:
+    """Baselines and GRPO on 20 to 500 assets (`portfolio_rl.workflows.bench_scale`)."""
+    from portfolio_rl.workflows import bench_scale as scale
+
+    return scale.bench_scale(repeats=repeats)
+
+
 BENCHES: dict[str, Callable[[], dict[str, Any]]] = {
     "env": bench_env,
     "simulator": bench_simulator,
@@ -320,73 +327,20 @@ BENCHES: dict[str, Callable[[], dict[str, Any]]] = {
     "seeds": bench_seeds,
     "walkforward": bench_walkforward,
     "process": bench_process,
+    "scale": bench_scale,
 }
+#: What ``bench`` runs without ``--only``: the scale benchmark takes minutes, so it is asked
+#: for by name.
+DEFAULT_BENCHES = tuple(n for n in BENCHES if n != "scale")
 
 
 def run_benchmarks(names: list[str] | None = None, repeats: int = 1) -> dict[str, Any]:
     """Run the named benchmarks (all by default) and merge their figures; ``repeats`` is the
     number of alternating walk-forward timings per side."""  # noqa: D205, D209
     out: dict[str, Any] = {}
-    for name in names or list(BENCHES):
-        if name in ("walkforward", "process"):
+    for name in names or DEFAULT_BENCHES:
+        if name in ("walkforward", "process", "scale"):
             out.update(BENCHES[name](repeats=repeats))
         else:
             out.update(BENCHES[name]())
     return out
-
-
-def bench_tables(
-    figures: dict[str, Any], repeats: int = 1
-) -> list[tuple[str, list[str], list[list[str]]]]:
-    """The figures of :func:`run_benchmarks` as ``(title, header, rows)`` tables of strings.
-
-    What the terminal prints and ``bench --markdown`` writes: the throughput figures, then
-    each model's walk-forward beside skfolio's when those ran.
-    """
-    tables = []
-    plain = [
-        [
-            key,
-            f"{v:,.0f}"
-            if isinstance(v, float) and v > 100
-            else (f"{v:.3g}" if isinstance(v, float) else str(v)),
-        ]
-        for key, v in figures.items()
-        if not key.startswith("wf_")
-    ]
-    if plain:
-        tables.append(
-            ("portfolio-rl bench (medians of repeats in one process)", ["figure", "value"], plain)
-        )
-    models = [k[3:-2] for k in figures if k.startswith("wf_") and k.endswith("_s")]
-    models = [m for m in models if not m.endswith("_skfolio")]
-    if models:
-        rows = []
-        for m in models:
-            theirs = figures.get(f"wf_{m}_skfolio_s")
-            rows.append(
-                [
-                    m,
-                    str(figures[f"wf_{m}_rebalances"]),
-                    f"{figures[f'wf_{m}_s']:.2f}",
-                    "-" if theirs is None else f"{theirs:.2f}",
-                    "-" if theirs is None else f"{figures[f'wf_{m}_speedup']:.1f}x",
-                ]
-            )
-        title = "walk-forward 2005-2022 per model, seconds"
-        title += f" (medians of {repeats})" if repeats > 1 else ""
-        tables.append((title, ["model", "rebalances", "ours", "skfolio", "speed-up"], rows))
-    return tables
-
-
-def bench_markdown(figures: dict[str, Any], repeats: int = 1) -> str:
-    """The tables of :func:`bench_tables` in markdown, each under its title."""
-    from portfolio_rl.plumbing.markdown import markdown_table
-
-    return (
-        "\n\n".join(
-            f"**{title}**\n\n{markdown_table(header, rows)}"
-            for title, header, rows in bench_tables(figures, repeats)
-        )
-        + "\n"
-    )
