@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from portfolio_rl.workflows.skfolio_models import SKFOLIO_EQUIVALENTS, skfolio_model
+
 
 def _median_rate(work: Callable[[], int], repeats: int = 3) -> float:
     work()  # warm-up
@@ -172,44 +174,6 @@ def _timed_after_warmup(run: Callable[[Path], Any], root: Path) -> float:
     return time.perf_counter() - start
 
 
-#: Our model name -> how to build skfolio's equivalent (a test-only dependency).
-SKFOLIO_EQUIVALENTS = (
-    "min_variance",
-    "mean_variance",
-    "max_sharpe",
-    "robust_mv_ellipsoid",
-    "min_cvar",
-    "risk_parity",
-)
-
-
-def _skfolio_model(name: str) -> Any:
-    from skfolio import RiskMeasure
-    from skfolio.optimization import MeanRisk, ObjectiveFunction, RiskBudgeting
-    from skfolio.uncertainty_set import EmpiricalMuUncertaintySet
-
-    utility = ObjectiveFunction.MAXIMIZE_UTILITY
-    return {
-        "min_variance": lambda: MeanRisk(risk_measure=RiskMeasure.VARIANCE),
-        "mean_variance": lambda: MeanRisk(
-            risk_measure=RiskMeasure.VARIANCE, objective_function=utility, risk_aversion=5.0
-        ),
-        "max_sharpe": lambda: MeanRisk(
-            risk_measure=RiskMeasure.VARIANCE, objective_function=ObjectiveFunction.MAXIMIZE_RATIO
-        ),
-        "robust_mv_ellipsoid": lambda: MeanRisk(
-            risk_measure=RiskMeasure.VARIANCE,
-            objective_function=utility,
-            risk_aversion=5.0,
-            mu_uncertainty_set_estimator=EmpiricalMuUncertaintySet(
-                confidence_level=0.95, diagonal=False
-            ),
-        ),
-        "min_cvar": lambda: MeanRisk(risk_measure=RiskMeasure.CVAR),
-        "risk_parity": lambda: RiskBudgeting(risk_measure=RiskMeasure.VARIANCE),
-    }[name]()
-
-
 #: Our models with no skfolio equivalent (skfolio's box set is a diagonal ellipsoid and its
 #: Wasserstein CVaR bounds the support): timed on our side only.
 OURS_ONLY = ("robust_mv_box", "dro_cvar")
@@ -247,7 +211,7 @@ def bench_walkforward(
         with warnings.catch_warnings():  # skfolio warns of inaccurate max-Sharpe solves
             warnings.simplefilter("ignore")
             cv = WalkForward(train_size=252, test_size=21)
-            cross_val_predict(_skfolio_model(name), returns, cv=cv)
+            cross_val_predict(skfolio_model(name), returns, cv=cv)
         return time.perf_counter() - t0
 
     for name in models:

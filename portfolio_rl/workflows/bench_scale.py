@@ -72,7 +72,7 @@ def bench_scale(sizes: tuple[int, ...] = SIZES, repeats: int = 1) -> dict[str, A
     from portfolio_rl.backtest.engine import BacktestConfig, run_backtest
     from portfolio_rl.backtest.runner import build_baselines
     from portfolio_rl.baselines import default_strategies
-    from portfolio_rl.workflows.bench import SKFOLIO_EQUIVALENTS, _skfolio_model
+    from portfolio_rl.workflows.skfolio_models import SKFOLIO_EQUIVALENTS, skfolio_model
 
     try:
         from skfolio.model_selection import WalkForward, cross_val_predict
@@ -94,7 +94,7 @@ def bench_scale(sizes: tuple[int, ...] = SIZES, repeats: int = 1) -> dict[str, A
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
                         cv = WalkForward(train_size=252, test_size=21)
-                        cross_val_predict(_skfolio_model(name), prices.pct_change().iloc[1:], cv=cv)
+                        cross_val_predict(skfolio_model(name), prices.pct_change().iloc[1:], cv=cv)
                     out[f"scale_{name}_{n}_skfolio_s"] = (time.perf_counter() - t0) / folds
             out[f"scale_grpo_{n}_s"] = _grpo_seconds(one_factor_prices(n), Path(tmp) / f"g{n}")
         if cross_val_predict is not None:

@@ -128,9 +128,10 @@ def experiment(
     if target not in ALGORITHMS and target not in BASELINES:
         raise ConfigError(f"target {target!r} is neither an RL algorithm nor a baseline")
     rl = mapping.setdefault("rl", {})
-    rl["algos"] = [target] if target in ALGORITHMS else []
     rl["walk_forward"] = False
-    rl["algo_train"] = {a: v for a, v in (rl.get("algo_train") or {}).items() if a == target}
+    if target in ALGORITHMS:  # a baseline's trial trains nothing: its rl section stays as is
+        rl["algos"] = [target]
+        rl["algo_train"] = {a: v for a, v in (rl.get("algo_train") or {}).items() if a == target}
     return from_mapping(ExperimentConfig, mapping, where="sweep trial")
 
 
