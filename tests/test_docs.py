@@ -14,6 +14,18 @@ def test_readme_is_short_and_its_headline_is_the_generated_one():
     assert "**Verdict.**" in block and "| equal_weight |" in block
 
 
+def test_the_readme_anchored_block_is_the_generated_one():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("generate", ROOT / "docs" / "generate.py")
+    generate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generate)
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("<!-- anchored:start -->\n")[1].split("<!-- anchored:end -->")[0]
+    assert block == generate.anchored_block()
+    assert "**GRPO seed by seed**" in block and "p vs anchor_auto (HAC)" in block
+
+
 def test_the_settings_tables_are_what_the_declarations_generate():
     from portfolio_rl.cli.settings import settings_markdown
 

@@ -1,5 +1,5 @@
 """Pages only some runs have: exposure (cash runs), walk-forward folds, robust GRPO's
-tails, a sweep's trials, every seed."""  # noqa: D205, D209
+tails, a sweep's trials, every seed; GRPO against its references."""  # noqa: D205, D209
 
 from __future__ import annotations
 
@@ -15,7 +15,34 @@ from portfolio_rl.report.layout import page as _page
 from portfolio_rl.report.layout import table as _table
 from portfolio_rl.report.protocol import fold_note
 from portfolio_rl.report.run import Run
-from portfolio_rl.report.text import headline_table, policy_rows, stats_table, tail_verdict
+from portfolio_rl.report.text import (
+    headline_table,
+    policy_rows,
+    seed_comparison,
+    stats_table,
+    tail_verdict,
+)
+
+
+def page_against(run: Run, colour_of: dict[str, str]):
+    """GRPO runs: each seed's test Sharpe beside 1/N's, the best robust baseline's and its
+    anchor's, with the paired HAC p-values."""  # noqa: D205, D209
+    table = seed_comparison(run.metrics, run.stats)
+    if table.empty:
+        return None
+    fig = _page("GRPO seed by seed against 1/N, the best robust baseline and its anchor", run)
+    height = min(0.60, 0.04 * (len(table) + 1))
+    ax = fig.add_axes([0.04, 0.88 - height, 0.92, height])
+    _table(ax, table, colour_of, first_col="Policy")
+    note = (
+        "Test-period Sharpe ratios (in excess of cash). p: two-sided Ledoit & Wolf (2008) test "
+        "of equal Sharpe ratios on the paired daily returns, Parzen-kernel HAC covariance. The "
+        "best robust baseline is the one with the highest test Sharpe, chosen after the fact, "
+        "which favours it. An anchored policy starts from its anchor's weights; the anchor's "
+        "row is what it would have done without any training."
+    )
+    fig.text(0.04, 0.86 - height, textwrap.fill(note, 175), fontsize=8.5, va="top")
+    return fig
 
 
 def page_exposure(run: Run, colour_of: dict[str, str]):

@@ -11,7 +11,7 @@ from pathlib import Path
 from portfolio_rl.plumbing.markdown import markdown_table
 from portfolio_rl.report.protocol import protocol_lines
 from portfolio_rl.report.run import Run
-from portfolio_rl.report.text import headline_table, verdict
+from portfolio_rl.report.text import headline_table, seed_comparison, verdict
 
 
 def results_markdown(run_dir: str | Path) -> str:
@@ -26,8 +26,9 @@ def results_markdown(run_dir: str | Path) -> str:
     -------
     str
         A paragraph on the protocol (data, test range, folds, seeds, wall time), the
-        headline table (one row per strategy, RL algorithms as means over seeds) and the
-        verdict as bullet points.
+        headline table (one row per strategy, RL algorithms as means over seeds), the
+        verdict as bullet points and GRPO seed by seed against 1/N, the best robust baseline
+        and its anchor.
     """
     run = Run(Path(run_dir))
     table = headline_table(run.metrics, run.stats)
@@ -40,4 +41,9 @@ def results_markdown(run_dir: str | Path) -> str:
     lines += [markdown_table(["strategy", *table.columns], rows), ""]
     said = verdict(run.metrics, run.stats, run.seeds)
     lines += ["**Verdict.**", ""] + [f"- {line}" for line in said.splitlines()]
+    seeds = seed_comparison(run.metrics, run.stats)
+    if not seeds.empty:
+        rows = [[n, *r] for n, r in zip(seeds.index, seeds.to_numpy().tolist(), strict=True)]
+        lines += ["", "**GRPO seed by seed** (test Sharpe; paired HAC p-values):", ""]
+        lines += [markdown_table(["policy", *seeds.columns], rows)]
     return "\n".join(lines) + "\n"

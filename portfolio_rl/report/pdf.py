@@ -18,6 +18,7 @@ from portfolio_rl.report.run import Run
 #: The report's pages in order; a page returns None when the run has nothing for it.
 PAGES = (
     pages.page_summary,
+    appendix.page_against,
     pages.page_wealth,
     pages.page_rolling,
     pages.page_weights,

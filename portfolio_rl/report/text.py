@@ -89,6 +89,36 @@ def verdict(metrics: pd.DataFrame, stats: pd.DataFrame, seeds: pd.DataFrame | No
     return "\n".join(lines)
 
 
+def seed_comparison(metrics: pd.DataFrame, stats: pd.DataFrame, algo: str = METHOD) -> pd.DataFrame:
+    """Each seed of ``algo`` beside 1/N, the best robust baseline and its anchor, as strings.
+
+    The test Sharpe ratios and the paired Ledoit-Wolf HAC p-values; the anchor only when the
+    policies had one.
+
+    Returns
+    -------
+    DataFrame of shape (n_seeds, 1 + 2 per reference)
+        Index: the policies (``grpo_s0``); columns: ``Sharpe``, then for each reference its
+        Sharpe (headed by its name) and ``p vs <name> (HAC)``. Empty without ``algo``.
+    """
+    rows = policy_rows(metrics, algo)
+    refs = [("equal_weight", "ew")]
+    robust = best_robust(metrics)
+    if robust is not None:
+        refs.append((robust, "best_robust"))
+    anchors = stats.get("anchor", pd.Series(dtype=object)).reindex(rows).dropna().astype(str)
+    anchor = next((a for a in anchors if a in metrics.index), None)
+    if anchor is not None:
+        refs.append((anchor, "anchor"))
+    table = pd.DataFrame(index=rows)
+    table["Sharpe"] = metrics.loc[rows, "sharpe"].map("{:.3f}".format)
+    for name, key in refs:
+        table[f"{name} Sharpe"] = f"{metrics.loc[name, 'sharpe']:.3f}"
+        p = stats.reindex(rows).get(f"p_hac_vs_{key}", pd.Series(np.nan, index=rows))
+        table[f"p vs {name} (HAC)"] = p.map(lambda v: f"{v:.2f}" if np.isfinite(v) else "")
+    return table
+
+
 def tail_verdict(metrics: pd.DataFrame) -> list[str]:
     """Plain words on robust GRPO's tails: its max drawdown and daily CVaR (95%) against
     GRPO, 1/N and the best robust baseline, as means over seeds (empty without it)."""  # noqa: D205, D209

@@ -72,7 +72,7 @@ def test_pdf_has_the_sections_and_metadata(small_run):
     _, pdf, _ = small_run
     reader, pages = pdf_text(pdf)
     # no cash: no exposure page; walk-forward: a folds page; robust GRPO: its page; seeds last
-    assert len(pages) == 11
+    assert len(pages) == 12
     text = "\n".join(pages)
     for heading in (
         "Appendix: every trained policy",
