@@ -89,13 +89,15 @@ def train_job(
     anchors: list[Anchor | None],
     stage: Callable[[str], None] | None = None,
     bar: Callable[..., Any] | None = None,
+    fold_done: Callable[[], None] | None = None,
 ) -> JobResult:
     """Train ``algo`` with ``seeds`` through every fold into ``home/<algo>-s<seed>``.
 
     ``anchors`` holds each fold's anchor (None: unanchored). A later fold whose training
     diverges keeps its starting policy (the previous fold's, scored on validation before
     any update) and is listed; a first fold that diverges (or any fold of seeds trained
-    together) raises.
+    together) raises. ``stage`` receives each progress line, ``fold_done`` is called as
+    each fold ends.
     """
     from portfolio_rl.agents.registry import trainer
     from portfolio_rl.agents.seeds import train_seeds
@@ -145,6 +147,8 @@ def train_job(
                         f"after {res.iterations_run} iterations, {res.wall_s:.1f} s"
                     )
                     out.wall_s[seed] += res.wall_s
+            if fold_done is not None:
+                fold_done()
     return out
 
 
@@ -295,7 +299,7 @@ def train_policies(
         ]
     else:
         args = [(exp, prices, starts, home, a, g, anchors[specs[a]]) for a, g in jobs]
-        results = list(_in_parallel(args, workers, hooks))
+        results = list(_in_parallel(args, workers, hooks, len(starts)))
     out.wall_s = dict.fromkeys(names, 0.0)
     for res in results:
         out.diverged += res.diverged
@@ -314,27 +318,47 @@ def train_policies(
     return out
 
 
-def _in_parallel(args: list[tuple[Any, ...]], workers: int, hooks: Any) -> Iterator[JobResult]:
-    """Run the jobs (``train_job`` arguments) in ``workers`` fresh processes; report each
-    one's lines as it ends."""  # noqa: D205, D209
+def _in_parallel(
+    args: list[tuple[Any, ...]], workers: int, hooks: Any, folds: int
+) -> Iterator[JobResult]:
+    """Run the jobs (``train_job`` arguments) in ``workers`` fresh processes.
+
+    Each fold's line comes back through a queue as the fold ends, so the bar moves fold by
+    fold (jobs x folds in all) and a long job is never silent.
+    """
     import multiprocessing
+    import queue as queues
 
     hooks.stage(f"[2/4] training {len(args)} jobs in {workers} worker processes")
     started = time.perf_counter()
     context = multiprocessing.get_context("spawn")  # no fork of a process that holds torch
+    manager = context.Manager()
+    lines = manager.Queue()
     pool = context.Pool(workers)
     try:
-        with hooks.bar("training", len(args)) as update:
-            for done, res in enumerate(pool.imap_unordered(_train_job_args, args), 1):
-                for line in res.lines:
+        pending = [pool.apply_async(_train_job_args, (a, lines)) for a in args]
+        total, done = len(args) * folds, 0
+        with hooks.bar("training", total) as update:
+            while pending:
+                try:
+                    line = lines.get(timeout=0.5)
+                except queues.Empty:
+                    for job in [j for j in pending if j.ready()]:
+                        pending.remove(job)
+                        yield job.get()  # raises a worker's error here
+                    continue
+                if line is None:  # a fold ended
+                    done += 1
+                    update(done, total, f"{time.perf_counter() - started:.0f} s")
+                else:
                     hooks.stage(line)
-                update(done, len(args), f"{time.perf_counter() - started:.0f} s")
-                yield res
         pool.close()
     finally:
         pool.terminate()  # an error or Ctrl-C stops every worker at once
         pool.join()
+        manager.shutdown()
 
 
-def _train_job_args(args: tuple[Any, ...]) -> JobResult:
-    return train_job(*args)
+def _train_job_args(args: tuple[Any, ...], lines: Any) -> JobResult:
+    """A job in a worker: its lines, and None as each fold ends, go to the main process."""
+    return train_job(*args, stage=lines.put, fold_done=lambda: lines.put(None))
