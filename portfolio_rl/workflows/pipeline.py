@@ -251,11 +251,13 @@ QUICK = {"seeds": (0, 1), "iterations": 20, "n_boot": 200}
 
 
 def quick_experiment(exp: ExperimentConfig) -> ExperimentConfig:
-    """A smaller run for a first look: 2 seeds, 20 iterations, 200 bootstrap resamples."""
+    """A smaller run for a first look: 2 seeds, at most 20 iterations in every walk-forward
+    fold, 200 bootstrap resamples."""  # noqa: D205, D209
     rl = replace(
         exp.rl,
         seeds=QUICK["seeds"],
         train=dict(exp.rl.train) | {"iterations": QUICK["iterations"]},
+        fold_iterations=min(exp.rl.fold_iterations, QUICK["iterations"]),
     )
     return replace(exp, n_boot=QUICK["n_boot"], rl=rl)
 
