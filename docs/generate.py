@@ -5,6 +5,7 @@
     python docs/generate.py results sp500    # one documented run (see RUNS)
     python docs/generate.py bench            # the benchmark tables
     python docs/generate.py quick500         # `run --quick` on a 500-asset price file
+    python docs/generate.py busy             # train and run beside one busy process
     python docs/generate.py readme           # the README's generated blocks from the results
 
 Each generated file in ``docs/generated/`` starts with the commit and the wall time that
@@ -117,6 +118,33 @@ def quick500() -> None:
     md.write_text(stamp(what, seconds) + md.read_text())
 
 
+def busy() -> None:
+    """Time ``train --iterations 30`` (median of 3) and the default ``run``, each on an idle
+    machine and beside one busy process (``python -c "while True: pass"``)."""  # noqa: D205, D209
+    folder = RUNS_DIR / "docs-busy"
+    train = ["train", "--iterations", "30", "--out", str(folder / "train"), "--force"]
+    run = ["run", "--out", str(folder / "run"), "--pdf", str(folder / "run.pdf"), "--force"]
+    rows, started = [], time.perf_counter()
+    for what, args, repeats in (("`train --iterations 30`", train, 3), ("`run`", run, 1)):
+        seconds = {}
+        for state in ("idle", "busy"):
+            loop = None
+            if state == "busy":
+                loop = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            try:
+                times = sorted(cli(*args) for _ in range(repeats))
+            finally:
+                if loop is not None:
+                    loop.kill()
+                    loop.wait()
+            seconds[state] = times[len(times) // 2]
+        idle, loaded = seconds["idle"], seconds["busy"]
+        rows.append(f"| {what} | {idle:.1f} s | {loaded:.1f} s | {loaded / idle:.2f}x |")
+    table = ["| command | idle | beside one busy process | ratio |", "|---|---|---|---|", *rows]
+    text = "\n".join(table) + "\n"
+    (OUT / "busy.md").write_text(stamp("the four timings", time.perf_counter() - started) + text)
+
+
 def headline_block() -> str:
     """The README's headline: the default run's RL rows, 1/N and the best robust baseline
     of its results table, and its verdict, as generated."""  # noqa: D205, D209
@@ -161,7 +189,7 @@ def readme() -> None:
 def main(argv: list[str]) -> None:
     """Run the steps named on the command line (all of them by default)."""
     OUT.mkdir(parents=True, exist_ok=True)
-    what = argv or ["settings", "results", "bench", "quick500", "readme"]
+    what = argv or ["settings", "results", "bench", "quick500", "busy", "readme"]
     if what[0] == "results":
         for name in what[1:] or list(RUNS):
             results(name)
@@ -171,6 +199,7 @@ def main(argv: list[str]) -> None:
             "settings": settings,
             "bench": bench,
             "quick500": quick500,
+            "busy": busy,
             "readme": readme,
             "results": lambda: [results(n) for n in RUNS],
         }[step]()

@@ -63,7 +63,7 @@ def train(
         int | None,
         typer.Option(
             min=0,
-            help=setting_help("iterations", True) + " 0 saves the untrained policy.",
+            help=setting_help("iterations", True),
         ),
     ] = None,
     anchor: Annotated[str | None, typer.Option(help=setting_help("anchor"))] = None,
