@@ -49,7 +49,13 @@ from portfolio_rl.agents.losses import (
     k3_kl,
     process_advantages,
 )
-from portfolio_rl.agents.optim import check_finite, clip_and_step, gradient_step, set_lr
+from portfolio_rl.agents.optim import (
+    check_finite,
+    clip_and_step,
+    gradient_step,
+    set_lr,
+    starts_per_chunk,
+)
 from portfolio_rl.agents.policy import PolicyOutput, SimplexPolicy
 from portfolio_rl.agents.rollout import Rollout, rollout
 from portfolio_rl.agents.runstate import LOGGED_STATS, ProgressFn, RunState, TrainResult
@@ -166,18 +172,6 @@ def train(
         if state.end_iteration(iteration, row, policy):
             break
     return state.finish(iteration)
-
-
-#: Observation rows (start x member x step x asset) that one forward and backward pass
-#: takes at most: beyond it the pass is memory-bound (at 500 assets a whole batch took 2.6x
-#: longer than the same rows start by start), so the loss is accumulated in chunks of starts.
-CHUNK_ROWS = 200_000
-
-
-def starts_per_chunk(obs: torch.Tensor) -> int:
-    """How many starts (the first axis of ``obs``) one pass takes (all of them when small)."""
-    rows_per_start = obs[0].numel() // obs.shape[-1]
-    return max(1, CHUNK_ROWS // max(rows_per_start, 1))
 
 
 def chunked_step(

@@ -18,7 +18,13 @@ import torch
 from portfolio_rl.agents.anchor import Anchor
 from portfolio_rl.agents.config import TrainConfig
 from portfolio_rl.agents.losses import clipped_surrogate
-from portfolio_rl.agents.optim import check_finite, gradient_step, set_lr
+from portfolio_rl.agents.optim import (
+    check_finite,
+    chunks,
+    clip_and_step,
+    set_lr,
+    starts_per_chunk,
+)
 from portfolio_rl.agents.policy import ValueNetwork
 from portfolio_rl.agents.rollout import batch_rollout
 from portfolio_rl.agents.runstate import LOGGED_STATS, ProgressFn, RunState, TrainResult
@@ -72,37 +78,45 @@ def train(
         lr = set_lr(optimizer, config, iteration)
         batch = batch_rollout(policy, data, config, rng)
         rewards = step_rewards(batch.sim, config.rewards, params=config.reward_params)  # (B, G, K)
+        parts = chunks(len(batch.obs), starts_per_chunk(batch.obs))  # one chunk when small
         with torch.no_grad():
-            adv = gae(rewards, value(batch.obs), config.gamma, config.gae_lambda)
-            returns = adv + value(batch.obs)
+            values = torch.cat([value(batch.obs[part]) for part, _ in parts])
+            adv = gae(rewards, values, config.gamma, config.gae_lambda)
+            returns = adv + values
             adv = (adv - adv.mean()) / (adv.std() + 1e-8)
         stats = dict.fromkeys(LOGGED_STATS, 0.0)
         for _ in range(config.mu):
-            out = policy(batch.obs, batch.anchor)
-            logp = policy.log_prob(out, batch.actions)
-            surrogate, low, high = clipped_surrogate(
-                logp, batch.logp, adv, config.epsilon_low, config.epsilon_high
+            optimizer.zero_grad()
+            figures = [0.0] * 6  # approx KL, clip low, clip high, entropy, value loss, loss
+            for part, share in parts:
+                anchor_part = None if batch.anchor is None else batch.anchor[part]
+                out = policy(batch.obs[part], anchor_part)
+                logp = policy.log_prob(out, batch.actions[part])
+                surrogate, low, high = clipped_surrogate(
+                    logp, batch.logp[part], adv[part], config.epsilon_low, config.epsilon_high
+                )
+                value_loss = (value(batch.obs[part]) - returns[part]).pow(2).mean()
+                loss = (-surrogate.mean() + config.vf_coef * value_loss) * share
+                approx_kl = (batch.logp[part] - logp).mean().item()
+                check_finite(iteration, loss, abs(approx_kl), config.max_kl)
+                loss.backward()
+                for k, v in enumerate(
+                    (
+                        approx_kl,
+                        low.float().mean().item(),
+                        high.float().mean().item(),
+                        policy.entropy(out).mean().item(),  # before the step changes log_std
+                        value_loss.item(),
+                    )
+                ):
+                    figures[k] += v * share
+                figures[5] += loss.item()
+            grad_norm = clip_and_step(
+                optimizer, [*policy.parameters(), *value.parameters()], config.max_grad_norm
             )
-            value_loss = (value(batch.obs) - returns).pow(2).mean()
-            loss = -surrogate.mean() + config.vf_coef * value_loss
-            approx_kl = (batch.logp - logp).mean().item()
-            check_finite(iteration, loss, abs(approx_kl), config.max_kl)
-            entropy = policy.entropy(out).mean().item()  # before the step changes log_std
-            grad_norm = gradient_step(
-                optimizer, loss, [*policy.parameters(), *value.parameters()], config.max_grad_norm
-            )
-            for key, v in zip(
-                LOGGED_STATS,
-                (
-                    approx_kl,
-                    low.float().mean().item(),
-                    high.float().mean().item(),
-                    entropy,
-                    grad_norm,
-                    loss.item(),
-                ),
-                strict=True,
-            ):
+            kl, low_frac, high_frac, entropy, value_loss_mean, loss_total = figures
+            step = (kl, low_frac, high_frac, entropy, grad_norm, loss_total)
+            for key, v in zip(LOGGED_STATS, step, strict=True):
                 stats[key] += v / config.mu
         outcome = batch.sim.step_log_returns.sum(-1)
         row = {
@@ -111,7 +125,7 @@ def train(
             "reward_std": outcome.std().item(),
             "frac_reward_zero_std": float("nan"),
             **stats,
-            "value_loss": value_loss.item(),
+            "value_loss": value_loss_mean,
             "lr": lr,
         }
         if state.end_iteration(iteration, row, policy):

@@ -15,7 +15,13 @@ import torch
 
 from portfolio_rl.agents.anchor import Anchor
 from portfolio_rl.agents.config import TrainConfig
-from portfolio_rl.agents.optim import check_finite, gradient_step, set_lr
+from portfolio_rl.agents.optim import (
+    check_finite,
+    chunks,
+    clip_and_step,
+    set_lr,
+    starts_per_chunk,
+)
 from portfolio_rl.agents.rollout import batch_rollout
 from portfolio_rl.agents.runstate import ProgressFn, RunState, TrainResult
 from portfolio_rl.agents.setup import set_up
@@ -43,12 +49,16 @@ def train(
         batch = batch_rollout(policy, data, config, rng)
         rewards = outcome_rewards(batch.sim, config.rewards, config.reward_params)  # (B, G)
         adv = (rewards - rewards.mean())[..., None].expand_as(batch.logp)
-        out = policy(batch.obs, batch.anchor)
-        logp = policy.log_prob(out, batch.actions)
-        loss = -(adv * logp).mean()
-        check_finite(iteration, loss, 0.0, config.max_kl)
-        entropy = policy.entropy(out).mean().item()  # before the step changes log_std
-        grad_norm = gradient_step(optimizer, loss, list(policy.parameters()), config.max_grad_norm)
+        optimizer.zero_grad()
+        loss_total, entropy = 0.0, 0.0
+        for part, share in chunks(len(batch.obs), starts_per_chunk(batch.obs)):
+            out = policy(batch.obs[part], None if batch.anchor is None else batch.anchor[part])
+            loss = -(adv[part] * policy.log_prob(out, batch.actions[part])).mean() * share
+            check_finite(iteration, loss, 0.0, config.max_kl)
+            loss.backward()
+            loss_total += loss.item()
+            entropy += policy.entropy(out).mean().item() * share  # before the step
+        grad_norm = clip_and_step(optimizer, list(policy.parameters()), config.max_grad_norm)
         row = {
             "iteration": iteration,
             "reward_mean": rewards.mean().item(),
@@ -59,7 +69,7 @@ def train(
             "clip_ratio_high": 0.0,
             "entropy": entropy,
             "grad_norm": grad_norm,
-            "loss": loss.item(),
+            "loss": loss_total,
             "lr": lr,
         }
         if state.end_iteration(iteration, row, policy):
