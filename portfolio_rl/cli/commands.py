@@ -202,7 +202,7 @@ def run_all(
     start: Annotated[str | None, typer.Option(help="First price date, YYYY-MM-DD.")] = None,
     end: Annotated[str | None, typer.Option(help="Last price date, YYYY-MM-DD.")] = None,
     quick: Annotated[
-        bool, typer.Option(help="A smaller run for a first look: 2 seeds, 20 iterations.")
+        bool, typer.Option(help="A first look: GRPO alone, 2 seeds, at most 20 iterations a fold.")
     ] = False,
     cash: CashFlag = None,
     out: Annotated[
