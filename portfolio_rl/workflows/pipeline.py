@@ -124,10 +124,12 @@ def backtest_and_evaluate(
     rf: pd.Series,
     hooks: Hooks = SILENT,
     anchor_of: dict[str, str] | None = None,
+    workers: int = 1,
 ) -> tuple[BacktestResult, pd.DataFrame, pd.DataFrame]:
     """Walk forward with the baselines of ``exp`` plus ``policies``; measures and statistics
-    (``anchor_of``: anchored policy -> its anchor's strategy, also in ``policies``)."""  # noqa: D205, D209
-    from portfolio_rl.backtest.engine import run_backtest
+    (``anchor_of``: anchored policy -> its anchor's strategy, also in ``policies``; the
+    baselines spread over ``workers`` processes, with the same result)."""  # noqa: D205, D209
+    from portfolio_rl.backtest.parallel import run_backtest_in_processes
     from portfolio_rl.backtest.runner import build_baselines, evaluate
     from portfolio_rl.baselines import default_strategies
 
@@ -139,14 +141,15 @@ def backtest_and_evaluate(
             )
         names.remove("benchmark")
     baselines = build_baselines(names, exp.strategy_params, exp.backtest, cash=exp.cash)
-    strategies = [*baselines, *policies]
     with hooks.bar("backtest", None) as update:
-        result = run_backtest(
+        result = run_backtest_in_processes(
             prices,
-            strategies,
+            baselines,
+            policies,
             exp.backtest,
             benchmark=benchmark if "benchmark" in names else None,
             progress=update,
+            workers=workers,
         )
     metrics, stats = evaluate(result, rf=rf, n_boot=exp.n_boot, anchor_of=anchor_of)
     return result, metrics, stats
@@ -247,25 +250,6 @@ def train(
         return run(config, prices, folder, resume=resume, progress=update, anchor=anchor)
 
 
-QUICK = {"seeds": (0, 1), "iterations": 20, "n_boot": 200}
-
-
-def quick_experiment(exp: ExperimentConfig) -> ExperimentConfig:
-    """A smaller run for a first look: GRPO alone (the method; PPO and REINFORCE are in the
-    full run), 2 seeds, at most 20 iterations in every walk-forward fold, 200 bootstrap
-    resamples."""  # noqa: D205, D209
-    algos = ("grpo",) if "grpo" in exp.rl.algos else exp.rl.algos[:1]
-    rl = replace(
-        exp.rl,
-        algos=algos,
-        algo_train={a: v for a, v in exp.rl.algo_train.items() if a in algos},
-        seeds=QUICK["seeds"],
-        train=dict(exp.rl.train) | {"iterations": QUICK["iterations"]},
-        fold_iterations=min(exp.rl.fold_iterations, QUICK["iterations"]),
-    )
-    return replace(exp, n_boot=QUICK["n_boot"], rl=rl)
-
-
 def run(
     exp: ExperimentConfig,
     out: Path | None = None,
@@ -288,6 +272,8 @@ def run(
     if pdf is not None and Path(pdf).suffix.lower() != ".pdf":
         raise ConfigError(f"--pdf {pdf}: a report is a PDF; give a name ending in .pdf")
     if quick:
+        from portfolio_rl.workflows.experiment import quick_experiment
+
         exp = quick_experiment(exp)
     source = ", ".join(exp.data.tickers) if exp.data.tickers else exp.data.prices
     hooks.stage(f"[1/4] loading data ({source})")
@@ -363,7 +349,14 @@ def _train_and_backtest(
 
     hooks.stage(f"[3/4] walk-forward backtest from {exp.backtest.start} with every baseline")
     result, metrics, stats = backtest_and_evaluate(
-        exp, prices, bench, [*trained.policies, *trained.anchors], rf, hooks, trained.anchor_of
+        exp,
+        prices,
+        bench,
+        [*trained.policies, *trained.anchors],
+        rf,
+        hooks,
+        trained.anchor_of,
+        workers,
     )
     seeds = seed_summary(metrics, policy_names, trained.wall_s)
     resolved: dict[str, Any] = exp.to_dict() | {

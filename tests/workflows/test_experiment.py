@@ -1,5 +1,4 @@
-from portfolio_rl.workflows.experiment import load_experiment
-from portfolio_rl.workflows.pipeline import quick_experiment
+from portfolio_rl.workflows.experiment import load_experiment, quick_experiment
 
 
 def test_quick_trains_grpo_alone_with_two_seeds_and_short_folds():
