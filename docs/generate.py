@@ -36,7 +36,7 @@ ANCHORED = "industries49_anchored"
 
 
 def commit() -> str:
-    """The commit the figures come from (``+dirty`` when the tree has changes)."""
+    """The commit the figures come from (``+dirty`` when code or configs have changes)."""
     sha = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"],
         cwd=ROOT,
@@ -45,7 +45,17 @@ def commit() -> str:
         check=True,
     ).stdout.strip()
     dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"],
+        # the outputs themselves (generated files, the README's blocks) do not count
+        [
+            "git",
+            "status",
+            "--porcelain",
+            "--untracked-files=no",
+            "--",
+            ".",
+            ":!docs/generated",
+            ":!README.md",
+        ],
         cwd=ROOT,
         text=True,
         capture_output=True,
