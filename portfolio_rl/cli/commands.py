@@ -91,7 +91,7 @@ def backtest(
     if prices is not None:
         start_of_data = None if config is None else exp.data.start
         data = dataclasses.replace(exp.data, prices=prices, tickers=None, start=start_of_data)
-        exp = replace(exp, data=data)
+        exp = replace(exp, data=data, name=exp.name if config else Path(prices).stem)
     if config is None and start is None:
         start = "2005-01-01"
     bt = exp.backtest
@@ -227,10 +227,10 @@ def run_all(
         data = DataConfig(
             prices="yfinance", tickers=parse_names(tickers), start=start or "2010-01-01", end=end
         )
-        exp = replace(exp, data=data)
+        exp = replace(exp, data=data, name=exp.name if config else "yfinance")
     elif prices is not None:
         data = dataclasses.replace(exp.data, prices=prices, start=start, end=end)
-        exp = replace(exp, data=data)
+        exp = replace(exp, data=data, name=exp.name if config else Path(prices).stem)
     elif start or end:
         exp = replace(exp, data=replace(exp.data, start=start, end=end))
     rl = replace(

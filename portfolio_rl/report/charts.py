@@ -187,6 +187,29 @@ def asset_colours(n: int) -> list[Any]:
     return [cmap(order[i % 20]) for i in range(n)]
 
 
+#: The most assets the weights page draws one by one; the rest are summed into "other".
+MAX_DRAWN_ASSETS = 20
+
+
+def drawn_assets(frames: list[pd.DataFrame]) -> list[str]:
+    """The assets the weights page draws: all of them, or the ``MAX_DRAWN_ASSETS - 1``
+    with the largest mean weight over ``frames`` (cash always), in their column order."""  # noqa: D205, D209
+    columns = list(frames[0].columns)
+    if len(columns) <= MAX_DRAWN_ASSETS:
+        return columns
+    mean = pd.concat(frames).mean()
+    top = set(mean.drop("cash", errors="ignore").nlargest(MAX_DRAWN_ASSETS - 1).index)
+    return [c for c in columns if c in top or c == "cash"]
+
+
+def with_other(weights: pd.DataFrame, drawn: list[str]) -> pd.DataFrame:
+    """``weights`` on the ``drawn`` assets, plus ``other (N)``: the sum of the rest."""
+    rest = [c for c in weights.columns if c not in drawn]
+    if not rest:
+        return weights[drawn]
+    return weights[drawn].assign(**{f"other ({len(rest)})": weights[rest].sum(axis=1)})
+
+
 def weights_chart(weights: pd.DataFrame, ax: Any, colours_: list[Any]) -> None:
     """Target weights at each rebalance, stacked."""
     ax.stackplot(weights.index, weights.T.to_numpy(), colors=colours_, step="post", lw=0)

@@ -118,13 +118,17 @@ def page_weights(run: Run, colour_of: dict[str, str]):
         for n in ([*method[:1], "min_variance", best_robust(run.metrics), "risk_parity"])
         if n and n in run.weights
     ][:4]
-    assets = list(next(iter(run.weights.values())).columns) if run.weights else []
+    frames = [run.weights[n] for n in shown]
+    drawn = charts.drawn_assets(frames) if frames else []
+    frames = [charts.with_other(f, drawn) for f in frames]
+    assets = list(frames[0].columns) if frames else []
     palette = charts.asset_colours(len(assets))
-    if "cash" in assets:
-        palette[assets.index("cash")] = "#d9d9d9"
-    for i, name in enumerate(shown):
+    for grey in ("cash", *assets[len(drawn) :]):  # cash and "other (N)"
+        if grey in assets:
+            palette[assets.index(grey)] = "#d9d9d9" if grey == "cash" else "#8c8c8c"
+    for i, (name, frame) in enumerate(zip(shown, frames, strict=True)):
         ax = fig.add_axes([0.05 + (i % 2) * 0.36, 0.55 - (i // 2) * 0.42, 0.32, 0.33])
-        charts.weights_chart(run.weights[name], ax, palette)
+        charts.weights_chart(frame, ax, palette)
         ax.set_title(
             f"{name}: target weights at each rebalance",
             fontsize=9,

@@ -70,3 +70,22 @@ def test_every_strategy_of_a_cash_run_has_its_own_colour():
         for b in names[i + 1 :]
     )
     assert closest[0] > 20, closest
+
+
+def test_a_large_universe_draws_its_largest_weights_and_sums_the_rest():
+    import numpy as np
+    import pandas as pd
+
+    from portfolio_rl.report.charts import MAX_DRAWN_ASSETS, drawn_assets, with_other
+
+    rng = np.random.default_rng(0)
+    columns = [f"A{i:03d}" for i in range(500)] + ["cash"]
+    weights = pd.DataFrame(rng.dirichlet(np.ones(501), size=6), columns=columns)
+    drawn = drawn_assets([weights])
+    assert len(drawn) == MAX_DRAWN_ASSETS and "cash" in drawn
+    assert drawn == [c for c in columns if c in drawn]  # in the columns' order
+    frame = with_other(weights, drawn)
+    assert list(frame.columns) == [*drawn, "other (481)"]
+    np.testing.assert_allclose(frame.sum(axis=1), weights.sum(axis=1))
+    small = weights[columns[:5]]
+    assert drawn_assets([small]) == columns[:5] and with_other(small, columns[:5]).equals(small)
