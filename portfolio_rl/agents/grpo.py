@@ -51,6 +51,7 @@ from portfolio_rl.agents.losses import (
 )
 from portfolio_rl.agents.optim import (
     check_finite,
+    chunks,
     clip_and_step,
     gradient_step,
     set_lr,
@@ -194,9 +195,7 @@ def chunked_step(
     optimizer.zero_grad()
     totals = [0.0] * 5
     loss_total = 0.0
-    for lo in range(0, len(obs), per_chunk):
-        part = slice(lo, lo + per_chunk)
-        share = len(obs[part]) / len(obs)
+    for part, share in chunks(len(obs), per_chunk):
         ahead = None if anchor is None else anchor[part]
         with torch.no_grad():
             ref_out = reference(obs[part], ahead)

@@ -59,23 +59,10 @@ def test_min_cvar_matches_skfolio(windows):
 @pytest.mark.parametrize("name", ["min_variance", "robust_mv_ellipsoid", "risk_parity"])
 def test_500_assets_match_skfolio(name):
     """The T x n risk factor and the Newton risk parity: skfolio's weights at 500 assets."""
-    from skfolio.optimization import RiskBudgeting
-
     from portfolio_rl.workflows.bench_scale import one_factor_prices
+    from portfolio_rl.workflows.skfolio_models import skfolio_model
 
     x = one_factor_prices(500, years=2).pct_change().iloc[1:253]
-    utility = ObjectiveFunction.MAXIMIZE_UTILITY
-    ref = {
-        "min_variance": lambda: MeanRisk(risk_measure=RiskMeasure.VARIANCE),
-        "robust_mv_ellipsoid": lambda: MeanRisk(
-            risk_measure=RiskMeasure.VARIANCE,
-            objective_function=utility,
-            risk_aversion=5.0,
-            mu_uncertainty_set_estimator=EmpiricalMuUncertaintySet(
-                confidence_level=0.95, diagonal=False
-            ),
-        ),
-        "risk_parity": lambda: RiskBudgeting(risk_measure=RiskMeasure.VARIANCE),
-    }[name]().fit(x)
+    ref = skfolio_model(name).fit(x)
     ours = make_baseline(name).fit(x).weights_
     np.testing.assert_allclose(ours, ref.weights_, atol=1e-3)
