@@ -16,35 +16,52 @@ import torch
 
 from portfolio_rl.agents.anchor import Anchor
 from portfolio_rl.agents.config import TrainConfig
-from portfolio_rl.conventions.features import LOOKBACK, asset_features
+from portfolio_rl.conventions.features import LOOKBACK, N_FEATURES, asset_features
 from portfolio_rl.conventions.market import CASH, simple_returns, split_cash
 from portfolio_rl.data.market_paths import stationary_bootstrap_indices
 from portfolio_rl.errors import DataError
 
-#: The latest prices whose features were computed, and those features (one entry).
-_FEATURES: dict[str, np.ndarray] = {}
 
+class DayFeatures:
+    """The feature function's rows of the training prices, each computed when first read.
 
-def _features(prices: np.ndarray) -> np.ndarray:
-    """``asset_features(prices)``, reusing the previous call's rows when it was a prefix.
+    Training reads few of them: the validation range's decision days, and with historical
+    paths the sampled starts' (bootstrap and continuation paths compute their own). A feature
+    of day t depends on the prices of days t - LOOKBACK .. t only (bit for bit, tested), so a
+    row computed on a window of the prices is the row of the whole history.
 
-    Walk-forward folds train on ever longer prefixes of one price history: a feature of day
-    t depends on prices up to t only (bit for bit, tested), so the rows of a shorter prefix
-    are those of the longer one and only the new days are computed.
+    Parameters
+    ----------
+    prices : ndarray of shape (T, n)
+        Prices of the risky assets.
+    device : torch.device
     """
-    old, feats = _FEATURES.get("prices"), _FEATURES.get("features")
-    if old is not None and feats is not None and old.shape[1:] == prices.shape[1:]:
-        common = min(len(old), len(prices))
-        if np.array_equal(old[:common], prices[:common]):
-            if len(prices) <= len(old):
-                return feats[: len(prices)]
-            new_rows = asset_features(prices, rows=np.arange(len(old), len(prices)))
-            feats = np.concatenate([feats, new_rows], axis=0)
-            _FEATURES.update(prices=prices.copy(), features=feats)
-            return feats
-    feats = asset_features(prices)
-    _FEATURES.update(prices=prices.copy(), features=feats)
-    return feats
+
+    def __init__(self, prices: np.ndarray, device: torch.device) -> None:
+        self.prices = prices
+        self._rows = torch.zeros((*prices.shape, N_FEATURES), dtype=torch.float32, device=device)
+        self._done = np.zeros(len(prices), dtype=bool)
+
+    @property
+    def shape(self) -> torch.Size:
+        """(T, n, N_FEATURES)."""
+        return self._rows.shape
+
+    def __getitem__(self, days: Any) -> torch.Tensor:
+        """The features of ``days`` (int array or tensor of any shape) -> (*days.shape, n, N);
+        zeros for days with less than LOOKBACK days of history."""  # noqa: D205, D209
+        index = torch.as_tensor(days, device=self._rows.device)
+        missing = np.unique(index.cpu().numpy())
+        missing = missing[~self._done[missing]]
+        if len(missing):
+            lo = max(int(missing[0]) - LOOKBACK, 0)
+            window = self.prices[lo : int(missing[-1]) + 1]
+            feats = np.nan_to_num(asset_features(window, rows=missing - lo))
+            self._rows[torch.as_tensor(missing, device=self._rows.device)] = torch.tensor(
+                feats, dtype=torch.float32, device=self._rows.device
+            )
+            self._done[missing] = True
+        return self._rows[index]
 
 
 @dataclass
@@ -60,8 +77,8 @@ class MarketData:
         Prices of the n risky assets.
     returns : Tensor of shape (T, n) or (T, n + 1)
         ``r[t] = P[t]/P[t-1] - 1`` of the assets (and of cash: the risk-free rate).
-    features : Tensor of shape (T, n, N_FEATURES)
-        The feature function of the risky prices.
+    features : DayFeatures
+        The feature function of the risky prices, shape (T, n, N_FEATURES), indexed by day.
     train_starts : ndarray of int
         Decision indices whose K*h-day trajectory ends on or before ``train_end``.
     val_start, val_steps : int
@@ -80,7 +97,7 @@ class MarketData:
     assets: list[str]
     prices: np.ndarray
     returns: torch.Tensor
-    features: torch.Tensor
+    features: DayFeatures
     train_starts: np.ndarray
     val_start: int
     val_steps: int
@@ -97,8 +114,8 @@ class MarketData:
         device: torch.device,
         anchor: Anchor | None = None,
     ) -> MarketData:
-        """Cut the prices (and the anchor's weights) at ``val_end``; precompute returns and
-        features."""  # noqa: D205, D209
+        """Cut the prices (and the anchor's weights) at ``val_end``; precompute returns (the
+        features are computed as they are read)."""  # noqa: D205, D209
         frame = prices.loc[: pd.Timestamp(config.val_end)]
         if config.data_start:
             frame = frame.loc[pd.Timestamp(config.data_start) :]
@@ -129,7 +146,6 @@ class MarketData:
             raise DataError(
                 f"validation range {config.train_end}..{config.val_end} is too short{hint}"
             )
-        feats = _features(values)
         all_values = frame.to_numpy(dtype=np.float64)
         returns = torch.tensor(simple_returns(all_values), dtype=torch.float32, device=device)
         return cls(
@@ -137,7 +153,7 @@ class MarketData:
             assets=list(frame.columns),
             prices=values,
             returns=returns,
-            features=torch.tensor(np.nan_to_num(feats), dtype=torch.float32, device=device),
+            features=DayFeatures(values, device),
             train_starts=starts,
             val_start=val_start,
             val_steps=val_steps,

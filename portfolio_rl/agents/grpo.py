@@ -53,7 +53,6 @@ from portfolio_rl.agents.optim import (
     check_finite,
     chunks,
     clip_and_step,
-    gradient_step,
     set_lr,
     starts_per_chunk,
 )
@@ -133,34 +132,22 @@ def train(
                 batch.logp[keep],
                 adv[keep],
             )
-            parts = starts_per_chunk(obs)
-            if parts >= len(obs):
-                with torch.no_grad():
-                    ref_out = reference(obs, anchor)
-                    logp_ref = reference.log_prob(ref_out, actions)
+            pieces = chunks(len(obs), starts_per_chunk(obs))
+            with torch.no_grad():  # pi_ref is fixed during the iteration's mu steps
+                refs = [
+                    reference_terms(reference, obs[part], actions[part], at(anchor, part))
+                    for part, _ in pieces
+                ]
             for _ in range(config.mu):
-                if parts >= len(obs):  # the whole batch at once
-                    out = policy(obs, anchor)
-                    per_step, kl, low, high = objective(
-                        policy, out, actions, logp_old, a, ref_out, logp_ref, config
-                    )
-                    loss = aggregate(per_step, config.loss_aggregation)
-                    check_finite(iteration, loss, kl.mean().item(), config.max_kl)
-                    entropy = policy.entropy(out)  # of the distribution before this step
-                    grad_norm = gradient_step(
-                        optimizer, loss, list(policy.parameters()), config.max_grad_norm
-                    )
-                    step_stats = [mean_of(v) for v in (kl, low, high, entropy, grad_norm, loss)]
-                else:
-                    step_stats = chunked_step(
-                        policy,
-                        reference,
-                        optimizer,
-                        (obs, actions, logp_old, a, anchor),
-                        parts,
-                        iteration,
-                        config,
-                    )
+                step_stats = policy_step(
+                    policy,
+                    optimizer,
+                    (obs, actions, logp_old, a, anchor),
+                    pieces,
+                    refs,
+                    iteration,
+                    config,
+                )
                 for key, v in zip(LOGGED_STATS, step_stats, strict=True):
                     stats[key] += v / config.mu
 
@@ -175,43 +162,50 @@ def train(
     return state.finish(iteration)
 
 
-def chunked_step(
-    policy: SimplexPolicy,
+def reference_terms(
     reference: SimplexPolicy,
+    obs: torch.Tensor,
+    actions: torch.Tensor,
+    anchor: torch.Tensor | None,
+) -> tuple[PolicyOutput, torch.Tensor]:
+    """The reference policy's distribution and log-probabilities of one chunk's actions."""
+    ref_out = reference(obs, anchor)
+    return ref_out, reference.log_prob(ref_out, actions)
+
+
+def policy_step(
+    policy: SimplexPolicy,
     optimizer: torch.optim.Optimizer,
     batch: tuple[torch.Tensor, ...],
-    per_chunk: int,
+    pieces: list[tuple[slice, float]],
+    refs: list[tuple[PolicyOutput, torch.Tensor]],
     iteration: int,
     config: TrainConfig,
 ) -> list[float]:
-    """One gradient step whose loss is accumulated over chunks of starts.
+    """One gradient step whose loss is accumulated over chunks of starts (`optim.chunks`).
 
     Each chunk's loss is weighted by its share of the starts, so the gradient is the whole
     batch's (up to the order of float sums: trajectories have equal lengths, so the mean over
-    trajectories, or steps, is the weighted mean of the chunks' means). Returns the logged
+    trajectories, or steps, is the weighted mean of the chunks' means); a small batch is one
+    chunk of share 1. ``refs`` holds each chunk's `reference_terms`. Returns the logged
     figures (KL, clip ratios, entropy, gradient norm, loss), averaged the same way.
     """
     obs, actions, logp_old, adv, anchor = batch
     optimizer.zero_grad()
-    totals = [0.0] * 5
-    loss_total = 0.0
-    for part, share in chunks(len(obs), per_chunk):
-        ahead = None if anchor is None else anchor[part]
-        with torch.no_grad():
-            ref_out = reference(obs[part], ahead)
-            logp_ref = reference.log_prob(ref_out, actions[part])
-        out = policy(obs[part], ahead)
+    totals: list[float] = []
+    for (part, share), (ref_out, logp_ref) in zip(pieces, refs, strict=True):
+        out = policy(obs[part], at(anchor, part))
         per_step, kl, low, high = objective(
             policy, out, actions[part], logp_old[part], adv[part], ref_out, logp_ref, config
         )
         loss = aggregate(per_step, config.loss_aggregation) * share
         check_finite(iteration, loss, kl.mean().item(), config.max_kl)
         loss.backward()
-        loss_total += loss.item()
-        for k, v in enumerate((kl, low, high, policy.entropy(out))):
-            totals[k] += mean_of(v) * share
+        figures = [mean_of(v) * share for v in (kl, low, high, policy.entropy(out))]
+        figures.append(loss.item())
+        totals = figures if not totals else [t + f for t, f in zip(totals, figures, strict=True)]
     norm = clip_and_step(optimizer, list(policy.parameters()), config.max_grad_norm)
-    return [*totals[:4], norm, loss_total]
+    return [*totals[:4], norm, totals[4]]
 
 
 def advantages(
@@ -297,6 +291,11 @@ def iteration_row(
         "lr": lr,
         **(figures or {}),
     }
+
+
+def at(anchor: torch.Tensor | None, part: slice) -> torch.Tensor | None:
+    """The anchor's rows of one chunk (None without an anchor)."""
+    return None if anchor is None else anchor[part]
 
 
 def mean_of(value: torch.Tensor | float) -> float:

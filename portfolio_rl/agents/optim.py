@@ -33,21 +33,6 @@ def set_lr(optimizer: torch.optim.Optimizer, config: TrainConfig, iteration: int
     return lr
 
 
-def gradient_step(
-    optimizer: torch.optim.Optimizer, loss: torch.Tensor, parameters: list[Any], max_norm: float
-) -> float:
-    """Backpropagate ``loss``, clip the gradient norm at ``max_norm`` and step.
-
-    Returns
-    -------
-    float
-        The gradient norm before clipping.
-    """
-    optimizer.zero_grad()
-    loss.backward()
-    return clip_and_step(optimizer, parameters, max_norm)
-
-
 def clip_and_step(
     optimizer: torch.optim.Optimizer, parameters: list[Any], max_norm: float
 ) -> float:

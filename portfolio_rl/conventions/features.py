@@ -142,17 +142,39 @@ def asset_features(prices: np.ndarray, rows: slice | np.ndarray | None = None) -
     *batch, n_days, n_assets = prices.shape
     wanted = np.arange(n_days) if rows is None else np.arange(n_days)[rows]
     out = np.full((*batch, len(wanted), n_assets, N_FEATURES), np.nan)
-    ready = wanted >= LOOKBACK
-    if ready.any():
-        days = slice(LOOKBACK, n_days) if rows is None else wanted[ready]
-        out[..., ready, :, :] = _features_at(prices, days)
-    return np.clip(out, -CLIP, CLIP)
+    ready = np.flatnonzero(wanted >= LOOKBACK)
+    if len(ready):
+        series = _daily_series(prices)
+        # a few days at a time, so that every (..., days, n) array of the windowed loops
+        # stays in the cache (the days are independent: the numbers do not change)
+        size = max(1, _CHUNK // (n_assets * int(np.prod(batch, dtype=int))))
+        for lo in range(0, len(ready), size):
+            part = ready[lo : lo + size]
+            days = slice(part[0], part[-1] + 1) if rows is None else wanted[part]
+            out[..., part, :, :] = np.clip(_features_at(series, days), -CLIP, CLIP)
+    return out
 
 
-def _features_at(prices: np.ndarray, days: Rows) -> np.ndarray:
-    """Every feature of the given days (each at least LOOKBACK), shape (..., days, n, N)."""
+#: Numbers in one (..., days, n) array of a chunk of days (128 KB).
+_CHUNK = 2**14
+
+
+def _daily_series(prices: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Log prices (..., T, n); log returns (..., T - 1, n), ``logr[t - 1]`` of day t; and the
+    equal-weight index's log return and the cross-sectional std of log returns (..., T - 1, 1)."""  # noqa: D205, D209
+    n_assets = prices.shape[-1]
     logp = np.log(prices)
-    logr = np.diff(logp, axis=-2)  # logr[t - 1] is the return of day t
+    logr = np.diff(logp, axis=-2)
+    ratio = prices[..., 1:, :] / prices[..., :-1, :]
+    index_logr = np.log(_across_assets(ratio) / n_assets)[..., None]
+    mean_logr = _across_assets(logr)[..., None] / n_assets
+    spread = np.sqrt(_across_assets((logr - mean_logr) ** 2) / n_assets)[..., None]
+    return logp, logr, index_logr, spread
+
+
+def _features_at(series: tuple[np.ndarray, ...], days: Rows) -> np.ndarray:
+    """Every feature of the given days (each at least LOOKBACK), shape (..., days, n, N)."""
+    logp, logr, index_logr, spread = series
     ends = slice(days.start - 1, days.stop - 1) if isinstance(days, slice) else days - 1
     now = _at(logp, days)
     f = [(now - _at(logp, days, -h)) / (_ANN_VOL * np.sqrt(h / 252)) for h in HORIZONS]
@@ -163,12 +185,7 @@ def _features_at(prices: np.ndarray, days: Rows) -> np.ndarray:
     for j in range(1, HIGH_WINDOW):
         np.maximum(high, _at(logp, days, -j), out=high)
     f.append((now - high) / _ANN_VOL)
-    n_assets = prices.shape[-1]
-    ratio = prices[..., 1:, :] / prices[..., :-1, :]
-    index_logr = np.log(_across_assets(ratio) / n_assets)[..., None]  # (..., T - 1, 1)
     f.extend(np.moveaxis(_covariance_features(logr, index_logr, ends), -1, 0))
-    mean_logr = _across_assets(logr)[..., None] / n_assets
-    spread = np.sqrt(_across_assets((logr - mean_logr) ** 2) / n_assets)[..., None]
     market = _market_features(index_logr, spread, ends)  # (..., days, 1, M)
     asset = np.stack(f, axis=-1)
     return np.concatenate(
@@ -180,12 +197,13 @@ def _across_assets(x: np.ndarray) -> np.ndarray:
     """Sum over the last axis, asset by asset in a fixed order.
 
     numpy's own reduction over a short last axis groups its partial sums differently
-    depending on the rest of the array, so a row's sum could change with later rows.
+    depending on the rest of the array, so a row's sum could change with later rows. A
+    running sum adds in order by definition: its last entry is ``((0 + x_0) + x_1) + ...``
+    (``+ 0.0`` turns the ``-0.0`` of an all-``-0.0`` row into the ``0.0`` that sum starts at).
     """
-    total = np.zeros(x.shape[:-1])
-    for i in range(x.shape[-1]):
-        total += x[..., i]
-    return total
+    if x.shape[-1] == 0:
+        return np.zeros(x.shape[:-1])
+    return np.add.accumulate(x, axis=-1)[..., -1] + 0.0
 
 
 def _covariance_features(logr: np.ndarray, m: np.ndarray, ends: Rows) -> np.ndarray:
@@ -210,32 +228,20 @@ def _covariance_features(logr: np.ndarray, m: np.ndarray, ends: Rows) -> np.ndar
     ndarray of shape (..., len(ends), n, 3)
     """
     w, n = COV_WINDOW, logr.shape[-1]
-    if isinstance(ends, slice):
-        ends = np.arange(ends.start, ends.stop)
-    out = np.empty((*logr.shape[:-2], len(ends), n, 3))
-    offsets = np.arange(1 - w, 1)
-    # windows gathered a chunk of days at a time: (..., w, C, n), at most ~1M numbers (8 MB:
-    # larger chunks fall out of the cache and run at half the speed at 500 assets)
-    size = max(1, 2**20 // (w * n * int(np.prod(logr.shape[:-2], dtype=int))))
-    for lo in range(0, len(ends), size):
-        rows = offsets[:, None] + ends[None, lo : lo + size]
-        out[..., lo : lo + size, :, :] = _covariance_of(logr[..., rows, :], m[..., rows, :])
-    return out
-
-
-def _covariance_of(x: np.ndarray, m: np.ndarray) -> np.ndarray:
-    """The three covariance features of gathered windows ``x`` (..., w, C, n), ``m`` (..., w, C, 1).
-
-    Every sum runs over the window axis in order, oldest first, and over assets in order.
-    """
-    w, n = x.shape[-3], x.shape[-1]
-    mean, mean_m = _sum_over_window(x) / w, _sum_over_window(m) / w
-    dev, dev_m = x - mean[..., None, :, :], m - mean_m[..., None, :, :]
-    var, var_m = _sum_over_window(dev * dev), _sum_over_window(dev_m * dev_m)
-    cov = _sum_over_window(dev * dev_m)
+    offsets = range(1 - w, 1)  # oldest first
+    mean, mean_m = _window_sum(logr, w, ends) / w, _window_sum(m, w, ends) / w
+    var, var_m, cov = np.zeros_like(mean), np.zeros_like(mean_m), np.zeros_like(mean)
+    for j in offsets:
+        dev, dev_m = _at(logr, ends, j) - mean, _at(m, ends, j) - mean_m
+        var += dev * dev
+        var_m += dev_m * dev_m
+        cov += dev * dev_m
     std = np.sqrt(np.maximum(var / (w - 1), 1e-16))
-    z = _across_assets(dev / std[..., None, :, :])  # (..., w, C)
-    sum_corr = _sum_over_window(dev * z[..., None]) / (w - 1) / std  # with corr(r_i, r_i) = 1
+    sum_corr = np.zeros_like(mean)
+    for j in offsets:
+        dev = _at(logr, ends, j) - mean
+        sum_corr += dev * _across_assets(dev / std)[..., None]
+    sum_corr = sum_corr / (w - 1) / std  # with corr(r_i, r_i) = 1
     beta = cov / np.maximum(var_m, 1e-16)
     idio = np.maximum(var - beta * beta * var_m, 1e-16) / (w - 1)
     out = np.empty((*mean.shape, 3))
@@ -243,14 +249,6 @@ def _covariance_of(x: np.ndarray, m: np.ndarray) -> np.ndarray:
     out[..., 1] = np.log(np.maximum(np.sqrt(idio * 252), 1e-4) / _ANN_VOL)
     out[..., 2] = (sum_corr - 1.0) / (n - 1) if n > 1 else 0.0
     return out
-
-
-def _sum_over_window(x: np.ndarray) -> np.ndarray:
-    """Sum over axis -3 (the days of a window), oldest first: (..., w, C, n) -> (..., C, n)."""
-    total = np.zeros_like(x[..., 0, :, :])
-    for k in range(x.shape[-3]):
-        total += x[..., k, :, :]
-    return total
 
 
 def _market_features(m: np.ndarray, spread: np.ndarray, ends: Rows) -> np.ndarray:

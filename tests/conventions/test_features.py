@@ -81,3 +81,25 @@ def test_covariance_features_match_numpy():
     )
     np.testing.assert_allclose(feats[t, :, names.index("avg_corr_252")], avg_corr, atol=1e-12)
     assert np.isnan(feats[251, :, names.index("beta_252")]).all()
+
+
+def test_chunks_of_days_rows_and_windows_agree_bit_for_bit():
+    # 300 assets: the days are computed in chunks of 54, so chunk edges fall inside the range
+    rng = np.random.default_rng(3)
+    p = np.exp(np.cumsum(rng.normal(0, 0.01, (400, 300)), axis=0))
+    full = asset_features(p)
+    rows = np.array([399, 260, 10, 252, 331])
+    np.testing.assert_array_equal(asset_features(p, rows=rows), full[rows])
+    for t in (252, 305, 306, 399):
+        assert np.array_equal(asset_features(p[t - LOOKBACK : t + 1])[-1], full[t])
+
+
+def test_sums_over_assets_add_in_order():
+    from portfolio_rl.conventions.features import _across_assets
+
+    x = np.random.default_rng(0).normal(size=(7, 5, 40)) * 10.0 ** np.arange(-20, 20)
+    x[0, 0] = -0.0
+    expected = np.zeros((7, 5))
+    for i in range(40):
+        expected += x[..., i]
+    assert _across_assets(x).tobytes() == expected.tobytes()
