@@ -169,6 +169,10 @@ def scale_tables(figures: dict[str, Any]) -> list[tuple[str, list[str], list[lis
             cell = "-" if mine is None else f"{mine:.3g}"
             row.append(cell + ("" if theirs is None else f" ({theirs:.3g})"))
         rows.append(row)
+    grpo = ours.get("grpo", {})
+    if (50, False) in grpo:  # issue 24: at most 10x from 50 to 500 assets
+        ratios = [grpo.get((n, False), float("nan")) / grpo[(50, False)] for n in sizes]
+        rows.append(["GRPO, x its time at 50 assets", *(f"{r:.2f}x" for r in ratios)])
     tables = [
         (
             "seconds per rebalance, ours (skfolio's in brackets)",
