@@ -88,9 +88,10 @@ Rows = slice | np.ndarray
 
 
 def _at(x: np.ndarray, rows: Rows, offset: int = 0) -> np.ndarray:
-    """``x[..., rows + offset, :]``: a view when ``rows`` is a slice, else a gather."""
+    """``x[..., rows + offset, :]``: a view when ``rows`` is a slice (of step >= 1), else a
+    gather."""  # noqa: D205, D209
     if isinstance(rows, slice):
-        return x[..., rows.start + offset : rows.stop + offset, :]
+        return x[..., rows.start + offset : rows.stop + offset : rows.step, :]
     return x[..., rows + offset, :]
 
 
@@ -141,6 +142,8 @@ def asset_features(prices: np.ndarray, rows: slice | np.ndarray | None = None) -
     prices = np.asarray(prices, dtype=np.float64)
     *batch, n_days, n_assets = prices.shape
     wanted = np.arange(n_days) if rows is None else np.arange(n_days)[rows]
+    # days evenly spaced (all of them, or a slice) are read through views, not gathers
+    step = 1 if rows is None else max(rows.step or 1, 0) if isinstance(rows, slice) else 0
     out = np.full((*batch, len(wanted), n_assets, N_FEATURES), np.nan)
     ready = np.flatnonzero(wanted >= LOOKBACK)
     if len(ready):
@@ -150,7 +153,7 @@ def asset_features(prices: np.ndarray, rows: slice | np.ndarray | None = None) -
         size = max(1, _CHUNK // (n_assets * int(np.prod(batch, dtype=int))))
         for lo in range(0, len(ready), size):
             part = ready[lo : lo + size]
-            days = slice(part[0], part[-1] + 1) if rows is None else wanted[part]
+            days = slice(wanted[part[0]], wanted[part[-1]] + 1, step) if step else wanted[part]
             out[..., part, :, :] = np.clip(_features_at(series, days), -CLIP, CLIP)
     return out
 
@@ -175,7 +178,7 @@ def _daily_series(prices: np.ndarray) -> tuple[np.ndarray, ...]:
 def _features_at(series: tuple[np.ndarray, ...], days: Rows) -> np.ndarray:
     """Every feature of the given days (each at least LOOKBACK), shape (..., days, n, N)."""
     logp, logr, index_logr, spread = series
-    ends = slice(days.start - 1, days.stop - 1) if isinstance(days, slice) else days - 1
+    ends = slice(days.start - 1, days.stop - 1, days.step) if isinstance(days, slice) else days - 1
     now = _at(logp, days)
     f = [(now - _at(logp, days, -h)) / (_ANN_VOL * np.sqrt(h / 252)) for h in HORIZONS]
     for w in VOL_WINDOWS:

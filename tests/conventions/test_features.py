@@ -90,6 +90,8 @@ def test_chunks_of_days_rows_and_windows_agree_bit_for_bit():
     full = asset_features(p)
     rows = np.array([399, 260, 10, 252, 331])
     np.testing.assert_array_equal(asset_features(p, rows=rows), full[rows])
+    for every in (slice(260, 400, 7), slice(0, 400, 21), slice(399, 250, -3)):
+        np.testing.assert_array_equal(asset_features(p, rows=every), full[every])
     for t in (252, 305, 306, 399):
         assert np.array_equal(asset_features(p[t - LOOKBACK : t + 1])[-1], full[t])
 
