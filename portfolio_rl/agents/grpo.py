@@ -121,16 +121,17 @@ def train(
             if config.dynamic_sampling
             else torch.ones_like(group_std, dtype=torch.bool)
         )
-        anchor = None if batch.anchor is None else batch.anchor[keep]
+        rows = slice(None) if keep.all() else keep  # views, not copies, when all groups stay
+        anchor = None if batch.anchor is None else batch.anchor[rows]
 
         # 4. mu gradient steps on the clipped surrogate with the KL penalty
         stats = dict.fromkeys(LOGGED_STATS, 0.0)
         if keep.any():
             obs, actions, logp_old, a = (
-                batch.obs[keep],
-                batch.actions[keep],
-                batch.logp[keep],
-                adv[keep],
+                batch.obs[rows],
+                batch.actions[rows],
+                batch.logp[rows],
+                adv[rows],
             )
             pieces = chunks(len(obs), starts_per_chunk(obs))
             with torch.no_grad():  # pi_ref is fixed during the iteration's mu steps

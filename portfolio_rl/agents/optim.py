@@ -64,10 +64,11 @@ def check_finite(iteration: int, loss: torch.Tensor, kl: float, max_kl: float) -
 CHUNK_ROWS = 80_000
 
 
-def starts_per_chunk(obs: torch.Tensor) -> int:
-    """How many starts (the first axis of ``obs``) one pass takes (all of them when small)."""
+def starts_per_chunk(obs: torch.Tensor, rows: int = CHUNK_ROWS) -> int:
+    """How many starts (the first axis of ``obs``) one pass of at most ``rows`` observation
+    rows takes (all of them when small)."""  # noqa: D205, D209
     rows_per_start = obs[0].numel() // obs.shape[-1]
-    return max(1, CHUNK_ROWS // max(rows_per_start, 1))
+    return max(1, rows // max(rows_per_start, 1))
 
 
 def chunks(n_starts: int, per_chunk: int) -> list[tuple[slice, float]]:
