@@ -25,7 +25,7 @@ from portfolio_rl.agents.data import (
 from portfolio_rl.agents.optim import starts_per_chunk
 from portfolio_rl.agents.policy import PolicyOutput, SimplexPolicy
 from portfolio_rl.conventions.features import observation
-from portfolio_rl.conventions.market import PERIODS, hold
+from portfolio_rl.conventions.market import PERIODS, drift
 from portfolio_rl.conventions.measures import risk_value, sharpe
 from portfolio_rl.envs.simulator import SimResult, simulate
 
@@ -81,7 +81,7 @@ def rollout(
             weights = policy.to_weights(action)
             logp = policy.log_prob(out, action)
         segment = paths.returns[:, None, step * h : (step + 1) * h]
-        _, drifted = hold(weights, segment)
+        drifted = drift(weights, segment)
         obs_steps.append(obs)
         act_steps.append(action)
         logp_steps.append(logp)

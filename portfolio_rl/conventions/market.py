@@ -84,15 +84,26 @@ def hold(weights: Array, returns: Array) -> tuple[Array, Array]:
     drifted : array of shape (..., n_assets)
         Weights at the close of the last day, after drifting with prices.
     """
-    if is_torch(returns):
-        import torch
-
-        growth = torch.cumprod(1.0 + returns, dim=-2)
-    else:
-        growth = np.cumprod(1.0 + returns, axis=-2)
+    growth = _growth(returns)
     value = (growth * weights[..., None, :]).sum(-1)
     drifted = weights * growth[..., -1, :] / value[..., -1:]
     return value, drifted
+
+
+def drift(weights: Array, returns: Array) -> Array:
+    """The drifted weights of [`hold`][portfolio_rl.conventions.market.hold], the same
+    numbers, without the value of every day: shape (..., n_assets)."""  # noqa: D205, D209
+    last = _growth(returns)[..., -1, :]
+    return weights * last / (last * weights).sum(-1)[..., None]
+
+
+def _growth(returns: Array) -> Array:
+    """Growth of one unit held from the rebalance close, ``cumprod(1 + r)`` over the days."""
+    if is_torch(returns):
+        import torch
+
+        return torch.cumprod(1.0 + returns, dim=-2)
+    return np.cumprod(1.0 + returns, axis=-2)
 
 
 #: Column name of the cash asset (lower case, so it cannot clash with a ticker).

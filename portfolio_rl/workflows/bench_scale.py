@@ -103,8 +103,11 @@ def bench_scale(sizes: tuple[int, ...] = SIZES, repeats: int = 1) -> dict[str, A
     return out
 
 
-def _grpo_seconds(prices: pd.DataFrame, folder: Path, iterations: int = 10) -> float:
-    """Seconds per iteration of 10 default GRPO iterations (data and features included)."""
+def _grpo_seconds(
+    prices: pd.DataFrame, folder: Path, iterations: int = 10, repeats: int = 3
+) -> float:
+    """Seconds per iteration of 10 default GRPO iterations (data and features included),
+    the median of ``repeats`` trainings (one reading moves by 20% on a shared machine)."""  # noqa: D205, D209
     from portfolio_rl.agents.config import TrainConfig
     from portfolio_rl.agents.registry import train
     from portfolio_rl.workflows.training import one_thread
@@ -117,10 +120,13 @@ def _grpo_seconds(prices: pd.DataFrame, folder: Path, iterations: int = 10) -> f
         data_start=str(dates[0].date()),
         eval_every=iterations,
     )
+    seconds = []
     with one_thread():
-        t0 = time.perf_counter()
-        train(config, prices, folder)
-        return (time.perf_counter() - t0) / iterations
+        for i in range(repeats):
+            t0 = time.perf_counter()
+            train(config, prices, folder / str(i))
+            seconds.append((time.perf_counter() - t0) / iterations)
+    return float(np.median(seconds))
 
 
 def _processes(prices: pd.DataFrame, tmp: Path, repeats: int) -> dict[str, Any]:

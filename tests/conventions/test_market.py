@@ -71,3 +71,15 @@ def test_cash_prices_grow_at_the_rate_of_the_cash_returns(toy_prices):
     np.testing.assert_allclose(r, add_cash(np.zeros((len(r), 1)), 0.03)[:, -1], rtol=1e-9)
     with pytest.raises(DataError, match="already have a column named 'cash'"):
         add_cash_prices(with_cash, 0.03)
+
+
+def test_drift_is_holds_drifted_weights_bit_for_bit():
+    from portfolio_rl.conventions.market import drift
+
+    torch.manual_seed(0)
+    for b, g, n in ((16, 16, 20), (16, 16, 51), (3, 5, 500)):
+        w = torch.softmax(torch.randn(b, g, n), -1)
+        r = 0.01 * torch.randn(b, 1, 21, n)
+        assert torch.equal(drift(w, r), hold(w, r)[1])
+        w64, r64 = w.double().numpy(), r.double().numpy()
+        assert np.array_equal(drift(w64, r64), hold(w64, r64)[1])
