@@ -109,8 +109,8 @@ def act(policy: SimplexPolicy, obs: torch.Tensor, anchor: torch.Tensor | None) -
     """``policy(obs, anchor)`` taken over the starts (first axis) in passes of at most
     ROLLOUT_ROWS observation rows; a start's assets are never split."""  # noqa: D205, D209
     per = starts_per_chunk(obs, ROLLOUT_ROWS)
-    if per >= len(obs):
-        return policy(obs, anchor)
+    if per >= len(obs) or not isinstance(policy, SimplexPolicy):
+        return policy(obs, anchor)  # seeds trained together split their batch by seed
     parts = [
         policy(obs[lo : lo + per], None if anchor is None else anchor[lo : lo + per])
         for lo in range(0, len(obs), per)

@@ -65,6 +65,17 @@ def test_seeds_together_on_cpu_are_each_seed_alone_bit_for_bit(tmp_path, prices,
     assert together[0].log["reward_mean"].iloc[1] != together[1].log["reward_mean"].iloc[1]
 
 
+def test_seeds_together_match_alone_when_a_rollout_step_takes_several_passes(
+    tmp_path, prices, monkeypatch
+):
+    from portfolio_rl.agents import rollout
+
+    monkeypatch.setattr(rollout, "ROLLOUT_ROWS", 100)  # a run alone passes a few starts at once
+    together, alone = train_both(tmp_path, prices, seeds=(0, 1))
+    for a, b in zip(alone, together, strict=True):
+        pd.testing.assert_frame_equal(b.log, a.log)
+
+
 def test_seeds_together_vmapped_as_on_a_gpu_match_each_seed_alone(tmp_path, prices, monkeypatch):
     monkeypatch.setattr(StackedPolicy, "vmapped_devices", ("cpu",))  # the GPU's way, on CPU
     together, alone = train_both(tmp_path, prices)
