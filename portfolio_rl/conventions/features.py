@@ -82,6 +82,8 @@ N_FEATURES = len(FEATURE_NAMES)
 OBS_FEATURES = N_FEATURES + 1
 CLIP = 5.0
 _ANN_VOL = 0.25
+#: Numbers in one (..., days, n) array of a chunk of days (128 KB).
+_CHUNK = 2**14
 
 
 Rows = slice | np.ndarray
@@ -156,10 +158,6 @@ def asset_features(prices: np.ndarray, rows: slice | np.ndarray | None = None) -
             days = slice(wanted[part[0]], wanted[part[-1]] + 1, step) if step else wanted[part]
             out[..., part, :, :] = np.clip(_features_at(series, days), -CLIP, CLIP)
     return out
-
-
-#: Numbers in one (..., days, n) array of a chunk of days (128 KB).
-_CHUNK = 2**14
 
 
 def _daily_series(prices: np.ndarray) -> tuple[np.ndarray, ...]:
