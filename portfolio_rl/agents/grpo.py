@@ -50,6 +50,7 @@ from portfolio_rl.agents.losses import (
     process_advantages,
 )
 from portfolio_rl.agents.optim import (
+    at,
     check_finite,
     chunks,
     clip_and_step,
@@ -292,11 +293,6 @@ def iteration_row(
         "lr": lr,
         **(figures or {}),
     }
-
-
-def at(anchor: torch.Tensor | None, part: slice) -> torch.Tensor | None:
-    """The anchor's rows of one chunk (None without an anchor)."""
-    return None if anchor is None else anchor[part]
 
 
 def mean_of(value: torch.Tensor | float) -> float:

@@ -77,3 +77,8 @@ def chunks(n_starts: int, per_chunk: int) -> list[tuple[slice, float]]:
         (slice(lo, lo + per_chunk), min(per_chunk, n_starts - lo) / n_starts)
         for lo in range(0, n_starts, per_chunk)
     ]
+
+
+def at(rows: torch.Tensor | None, part: slice) -> torch.Tensor | None:
+    """The rows of one chunk of an optional tensor (an anchor's weights), else None."""
+    return None if rows is None else rows[part]

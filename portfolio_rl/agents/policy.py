@@ -78,6 +78,16 @@ class PolicyOutput(NamedTuple):
         """The same parameters cut from the graph."""
         return PolicyOutput(*(None if t is None else t.detach() for t in self))
 
+    @staticmethod
+    def joined(parts: list[PolicyOutput], log_std: torch.Tensor) -> PolicyOutput:
+        """The outputs of consecutive blocks of rows as one, with the given ``log_std``."""
+
+        def cat(name: str) -> torch.Tensor | None:
+            values = [getattr(part, name) for part in parts]
+            return None if values[0] is None else torch.cat(values)
+
+        return PolicyOutput(cat("scores"), log_std, cat("exposure"), cat("exposure_log_std"))
+
 
 def _normal_logp(x: torch.Tensor, mean: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
     z = (x - mean) / log_std.exp()

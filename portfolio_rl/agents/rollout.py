@@ -22,7 +22,7 @@ from portfolio_rl.agents.data import (
     sample_paths,
     sample_starts,
 )
-from portfolio_rl.agents.optim import starts_per_chunk
+from portfolio_rl.agents.optim import at, chunks, starts_per_chunk
 from portfolio_rl.agents.policy import PolicyOutput, SimplexPolicy
 from portfolio_rl.conventions.features import observation
 from portfolio_rl.conventions.market import PERIODS, drift
@@ -111,18 +111,8 @@ def act(policy: SimplexPolicy, obs: torch.Tensor, anchor: torch.Tensor | None) -
     per = starts_per_chunk(obs, ROLLOUT_ROWS)
     if per >= len(obs) or not isinstance(policy, SimplexPolicy):
         return policy(obs, anchor)  # seeds trained together split their batch by seed
-    parts = [
-        policy(obs[lo : lo + per], None if anchor is None else anchor[lo : lo + per])
-        for lo in range(0, len(obs), per)
-    ]
-
-    def joined(name: str) -> torch.Tensor | None:
-        values = [getattr(part, name) for part in parts]
-        return None if values[0] is None else torch.cat(values)
-
-    return PolicyOutput(
-        joined("scores"), parts[0].log_std, joined("exposure"), joined("exposure_log_std")
-    )
+    parts = [policy(obs[part], at(anchor, part)) for part, _ in chunks(len(obs), per)]
+    return PolicyOutput.joined(parts, parts[0].log_std)
 
 
 def batch_rollout(

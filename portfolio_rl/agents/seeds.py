@@ -97,13 +97,7 @@ class StackedPolicy:
         b, rows = obs.shape[0] // self.s, obs.shape[:-2]
         log_std = torch.stack([o.log_std for o in outs]).repeat_interleave(b)
 
-        def joined(name: str) -> torch.Tensor | None:
-            parts = [getattr(o, name) for o in outs]
-            return None if parts[0] is None else torch.cat(parts)
-
-        column = log_std.view(rows[0], *[1] * len(rows))
-        exposure = joined("exposure"), joined("exposure_log_std")
-        return PolicyOutput(joined("scores"), column, *exposure)
+        return PolicyOutput.joined(outs, log_std.view(rows[0], *[1] * len(rows)))
 
     def sample(self, out: PolicyOutput) -> torch.Tensor:
         """Each seed's actions from its own torch random stream, as in a run alone."""
