@@ -84,6 +84,8 @@ CLIP = 5.0
 _ANN_VOL = 0.25
 #: Numbers in one (..., days, n) array of a chunk of days (128 KB).
 _CHUNK = 2**14
+#: Numbers in one daily series of a group of paths (8 MB).
+_SERIES = 2**20
 
 
 Rows = slice | np.ndarray
@@ -148,15 +150,21 @@ def asset_features(prices: np.ndarray, rows: slice | np.ndarray | None = None) -
     step = 1 if rows is None else max(rows.step or 1, 0) if isinstance(rows, slice) else 0
     out = np.full((*batch, len(wanted), n_assets, N_FEATURES), np.nan)
     ready = np.flatnonzero(wanted >= LOOKBACK)
-    if len(ready):
-        series = _daily_series(prices)
-        # a few days at a time, so that every (..., days, n) array of the windowed loops
-        # stays in the cache (the days are independent: the numbers do not change)
-        size = max(1, _CHUNK // (n_assets * int(np.prod(batch, dtype=int))))
+    if not len(ready):
+        return out
+    paths = prices.reshape(-1, n_days, n_assets)
+    flat = out.reshape(len(paths), len(wanted), n_assets, N_FEATURES)  # a view of out
+    # a few paths at a time, so that their daily series stay small, and a few days at a
+    # time, so that every (paths, days, n) array of the windowed loops stays in the cache
+    # (paths and days are independent: the numbers do not change)
+    group = max(1, _SERIES // max(n_days * n_assets, 1))
+    for first in range(0, len(paths), group):
+        series = _daily_series(paths[first : first + group])
+        size = max(1, _CHUNK // (n_assets * len(series[0])))
         for lo in range(0, len(ready), size):
             part = ready[lo : lo + size]
             days = slice(wanted[part[0]], wanted[part[-1]] + 1, step) if step else wanted[part]
-            out[..., part, :, :] = np.clip(_features_at(series, days), -CLIP, CLIP)
+            flat[first : first + group, part] = np.clip(_features_at(series, days), -CLIP, CLIP)
     return out
 
 

@@ -96,6 +96,20 @@ def test_chunks_of_days_rows_and_windows_agree_bit_for_bit():
         assert np.array_equal(asset_features(p[t - LOOKBACK : t + 1])[-1], full[t])
 
 
+def test_paths_in_groups_equal_each_path_alone(monkeypatch):
+    # a (2, 3) batch of 300-asset paths in groups of two paths: groups end inside a row
+    from portfolio_rl.conventions import features
+
+    rng = np.random.default_rng(4)
+    p = np.exp(np.cumsum(rng.normal(0, 0.01, (2, 3, 280, 300)), axis=-2))
+    monkeypatch.setattr(features, "_SERIES", 2 * 280 * 300)
+    rows = slice(252, 280, 9)
+    out = asset_features(p, rows=rows)
+    assert out.shape == (2, 3, 4, 300, N_FEATURES)
+    for i, j in np.ndindex(2, 3):
+        assert out[i, j].tobytes() == asset_features(p[i, j], rows=rows).tobytes()
+
+
 def test_sums_over_assets_add_in_order():
     from portfolio_rl.conventions.features import _across_assets
 
