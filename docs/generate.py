@@ -103,7 +103,10 @@ def results(name: str) -> None:
 
 def bench() -> None:
     """The benchmark tables of ``portfolio-rl bench`` and of ``bench --only scale``."""
-    for name, args in (("bench", ["--repeats", "3"]), ("bench-scale", ["--only", "scale"])):
+    for name, args in (
+        ("bench", ["--repeats", "3"]),
+        ("bench-scale", ["--only", "scale", "--repeats", "3"]),
+    ):
         md = OUT / f"{name}.md"
         seconds = cli("bench", *args, "--markdown", str(md))
         command = "`portfolio-rl bench " + " ".join(args) + "`"

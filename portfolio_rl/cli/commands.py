@@ -280,9 +280,9 @@ def bench(
         int,
         typer.Option(
             min=1,
-            help="Walk-forward: time our side and skfolio's this many times, alternating, "
-            "and report medians (1 keeps the whole bench under two minutes; each repeat adds "
-            "about 50 s).",
+            help="Walk-forward and scale's whole processes: time our side and skfolio's this "
+            "many times, alternating, and report medians (1 keeps the whole bench under two "
+            "minutes; each repeat adds about 50 s, or 4 min to scale).",
         ),
     ] = 1,
     markdown: Annotated[

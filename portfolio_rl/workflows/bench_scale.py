@@ -96,7 +96,7 @@ def bench_scale(sizes: tuple[int, ...] = SIZES, repeats: int = 1) -> dict[str, A
                         cv = WalkForward(train_size=252, test_size=21)
                         cross_val_predict(skfolio_model(name), prices.pct_change().iloc[1:], cv=cv)
                     out[f"scale_{name}_{n}_skfolio_s"] = (time.perf_counter() - t0) / folds
-            out[f"scale_grpo_{n}_s"] = _grpo_seconds(one_factor_prices(n), Path(tmp) / f"g{n}")
+        out |= _grpo_seconds(sizes, Path(tmp))
         if cross_val_predict is not None:
             prices = one_factor_prices(max(sizes)).iloc[-(252 + FOLDS * 21 + 1) :]
             out |= _processes(prices, Path(tmp), repeats)
@@ -104,29 +104,32 @@ def bench_scale(sizes: tuple[int, ...] = SIZES, repeats: int = 1) -> dict[str, A
 
 
 def _grpo_seconds(
-    prices: pd.DataFrame, folder: Path, iterations: int = 10, repeats: int = 3
-) -> float:
-    """Seconds per iteration of 10 default GRPO iterations (data and features included),
-    the median of ``repeats`` trainings (one reading moves by 20% on a shared machine)."""  # noqa: D205, D209
+    sizes: tuple[int, ...], folder: Path, iterations: int = 10, rounds: int = 3
+) -> dict[str, float]:
+    """Seconds per iteration of 10 default GRPO iterations (data and features included) at
+    every size: the median of ``rounds`` rounds, each training once at every size in turn,
+    so that a busy stretch of a shared machine slows every size alike, not one."""  # noqa: D205, D209
     from portfolio_rl.agents.config import TrainConfig
     from portfolio_rl.agents.registry import train
     from portfolio_rl.workflows.training import one_thread
 
-    dates = prices.index
-    config = TrainConfig(
-        iterations=iterations,
-        train_end=str(dates[int(len(dates) * 0.6)].date()),
-        val_end=str(dates[int(len(dates) * 0.8)].date()),
-        data_start=str(dates[0].date()),
-        eval_every=iterations,
-    )
-    seconds = []
+    seconds: dict[int, list[float]] = {n: [] for n in sizes}
+    markets = {n: one_factor_prices(n) for n in sizes}
     with one_thread():
-        for i in range(repeats):
-            t0 = time.perf_counter()
-            train(config, prices, folder / str(i))
-            seconds.append((time.perf_counter() - t0) / iterations)
-    return float(np.median(seconds))
+        for i in range(rounds):
+            for n, prices in markets.items():
+                dates = prices.index
+                config = TrainConfig(
+                    iterations=iterations,
+                    train_end=str(dates[int(len(dates) * 0.6)].date()),
+                    val_end=str(dates[int(len(dates) * 0.8)].date()),
+                    data_start=str(dates[0].date()),
+                    eval_every=iterations,
+                )
+                t0 = time.perf_counter()
+                train(config, prices, folder / f"g{n}-{i}")
+                seconds[n].append((time.perf_counter() - t0) / iterations)
+    return {f"scale_grpo_{n}_s": float(np.median(times)) for n, times in seconds.items()}
 
 
 def _processes(prices: pd.DataFrame, tmp: Path, repeats: int) -> dict[str, Any]:
