@@ -29,11 +29,26 @@ def table(
     font: float = 8.0,
     first_col: str = "Strategy",
 ) -> None:
-    """Draw ``frame`` filling ``ax``: rows share its height, columns sized by their text."""
+    """Draw ``frame`` filling ``ax``: rows share its height, columns sized by their text.
+
+    A header longer than its column's cells wraps onto more lines (at least 10 characters
+    wide), and the header row is as many rows high, so that wide tables of short numbers
+    (the statistics page) fit the page instead of clipping their headers.
+    """
+    import textwrap
+
     ax.axis("off")
-    labels = [first_col, *frame.columns]
+    heads = [first_col, *map(str, frame.columns)]
     cells = [[idx, *row] for idx, row in zip(frame.index, frame.to_numpy().tolist(), strict=True)]
-    chars = [max(len(str(x)) for x in col) for col in zip(labels, *cells, strict=True)]
+    body = [
+        max((len(str(x)) for x in col[1:]), default=0) for col in zip(heads, *cells, strict=True)
+    ]
+    labels = [
+        textwrap.fill(head, max(10, chars), break_long_words=False)
+        for head, chars in zip(heads, body, strict=True)
+    ]
+    lines = [label.split("\n") for label in labels]
+    chars = [max(chars, *map(len, words)) for chars, words in zip(body, lines, strict=True)]
     widths = np.array(chars, dtype=float) + 2
     table = ax.table(
         cellText=cells,
@@ -45,11 +60,13 @@ def table(
     )
     table.auto_set_font_size(False)
     table.set_fontsize(font)
+    header_lines = max(map(len, lines))
     for (r, c), cell in table.get_celld().items():
         cell.set_edgecolor("#dddddd")
         if r == 0:
             cell.set_facecolor("#1f2d3d")
             cell.set_text_props(color="white", weight="bold")
+            cell.set_height(cell.get_height() * header_lines)  # the bbox rescales the rows
         elif r % 2 == 0:
             cell.set_facecolor("#f5f7fa")
         if c == 0 and r > 0:
