@@ -44,11 +44,11 @@ def table(
         max((len(str(x)) for x in col[1:]), default=0) for col in zip(heads, *cells, strict=True)
     ]
     labels = [
-        textwrap.fill(head, max(10, chars), break_long_words=False)
-        for head, chars in zip(heads, body, strict=True)
+        textwrap.fill(head, max(10, width), break_long_words=False)
+        for head, width in zip(heads, body, strict=True)
     ]
     lines = [label.split("\n") for label in labels]
-    chars = [max(chars, *map(len, words)) for chars, words in zip(body, lines, strict=True)]
+    chars = [max(width, *map(len, head)) for width, head in zip(body, lines, strict=True)]
     widths = np.array(chars, dtype=float) + 2
     table = ax.table(
         cellText=cells,
