@@ -115,17 +115,17 @@ def _grpo_seconds(
 
     seconds: dict[int, list[float]] = {n: [] for n in sizes}
     markets = {n: one_factor_prices(n) for n in sizes}
+    dates = markets[sizes[0]].index  # the markets share one calendar
+    config = TrainConfig(
+        iterations=iterations,
+        train_end=str(dates[int(len(dates) * 0.6)].date()),
+        val_end=str(dates[int(len(dates) * 0.8)].date()),
+        data_start=str(dates[0].date()),
+        eval_every=iterations,
+    )
     with one_thread():
         for i in range(rounds):
             for n, prices in markets.items():
-                dates = prices.index
-                config = TrainConfig(
-                    iterations=iterations,
-                    train_end=str(dates[int(len(dates) * 0.6)].date()),
-                    val_end=str(dates[int(len(dates) * 0.8)].date()),
-                    data_start=str(dates[0].date()),
-                    eval_every=iterations,
-                )
                 t0 = time.perf_counter()
                 train(config, prices, folder / f"g{n}-{i}")
                 seconds[n].append((time.perf_counter() - t0) / iterations)
