@@ -93,3 +93,21 @@ def covariance_factor(returns: np.ndarray, method: str = "sample") -> tuple[np.n
     if n_obs <= n_assets:
         return centred * np.sqrt(scale), s
     return psd_factor(centred.T @ centred * scale), s
+
+
+def shrunk_factor(
+    returns: np.ndarray, method: str = "sample", shrinkage: float = 0.0
+) -> tuple[np.ndarray, float]:
+    """`covariance_factor` moved ``shrinkage`` of the way to the scaled identity.
+
+    ``(1 - shrinkage) Sigma + shrinkage tr(Sigma)/n I = F'F + s^2 I`` with ``F`` scaled by
+    ``sqrt(1 - shrinkage)`` and ``s^2`` raised accordingly; ``shrinkage = 0`` is
+    `covariance_factor` itself.
+    """
+    factor, s = covariance_factor(returns, method)
+    if shrinkage > 0:
+        n = returns.shape[1]
+        level = ((factor**2).sum() + n * s**2) / n
+        factor = factor * np.sqrt(1 - shrinkage)
+        s = float(np.sqrt((1 - shrinkage) * s**2 + shrinkage * level))
+    return factor, s

@@ -16,28 +16,56 @@ import numpy as np
 from scipy import special
 
 from portfolio_rl.baselines.base import ConstrainedModel
-from portfolio_rl.baselines.covariance import covariance_factor
+from portfolio_rl.baselines.covariance import shrunk_factor
 from portfolio_rl.conventions.market import PERIODS
 from portfolio_rl.conventions.measures import ellipsoid_kappa
 
 
 @dataclass(eq=False, repr=False)
 class _MeanRisk(ConstrainedModel):
-    """Shared data parameters: annualised mean ``mu`` and covariance factor ``F``."""
+    """Shared data parameters: annualised mean ``mu`` and covariance factor ``F``.
+
+    ``shrinkage`` moves the covariance estimate further towards the scaled identity,
+    ``(1 - shrinkage) Sigma + shrinkage tr(Sigma)/n I`` (0: the estimate itself). A model made
+    `parametric` takes new risk aversions and shrinkages without compiling its problem
+    again (a steered policy's solves, [`portfolio_rl.baselines.steering`][]): the risk
+    aversion ``lambda`` is folded into the data parameters, ``F <- sqrt(lambda) F`` and the
+    ellipsoid's radius divided by ``sqrt(lambda)``, which keeps the problem DPP and its
+    solution the same.
+    """
 
     #: Whether the model uses the mean (minimum variance does not, and skips setting it).
     uses_mean = True
+    shrinkage: float = 0.0
+
+    def _check(self) -> None:
+        super()._check()
+        if not 0 <= self.shrinkage < 1:
+            raise ValueError("shrinkage must lie in [0, 1)")
+
+    def parametric(self) -> _MeanRisk:
+        """Make the risk aversion and shrinkage parameters of the problem (same solutions)."""
+        self.__dict__["_parametric"] = True
+        self.__dict__.pop("_problems", None)
+        return self
 
     def _data_params(self, n_obs: int, n_assets: int) -> dict[str, Any]:
         import cvxpy as cp
 
         rows = min(n_obs, n_assets)
         params = {"F": cp.Parameter((rows, n_assets), name="F")}
-        if self.covariance != "sample":
+        steered = self.__dict__.get("_parametric", False)
+        if self.covariance != "sample" or self.shrinkage > 0 or steered:
             params["s"] = cp.Parameter(nonneg=True, name="shrink")
         if self.uses_mean:
             params["mu"] = cp.Parameter(n_assets, name="mu")
         return params
+
+    def _folded(self) -> float:
+        """``sqrt(lambda)`` folded into the factor of a parametric model, else 1."""
+        if self.__dict__.get("_parametric", False) and hasattr(self, "risk_aversion"):
+            return float(np.sqrt(self.risk_aversion))
+        return 1.0
 
     def _risk(self, w: Any, params: dict[str, Any]) -> Any:
         """The stacked factor times ``w``: ``||_risk(w)||^2 = w' Sigma w``."""
@@ -47,12 +75,13 @@ class _MeanRisk(ConstrainedModel):
         return fw if "s" not in params else cp.hstack([fw, params["s"] * w])
 
     def _set(self, params: dict[str, Any], x: np.ndarray) -> None:
-        factor, s = covariance_factor(x, self.covariance)
+        factor, s = shrunk_factor(x, self.covariance, self.shrinkage)
+        scale = self._folded() * np.sqrt(PERIODS)
         if "mu" in params:
             params["mu"].value = x.mean(axis=0) * PERIODS
-        params["F"].value = factor * np.sqrt(PERIODS)
+        params["F"].value = factor * scale
         if "s" in params:
-            params["s"].value = s * np.sqrt(PERIODS)
+            params["s"].value = s * scale
         variance = ((factor**2).sum(axis=0) + s**2) * PERIODS  # the diagonal of Sigma
         self._set_extra(params, x, variance)
 
@@ -129,7 +158,8 @@ fallback_solver
         cons, cost, common = self._common(w, n_assets)
         penalty, extra = self._penalty(w, params)
         risk = cp.sum_squares(self._risk(w, params))
-        utility = params["mu"] @ w - penalty - self.risk_aversion * risk
+        aversion = 1.0 if self.__dict__.get("_parametric", False) else self.risk_aversion
+        utility = params["mu"] @ w - penalty - aversion * risk
         problem = cp.Problem(cp.Maximize(utility - cost), [cp.sum(w) == 1, *cons, *extra])
         return problem, params | common, lambda: w.value
 
@@ -199,7 +229,7 @@ solver, fallback_solver
             if kappa is None:
                 kappa = ellipsoid_kappa(n_assets, self.confidence_level)
             # daily kappa * ||(S_d/T)^(1/2) w||, times 252, in terms of the annual S = 252 S_d
-            params["radius"].value = kappa * np.sqrt(PERIODS / n_obs)
+            params["radius"].value = kappa * np.sqrt(PERIODS / n_obs) / self._folded()
         else:
             z = special.ndtri(0.5 + self.confidence_level / 2)
             params["delta"].value = z * np.sqrt(variance / n_obs)
