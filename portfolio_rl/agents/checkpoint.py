@@ -15,6 +15,8 @@ import torch
 from portfolio_rl.agents.anchor import Anchor
 from portfolio_rl.agents.policy import SimplexPolicy
 from portfolio_rl.agents.runstate import policy_signature
+from portfolio_rl.agents.steer import SteeredPolicy, decision_features, steered_decision
+from portfolio_rl.agents.steer_table import SteerContext
 from portfolio_rl.conventions.features import (
     FEATURE_NAMES,
     LOOKBACK,
@@ -63,13 +65,23 @@ def load_policy(folder: str | Path) -> tuple[SimplexPolicy, dict[str, Any]]:
             "train it again"
         )
     try:
-        policy = SimplexPolicy(
-            meta["obs_features"],
-            meta["hidden"],
-            meta["distribution"],
-            exposure=bool(meta.get("cash", False)),
-            anchored=meta.get("anchor") is not None,
-        )
+        if meta.get("steer"):
+            steer = meta["steer"]
+            policy = SteeredPolicy(
+                tuple(steer["names"]),
+                steer["configured"],
+                tuple(steer["levels"]),
+                meta["hidden"],
+                exposure=bool(meta.get("cash", False)),
+            )
+        else:
+            policy = SimplexPolicy(
+                meta["obs_features"],
+                meta["hidden"],
+                meta["distribution"],
+                exposure=bool(meta.get("cash", False)),
+                anchored=meta.get("anchor") is not None,
+            )
         state = torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
         policy.load_state_dict(state)
     except Exception as exc:  # torch.load fails in many ways on a truncated or foreign file
@@ -89,6 +101,8 @@ def kept_start(meta: dict[str, Any]) -> str | None:
         return None
     if meta.get("init_policy"):
         return "the previous fold's policy"
+    if meta.get("steer"):
+        return f"its baseline ({meta['steer']['name']}) with the configured parameters"
     if meta.get("anchor"):
         return f"its anchor's weights ({meta['anchor']['name']})"
     return "1/N, 88% invested and the rest in cash" if meta.get("cash") else "1/N"
@@ -124,12 +138,17 @@ class PolicyStrategy:
     def __init__(
         self,
         name: str,
-        policy: SimplexPolicy,
+        policy: SimplexPolicy | SteeredPolicy,
         meta: dict[str, Any],
         anchor: Anchor | None = None,
     ) -> None:
         self.name, self.policy, self.meta, self.anchor = name, policy, meta, anchor
         self.uses_cash = bool(meta.get("cash", False))
+        #: A steered policy's baseline solver (``backtest.steering.attach_steering``), the
+        #: parameters it chose at each decision, and its failed solves.
+        self.solver: Any = None
+        self.chosen: list[dict[str, Any]] = []
+        self.failures, self.status = 0, "optimal"
 
     def check_assets(self, columns: list[str]) -> None:
         """Refuse prices whose assets (names and order) differ from the training data's."""
@@ -159,9 +178,34 @@ class PolicyStrategy:
         n = risky.shape[1]
         feats = asset_features(risky.to_numpy()[-(LOOKBACK + 1) :])[-1]
         obs = torch.from_numpy(observation(feats, prev_weights[:n]))
+        if self.meta.get("steer"):
+            return self._steered(obs, risky.to_numpy(), prev_weights, prices.index[-1])
         w = self.policy.mean_weights(self.policy(obs, self._anchor_row(prices.index[-1])))
         w = w.double().numpy()
         return w / w.sum()
+
+    def _steered(
+        self, obs: torch.Tensor, risky: np.ndarray, held: np.ndarray, date: pd.Timestamp
+    ) -> np.ndarray:
+        """The baseline solved with the parameters of the mean action (exactly, cvxpy);
+        a failed solve keeps the previous weights (counted in ``failures``)."""  # noqa: D205, D209
+        if self.solver is None:
+            raise PortfolioRLError(
+                f"policy {self.name!r} steers {self.meta['steer']['name']}: its solver is "
+                "needed (backtest --policy and allocate attach it)"
+            )
+        window = risky[-(int(self.meta["steer"]["window"]) + 1) :]
+        features = decision_features(self.solver, window)
+        ctx = SteerContext(torch.tensor(features, dtype=obs.dtype), *[None] * 6)
+        latent = self.policy(obs, ctx).scores
+        w = steered_decision(self.policy, latent, self.solver, window, held)
+        values = {k: float(v) for k, v in self.policy.values(latent).items()}
+        self.chosen.append({"date": date, **values})
+        self.status = self.solver.status
+        if w is None:
+            self.failures += 1
+            raise PortfolioRLError(f"{self.meta['steer']['name']} failed: {self.status}")
+        return w
 
     def _anchor_row(self, date: pd.Timestamp) -> torch.Tensor | None:
         """The anchor's weights decided at ``date`` (None for a policy without an anchor)."""

@@ -168,7 +168,15 @@ class TrainConfig:
         "What the untrained policy decides: none (1/N, or 88% invested with cash), the name "
         "of a baseline (its weights on each decision day, from the window ending that day; "
         "the policy learns a tilt and an exposure around them), or auto (in each walk-forward "
-        "fold, the baseline with the best validation score).",
+        "fold, the baseline with the best Sharpe ratio over every validation year before it).",
+        POLICY,
+    )
+    steer: str = setting(
+        "none",
+        "none, or the baseline whose parameters the policy chooses at each decision "
+        "(robust_mv_ellipsoid: risk aversion, the ellipsoid's radius, covariance shrinkage; "
+        "mean_variance; min_variance; with cash, the exposure too): the portfolio is that "
+        "baseline solved with them, and the untrained policy is the baseline itself (GRPO only).",
         POLICY,
     )
     # schedule
@@ -206,7 +214,8 @@ class TrainConfig:
         "auto",
         "What selects the policy on validation: annualised net log growth (which cash cannot "
         "game), Sharpe in excess of cash, or robust (the training risk measure over the "
-        "validation range's K*h-day windows); auto: robust for robust_grpo, else log_growth.",
+        "validation range's K*h-day windows); auto: robust for robust_grpo, sharpe (the test's "
+        "measure) for an anchored or steered policy, else log_growth.",
         SELECTION,
     )
     val_aggregate: Literal["path", "median_year", "worst_year"] = setting(
@@ -290,6 +299,7 @@ class TrainConfig:
             raise ValueError("train_end must be before val_end")
         check_seed(self.seed)
         self._check_anchor()
+        self._check_steer()
         self._check_robust()
 
     def _check_anchor(self) -> None:
@@ -304,6 +314,24 @@ class TrainConfig:
                 "robust_grpo does not take an anchor yet: its scenario bundles have no anchor "
                 "weights (use grpo, ppo or reinforce, or anchor: none)"
             )
+
+    def _check_steer(self) -> None:
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", self.steer):
+            raise ValueError(f"steer must be none or a baseline's name, got {self.steer!r}")
+        if self.steer == "none":
+            return
+        if self.algo != "grpo":
+            raise ValueError(f"steer: only grpo steers a baseline (algo is {self.algo})")
+        if self.anchor != "none":
+            raise ValueError(
+                "steer and anchor exclude each other: a steered policy's start "
+                "is its baseline already"
+            )
+
+    @property
+    def guided(self) -> bool:
+        """Whether the policy starts from an optimizer (anchored or steered)."""
+        return self.anchor != "none" or self.steer != "none"
 
     def _check_robust(self) -> None:
         p = self.robust_param
@@ -325,7 +353,9 @@ class TrainConfig:
         """The validation objective, ``auto`` resolved."""
         if self.val_objective != "auto":
             return self.val_objective
-        return "robust" if self.algo == "robust_grpo" else "log_growth"
+        if self.algo == "robust_grpo":
+            return "robust"
+        return "sharpe" if self.guided else "log_growth"
 
     @property
     def objective_label(self) -> str:

@@ -16,6 +16,8 @@ import torch
 
 from portfolio_rl.agents.anchor import Anchor
 from portfolio_rl.agents.config import TrainConfig
+from portfolio_rl.agents.steer import EARNED, optimizer_features
+from portfolio_rl.agents.steer_table import SteerContext, Steering, SteerTable
 from portfolio_rl.conventions.features import LOOKBACK, N_FEATURES, asset_features
 from portfolio_rl.conventions.market import CASH, simple_returns, split_cash
 from portfolio_rl.data.market_paths import stationary_bootstrap_indices
@@ -91,6 +93,12 @@ class MarketData:
         end that day (`portfolio_rl.agents.anchor`).
     anchor_info : dict, optional
         The anchor's name, parameters and window (``Anchor.describe``).
+    steering : Steering, optional
+        A steered policy's baseline: its exact solves and frontier tables.
+    steer : SteerTable, optional
+        Those tables on the training days (a steered run starts only on days with one).
+    steer_features : ndarray of shape (L, 3), optional
+        The optimizer features of each table day (`portfolio_rl.agents.steer`).
     """
 
     dates: pd.DatetimeIndex
@@ -105,6 +113,9 @@ class MarketData:
     cash: bool
     anchor: torch.Tensor | None = None
     anchor_info: dict[str, Any] | None = None
+    steering: Steering | None = None
+    steer: SteerTable | None = None
+    steer_features: np.ndarray | None = None
 
     @classmethod
     def build(
@@ -113,6 +124,7 @@ class MarketData:
         config: TrainConfig,
         device: torch.device,
         anchor: Anchor | None = None,
+        steering: Steering | None = None,
     ) -> MarketData:
         """Cut the prices (and the anchor's weights) at ``val_end``; precompute returns (the
         features are computed as they are read)."""  # noqa: D205, D209
@@ -148,6 +160,19 @@ class MarketData:
             )
         all_values = frame.to_numpy(dtype=np.float64)
         returns = torch.tensor(simple_returns(all_values), dtype=torch.float32, device=device)
+        table = features = None
+        if steering is not None:  # starts on the days with a table (every h-th day)
+            table = SteerTable.build(steering, dates, device)
+            days = np.flatnonzero(table.row.cpu().numpy() >= 0)
+            starts = starts[np.isin(starts, days[days >= max(EARNED)])]
+            if len(starts) < 1:
+                raise DataError(
+                    f"no frontier table falls on a training start before {config.train_end}"
+                )
+            past = np.stack([values[d - max(EARNED) : d + 1] for d in days])
+            features = np.zeros((len(days), 3))
+            ok = days >= max(EARNED)
+            features[ok] = optimizer_features(past[ok], table.base[ok], table.base_sigma[ok])
         return cls(
             dates=dates,
             assets=list(frame.columns),
@@ -164,6 +189,9 @@ class MarketData:
             cash=config.cash,
             anchor=None if anchor is None else _anchor_tensor(anchor, frame, device),
             anchor_info=None if anchor is None else anchor.describe(),
+            steering=steering,
+            steer=table,
+            steer_features=features,
         )
 
 
@@ -191,8 +219,9 @@ class PathBatch(NamedTuple):
     """(B, K*h, n) daily returns after the start close (n + 1 columns with cash)."""
     features: torch.Tensor
     """(B, K, n, N_FEATURES) features at each decision close."""
-    anchor: torch.Tensor | None = None
-    """(B, K, n) (n + 1 with cash) anchor weights at each decision close, if anchored."""
+    anchor: torch.Tensor | SteerContext | None = None
+    """(B, K, n) (n + 1 with cash) anchor weights at each decision close, if anchored; a
+    steered policy's context (B, K), if steered."""
 
 
 def historical_paths(data: MarketData, starts: np.ndarray, steps: int, h: int) -> PathBatch:
@@ -202,6 +231,9 @@ def historical_paths(data: MarketData, starts: np.ndarray, steps: int, h: int) -
     days = t0 + 1 + torch.arange(steps * h, device=device)
     decisions = t0 + h * torch.arange(steps, device=device)
     anchor = None if data.anchor is None else data.anchor[decisions]
+    if data.steer is not None:
+        rows = data.steer.row[decisions]
+        anchor = data.steer.context(rows, data.steer_features[rows.cpu().numpy()])
     return PathBatch(data.returns[days], data.features[decisions], anchor)
 
 
@@ -265,7 +297,9 @@ def future_paths(
         the real prices up to the start followed by the synthetic ones. An anchored policy's
         anchor at a decision is that of the latest real day of the path (the decision day
         itself while the path follows the realised future): an optimizer's weights on a
-        synthetic day do not exist, and a 252-day window moves little in K*h days.
+        synthetic day do not exist, and a 252-day window moves little in K*h days. A steered
+        policy's table is likewise that of the latest real day with one (every h-th day),
+        and its optimizer's trailing growth is that of the table's portfolio on the path.
     """
     horizon = future.shape[1]
     risky = future[..., : data.prices.shape[1]]
@@ -278,6 +312,17 @@ def future_paths(
         seen = np.zeros(len(starts), dtype=int) if realised is None else realised
         offsets = np.minimum(h * np.arange(horizon // h)[None, :], seen[:, None])
         anchor = data.anchor[torch.as_tensor(starts[:, None] + offsets, device=device)]
+    if data.steer is not None:
+        seen = np.zeros(len(starts), dtype=int) if realised is None else realised
+        offsets = h * (np.minimum(h * np.arange(horizon // h)[None, :], seen[:, None]) // h)
+        rows = data.steer.row[torch.as_tensor(starts[:, None] + offsets, device=device)]
+        r = rows.cpu().numpy()
+        ends = LOOKBACK + h * np.arange(horizon // h)  # each decision's row in path_prices
+        windows = np.stack(
+            [np.stack([path[e - max(EARNED) : e + 1] for e in ends]) for path in path_prices]
+        )
+        earned = optimizer_features(windows, data.steer.base[r], data.steer.base_sigma[r])
+        anchor = data.steer.context(rows, earned)
     return PathBatch(
         torch.tensor(future, dtype=torch.float32, device=device),
         torch.tensor(feats, dtype=torch.float32, device=device),

@@ -62,6 +62,8 @@ from portfolio_rl.agents.rollout import Rollout, rollout
 from portfolio_rl.agents.runstate import LOGGED_STATS, ProgressFn, RunState, TrainResult
 from portfolio_rl.agents.scenarios import bundle, robust_rewards, scenario_paths
 from portfolio_rl.agents.setup import set_up
+from portfolio_rl.agents.steer import SteeredPolicy
+from portfolio_rl.agents.steer_table import Steering
 from portfolio_rl.conventions.rewards import outcome_terms, step_rewards
 
 
@@ -72,6 +74,7 @@ def train(
     resume: bool = False,
     progress: ProgressFn | None = None,
     anchor: Anchor | None = None,
+    steering: Steering | None = None,
 ) -> TrainResult:
     """Train a GRPO allocation policy; the best policy on validation lands in ``folder``.
 
@@ -88,13 +91,16 @@ def train(
         ``progress(done, total, figures)`` after each iteration.
     anchor : Anchor, optional
         The anchor's weights on every day, when ``config.anchor`` names a baseline.
+    steering : Steering, optional
+        The steered baseline's solves and tables, when ``config.steer`` names one
+        ([`portfolio_rl.agents.steer`][]).
 
     Returns
     -------
     TrainResult
     """
     # 1. setup: one seeding block, data up to val_end, policy, reference, optimiser
-    rng, _, data, policy = set_up(config, prices, anchor)
+    rng, _, data, policy = set_up(config, prices, anchor, steering)
     reference = copy.deepcopy(policy).requires_grad_(False)
     optimizer = torch.optim.Adam(policy.parameters(), lr=config.lr)
     state = RunState(folder, config, data)
@@ -116,6 +122,9 @@ def train(
 
         # 3. rewards and group-relative advantages (no critic)
         batch, rewards, adv, figures = advantages(batch, config, robust)
+        if isinstance(policy, SteeredPolicy):  # the parameters the batch tried
+            tried = policy.values(batch.actions)
+            figures |= {f"steer_{k}": v.mean().item() for k, v in tried.items()}
         group_std = rewards.std(dim=1)
         keep = (
             group_std > 1e-8

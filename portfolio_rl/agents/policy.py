@@ -236,15 +236,16 @@ class SimplexPolicy(nn.Module):
         e = torch.sigmoid(u)[..., None]
         return torch.cat([e * mix, 1 - e], dim=-1)
 
-    def to_weights(self, action: torch.Tensor) -> torch.Tensor:
+    def to_weights(self, action: torch.Tensor, anchor: torch.Tensor | None = None) -> torch.Tensor:
         """The action transform: softmax of scores, or the Dirichlet weights themselves;
-        with cash, times the exposure ``sigmoid(u)`` and the rest in cash."""  # noqa: D205, D209
+        with cash, times the exposure ``sigmoid(u)`` and the rest in cash (``anchor`` is in
+        the scores already)."""  # noqa: D205, D209
         mix, u = self._split(action)
         if self.distribution == "logistic_normal":
             mix = torch.softmax(mix, dim=-1)
         return self._with_cash(mix, u)
 
-    def mean_weights(self, out: PolicyOutput) -> torch.Tensor:
+    def mean_weights(self, out: PolicyOutput, anchor: torch.Tensor | None = None) -> torch.Tensor:
         """Deterministic allocation used for evaluation, shape (..., n) (+1 with cash)."""
         if self.distribution == "logistic_normal":
             mix = torch.softmax(out.scores, dim=-1)

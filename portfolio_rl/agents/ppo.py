@@ -29,6 +29,7 @@ from portfolio_rl.agents.policy import ValueNetwork
 from portfolio_rl.agents.rollout import batch_rollout
 from portfolio_rl.agents.runstate import LOGGED_STATS, ProgressFn, RunState, TrainResult
 from portfolio_rl.agents.setup import set_up
+from portfolio_rl.agents.steer_table import Steering
 from portfolio_rl.conventions.features import OBS_FEATURES
 from portfolio_rl.conventions.rewards import step_rewards
 
@@ -64,9 +65,10 @@ def train(
     resume: bool = False,
     progress: ProgressFn | None = None,
     anchor: Anchor | None = None,
+    steering: Steering | None = None,
 ) -> TrainResult:
     """Train the PPO baseline (same interface as [`portfolio_rl.agents.grpo.train`][])."""
-    rng, device, data, policy = set_up(config, prices, anchor)
+    rng, device, data, policy = set_up(config, prices, anchor, steering)
     value = ValueNetwork(OBS_FEATURES, config.hidden).to(device)
     optimizer = torch.optim.Adam([*policy.parameters(), *value.parameters()], lr=config.lr)
     state = RunState(folder, config, data)

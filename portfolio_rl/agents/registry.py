@@ -1,8 +1,8 @@
 """The algorithm registry: ``name -> training module``, imported only when it trains.
 
-Every module named here has ``train(config, prices, folder, resume=False, progress=None)
--> TrainResult``. Adding an algorithm is one module and one line here; the configs, the
-command line, the checkpoints and the report read this registry.
+Every module named here has ``train(config, prices, folder, resume=False, progress=None,
+anchor=None, steering=None) -> TrainResult``. Adding an algorithm is one module and one
+line here; the configs, the command line, the checkpoints and the report read this registry.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ def train(
     resume: bool = False,
     progress: Any = None,
     anchor: Any = None,
+    steering: Any = None,
 ) -> Any:
     """Train ``config.algo`` on ``prices``; the policy chosen on validation lands in ``folder``.
 
@@ -54,6 +55,8 @@ def train(
         ``progress(done, total, figures)`` after each iteration.
     anchor : Anchor, optional
         An anchored config's anchor weights (``portfolio_rl.backtest.anchors.anchor_table``).
+    steering : Steering, optional
+        A steered config's baseline (``portfolio_rl.backtest.steering.steering_for``).
 
     Returns
     -------
@@ -62,7 +65,15 @@ def train(
     from pathlib import Path
 
     run = trainer(config.algo)
-    return run(config, prices, Path(folder), resume=resume, progress=progress, anchor=anchor)
+    return run(
+        config,
+        prices,
+        Path(folder),
+        resume=resume,
+        progress=progress,
+        anchor=anchor,
+        steering=steering,
+    )
 
 
 def trainer(algo: str) -> Callable[..., Any]:

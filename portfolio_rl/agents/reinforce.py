@@ -25,6 +25,7 @@ from portfolio_rl.agents.optim import (
 from portfolio_rl.agents.rollout import batch_rollout
 from portfolio_rl.agents.runstate import ProgressFn, RunState, TrainResult
 from portfolio_rl.agents.setup import set_up
+from portfolio_rl.agents.steer_table import Steering
 from portfolio_rl.conventions.rewards import outcome_rewards
 
 
@@ -35,9 +36,10 @@ def train(
     resume: bool = False,
     progress: ProgressFn | None = None,
     anchor: Anchor | None = None,
+    steering: Steering | None = None,
 ) -> TrainResult:
     """Train the REINFORCE baseline (same interface as [`portfolio_rl.agents.grpo.train`][])."""
-    rng, _, data, policy = set_up(config, prices, anchor)
+    rng, _, data, policy = set_up(config, prices, anchor, steering)
     optimizer = torch.optim.Adam(policy.parameters(), lr=config.lr)
     state = RunState(folder, config, data)
     modules = {"policy": policy, "optimizer": optimizer}

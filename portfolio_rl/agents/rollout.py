@@ -24,6 +24,8 @@ from portfolio_rl.agents.data import (
 )
 from portfolio_rl.agents.optim import at, chunks, starts_per_chunk
 from portfolio_rl.agents.policy import PolicyOutput, SimplexPolicy
+from portfolio_rl.agents.steer import SteeredPolicy, decision_features, steered_decision
+from portfolio_rl.agents.steer_table import SteerContext
 from portfolio_rl.conventions.features import observation
 from portfolio_rl.conventions.market import PERIODS, drift
 from portfolio_rl.conventions.measures import risk_value, sharpe
@@ -41,8 +43,9 @@ class Rollout(NamedTuple):
     """(B, G, K) log-probabilities of the actions under the sampling policy."""
     sim: SimResult
     """Simulator output for the target weights."""
-    anchor: torch.Tensor | None = None
-    """(B, G, K, n) (n + 1 with cash) anchor weights of each decision, if anchored."""
+    anchor: torch.Tensor | SteerContext | None = None
+    """(B, G, K, n) (n + 1 with cash) anchor weights of each decision, if anchored; the
+    steered policy's context (B, G, K), if steered."""
 
 
 @torch.no_grad()
@@ -71,14 +74,15 @@ def rollout(
     for step in range(k):
         feats = paths.features[:, step, None].expand(b, group_size, n, -1)
         obs = observation(feats, drifted[..., :n])
-        out = act(policy, obs, None if anchors is None else anchors[:, :, step])
+        context = None if anchors is None else anchors[:, :, step]
+        out = act(policy, obs, context)
         if deterministic:
-            weights = policy.mean_weights(out)
+            weights = policy.mean_weights(out, context)
             action = weights
             logp = torch.zeros(b, group_size, device=obs.device)
         else:
             action = policy.sample(out)
-            weights = policy.to_weights(action)
+            weights = policy.to_weights(action, context)
             logp = policy.log_prob(out, action)
         segment = paths.returns[:, None, step * h : (step + 1) * h]
         drifted = drift(weights, segment)
@@ -144,6 +148,8 @@ def _validation_paths(data: MarketData, config: TrainConfig) -> PathBatch:
 @torch.no_grad()
 def validation_returns(policy: SimplexPolicy, data: MarketData, config: TrainConfig) -> np.ndarray:
     """Daily net returns of the deterministic policy over the validation range."""
+    if getattr(policy, "steered", False):
+        return _steered_returns(policy, data, config)
     paths = _validation_paths(data, config)
     out = rollout(policy, paths, 1, config.rebalance_days, config.cost_bps, deterministic=True)
     return out.sim.daily_returns[0, 0].double().cpu().numpy()
@@ -162,6 +168,36 @@ def validation_score(policy: SimplexPolicy, data: MarketData, config: TrainConfi
     median or the worst year (`year_slices`).
     """
     return _score(validation_returns(policy, data, config), data, config)
+
+
+def _steered_returns(policy: SteeredPolicy, data: MarketData, config: TrainConfig) -> np.ndarray:
+    """A steered policy's validation: each decision solved exactly, as in the backtest
+    (`steer.steered_decision` with the drifted weights), then the one simulator."""  # noqa: D205, D209
+    steering, h = data.steering, config.rebalance_days
+    n = data.prices.shape[1]
+    paths = _validation_paths(data, config)
+    start = _starting_weights(paths, 1, 1, data.cash)[0, 0]
+    held, weights = start, []
+    target = start if data.cash else torch.full_like(start, 1.0 / n)  # the engine's fallback
+    cache = data.__dict__.setdefault("_val_features", {})
+    for k in range(data.val_steps):
+        t = data.val_start + k * h
+        window = data.prices[max(0, t - steering.window) : t + 1]
+        if t not in cache:
+            cache[t] = decision_features(steering.model, window)
+        obs = observation(paths.features[0, k], held[:n])
+        ctx = SteerContext(torch.tensor(cache[t], dtype=obs.dtype), *[None] * 6)
+        latent = policy(obs, ctx).scores
+        w = steered_decision(policy, latent, steering.model, window, held.double().numpy())
+        if w is not None:  # a failed solve keeps the previous target, as the engine does
+            target = torch.tensor(w, dtype=held.dtype)
+        weights.append(target)
+        held = drift(target, paths.returns[0, k * h : (k + 1) * h])
+    w = torch.stack(weights)[None, None]
+    sim = simulate(
+        w, paths.returns, config.cost_bps, start[None, None] if data.cash else None, cash=data.cash
+    )
+    return sim.daily_returns[0, 0].double().cpu().numpy()
 
 
 @torch.no_grad()

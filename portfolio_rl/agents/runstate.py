@@ -182,6 +182,9 @@ class RunState:
             "train_end": self.config.train_end,
             "val_end": self.config.val_end,
             "anchor": self.data.anchor_info,
+            "steer": None
+            if self.data.steering is None
+            else self.data.steering.describe(self.data.prices.shape[1]),
             "init_policy": self.config.init_policy,
         }
         state = {k: v.detach().cpu().clone() for k, v in policy.state_dict().items()}

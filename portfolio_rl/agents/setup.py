@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,8 @@ from portfolio_rl.agents.checkpoint import check_features
 from portfolio_rl.agents.config import TrainConfig
 from portfolio_rl.agents.data import MarketData
 from portfolio_rl.agents.policy import SimplexPolicy
+from portfolio_rl.agents.steer import SteeredPolicy
+from portfolio_rl.agents.steer_table import Steering
 from portfolio_rl.conventions.features import OBS_FEATURES
 from portfolio_rl.errors import DataError
 
@@ -33,8 +36,19 @@ def seed_everything(seed: int) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def make_policy(config: TrainConfig, device: torch.device) -> SimplexPolicy:
-    """The policy the config describes."""
+def make_policy(
+    config: TrainConfig, device: torch.device, steer: dict[str, Any] | None = None
+) -> SimplexPolicy | SteeredPolicy:
+    """The policy the config describes (``steer``: a steered run's `Steering.describe`)."""
+    if steer is not None:
+        return SteeredPolicy(
+            tuple(steer["names"]),
+            steer["configured"],
+            tuple(steer["levels"]),
+            config.hidden,
+            config.init_log_std,
+            exposure=config.cash,
+        ).to(device)
     policy = SimplexPolicy(
         OBS_FEATURES,
         config.hidden,
@@ -47,15 +61,15 @@ def make_policy(config: TrainConfig, device: torch.device) -> SimplexPolicy:
 
 
 def starting_policy(
-    config: TrainConfig, device: torch.device
-) -> tuple[np.random.Generator, SimplexPolicy]:
+    config: TrainConfig, device: torch.device, steer: dict[str, Any] | None = None
+) -> tuple[np.random.Generator, SimplexPolicy | SteeredPolicy]:
     """Seed the run, then its policy: fresh, or ``init_policy``'s weights (``weights_only``).
 
     Returns the run's numpy Generator and the policy; torch's global generator is left where
     a run alone continues from.
     """
     rng = seed_everything(config.seed)
-    policy = make_policy(config, device)
+    policy = make_policy(config, device, steer)
     if config.init_policy is not None:
         meta_path = Path(config.init_policy).with_name("policy.json")
         if meta_path.is_file():
@@ -74,10 +88,21 @@ def starting_policy(
 
 
 def set_up(
-    config: TrainConfig, prices: pd.DataFrame, anchor: Anchor | None = None
-) -> tuple[np.random.Generator, torch.device, MarketData, SimplexPolicy]:
+    config: TrainConfig,
+    prices: pd.DataFrame,
+    anchor: Anchor | None = None,
+    steering: Steering | None = None,
+) -> tuple[np.random.Generator, torch.device, MarketData, SimplexPolicy | SteeredPolicy]:
     """The set-up every trainer starts with, in this order: seeding, device, the training
-    data (prices and the anchor's weights up to ``val_end``), a fresh policy."""  # noqa: D205, D209
+    data (prices and the anchor's weights or steered tables up to ``val_end``), a fresh
+    policy."""  # noqa: D205, D209
+    if (steering is None) != (config.steer == "none"):
+        raise DataError(
+            f"steer {config.steer!r} needs its baseline's tables: train it through an "
+            "experiment (portfolio-rl train/run), which computes them"
+            if steering is None
+            else "steering tables were given to a run with steer: none"
+        )
     if config.anchor == "auto" or (anchor is None) != (config.anchor == "none"):
         raise DataError(
             f"anchor {config.anchor!r} needs its weights: train it through an experiment "
@@ -88,5 +113,7 @@ def set_up(
     if anchor is not None and anchor.name != config.anchor:
         raise DataError(f"the anchor weights are {anchor.name}'s, the config's {config.anchor}")
     device = resolve_device(config.device)
-    rng, policy = starting_policy(config, device)
-    return rng, device, MarketData.build(prices, config, device, anchor), policy
+    data = MarketData.build(prices, config, device, anchor, steering)
+    steer = None if steering is None else steering.describe(data.prices.shape[1])
+    rng, policy = starting_policy(config, device, steer)
+    return rng, device, data, policy
