@@ -24,10 +24,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from portfolio_rl.agents.anchor import Anchor
+from portfolio_rl.agents.anchor import Anchor, start_weights
 from portfolio_rl.backtest.engine import BacktestConfig, decision_window, run_backtest
 from portfolio_rl.backtest.runner import build_baselines
 from portfolio_rl.conventions.market import CASH, PERIODS, simple_returns
+from portfolio_rl.conventions.measures import sharpe
 from portfolio_rl.plumbing.files import atomic_write, cache_dir
 
 #: Bumped when the way tables are computed changes, so old cache files are not read.
@@ -141,11 +142,13 @@ def choose_anchor(
     val_start: str,
     val_end: str,
 ) -> tuple[str, dict[str, float]]:
-    """``auto``: the baseline with the best validation log growth over one validation range.
+    """``auto``: the baseline with the best validation Sharpe ratio from ``val_start`` on.
 
     Each candidate walks forward from ``val_start`` to ``val_end`` on the prices up to
     ``val_end`` only (nothing later is read), with the backtest's window, rebalancing and
-    costs; the score is the annualised net log growth, the RL selection's objective.
+    costs; the score is the annualised Sharpe ratio in excess of cash (the cash column's
+    return, 0 without one), the measure the test scores. A walk-forward run passes the same
+    ``val_start`` to every fold, so each fold chooses on all the validation years before it.
 
     Returns
     -------
@@ -166,13 +169,18 @@ def choose_anchor(
     )
     strategies = build_baselines(list(candidates), params, bt, cash=cash)
     returns = run_backtest(seen, strategies, bt).returns
-    scores = {c: float(np.log1p(returns[c]).mean() * PERIODS) for c in returns.columns}
+    rf = np.zeros(len(returns))
+    if cash:
+        cash_returns = pd.Series(simple_returns(seen[CASH].to_numpy()), index=seen.index)
+        rf = cash_returns.reindex(returns.index).to_numpy()
+    scores = {c: sharpe(returns[c].to_numpy(), rf) for c in returns.columns}
     return max(scores, key=scores.__getitem__), scores
 
 
 class AnchorStrategy:
-    """An anchor's table as a strategy: its weights of the decision date, which is what an
-    anchored policy decides before any update (``anchor_<name>`` in a run)."""  # noqa: D205, D209
+    """An anchor's table as a strategy: what an anchored policy decides before any update
+    (``anchor_<name>`` in a run): the table's weights of the decision date with the policy's
+    share of 1/N and exposure cap ([`portfolio_rl.agents.anchor.start_weights`][])."""  # noqa: D205, D209
 
     def __init__(self, name: str, anchor: Anchor) -> None:
         self.name, self.anchor = name, anchor
@@ -180,8 +188,9 @@ class AnchorStrategy:
         self.meta = {"baseline": anchor.describe()}
 
     def decide(self, prices: pd.DataFrame, prev_weights: np.ndarray) -> np.ndarray:
-        """The table's weights of the last date of ``prices``, in the prices' columns."""
-        return self.anchor.weights.loc[prices.index[-1], list(prices.columns)].to_numpy(float)
+        """The untrained policy's weights of the last date of ``prices``, in its columns."""
+        row = self.anchor.weights.loc[prices.index[-1], list(prices.columns)].to_numpy(float)
+        return start_weights(row, self.uses_cash)
 
 
 def attach_anchors(

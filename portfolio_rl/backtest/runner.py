@@ -67,12 +67,14 @@ def evaluate(
     n_boot: int = 1000,
     seed: int = 0,
     anchor_of: dict[str, str] | None = None,
+    comparator: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Metrics and statistics of a backtest result.
 
     ``rf``: an annual rate, or the daily risk-free series (a dataset's own ``RF``) that
     Sharpe, Sortino and the statistics are in excess of; ``anchor_of``: anchored policy ->
-    its anchor's strategy, tested against each other too.
+    its anchor's strategy, tested against each other too; ``comparator``: the strategy the
+    experiment named before the test, every strategy tested against it.
     """
     metrics = compute_metrics(result.returns, result.turnover, result.costs, rf=rf)
     fails = result.failures.groupby("strategy").size() if len(result.failures) else pd.Series()
@@ -86,6 +88,7 @@ def evaluate(
         seed=seed,
         rf=None if np.isscalar(rf) and rf == 0 else _daily(rf, result.returns.index),
         anchor_of=anchor_of,
+        comparator=comparator,
     )
     return metrics, stats
 

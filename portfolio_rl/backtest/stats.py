@@ -18,6 +18,14 @@ EULER_GAMMA = 0.5772156649015329
 STATS_FIELDS: dict[str, tuple[str, str]] = {
     "sharpe_ci": ("Sharpe 95% CI", "stationary-bootstrap 95% interval of the Sharpe ratio"),
     "cagr_ci": ("CAGR 95% CI", "stationary-bootstrap 95% interval of the CAGR"),
+    "sr_diff_vs_comparator": (
+        "ΔSharpe vs comparator",
+        "Sharpe ratio minus the comparator's (named in the experiment before the test)",
+    ),
+    "p_hac_vs_comparator": (
+        "p vs comparator (HAC)",
+        "Ledoit-Wolf HAC test of equal Sharpe ratios with the comparator",
+    ),
     "sr_diff_vs_ew": ("ΔSharpe vs 1/N", "Sharpe ratio minus equal weight's (1/N)"),
     "p_hac_vs_ew": ("p vs 1/N (HAC)", "Ledoit-Wolf HAC test of equal Sharpe ratios with 1/N"),
     "p_vs_ew": ("p vs 1/N (JKM)", "Jobson-Korkie-Memmel test of equal Sharpe ratios with 1/N"),
@@ -309,6 +317,7 @@ def compute_stats(
     seed: int = 0,
     rf: pd.Series | None = None,
     anchor_of: dict[str, str] | None = None,
+    comparator: str | None = None,
 ) -> pd.DataFrame:
     """The statistics table of a run.
 
@@ -326,6 +335,9 @@ def compute_stats(
     anchor_of : dict, optional
         Anchored policy -> the strategy of its anchor (``anchor_<spec>``): each is also
         tested against the optimizer it started from (``*_vs_anchor``; empty elsewhere).
+    comparator : str, optional
+        The strategy the experiment named before the test (``*_vs_comparator``, and its
+        name in a ``comparator`` column).
 
     Returns
     -------
@@ -338,7 +350,8 @@ def compute_stats(
     out = bootstrap_ci(raw, n_boot=n_boot, seed=seed, rf=rf)
     r = raw if rf is None else raw.sub(rf.reindex(raw.index), axis=0)
     per_period = np.array([sharpe(r[c].to_numpy(), periods=1) for c in r])
-    for label, other in (("ew", reference), ("best_robust", best_robust)):
+    pairs = (("ew", reference), ("best_robust", best_robust), ("comparator", comparator))
+    for label, other in pairs:
         if other is None or other not in r:
             continue
         tests = [sharpe_difference_test(r[c].to_numpy(), r[other].to_numpy()) for c in r]
@@ -357,6 +370,8 @@ def compute_stats(
             a, b = r[c].to_numpy(), r[other].to_numpy()
             out.loc[c, ["sr_diff_vs_anchor", "p_vs_anchor"]] = sharpe_difference_test(a, b)
             out.loc[c, "p_hac_vs_anchor"] = hac_sharpe_test(a, b)[1]
+    if comparator is not None and comparator in r:
+        out["comparator"] = comparator
     out["psr"] = [probabilistic_sharpe(r[c].to_numpy()) for c in r]
     out["dsr"] = [deflated_sharpe(r[c].to_numpy(), per_period) for c in r]
     if best_robust is not None:

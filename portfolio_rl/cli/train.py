@@ -67,8 +67,11 @@ def train(
         ),
     ] = None,
     anchor: Annotated[str | None, typer.Option(help=setting_help("anchor"))] = None,
+    steer: Annotated[str | None, typer.Option(help=setting_help("steer"))] = None,
     seed: Annotated[int | None, typer.Option(help=setting_help("seed") + " (default 0)")] = None,
-    device: Annotated[str, typer.Option(help=setting_help("device"))] = "auto",
+    device: Annotated[
+        str | None, typer.Option(help=setting_help("device") + " (default auto)")
+    ] = None,
     set_: Annotated[
         list[str] | None,
         typer.Option(
@@ -111,7 +114,7 @@ def train(
 
     if algo is not None and algo not in ALGORITHMS:
         raise PortfolioRLError(f"unknown --algo {algo!r}: choose {', '.join(ALGORITHMS)}")
-    if device not in ("auto", "cpu", "cuda"):
+    if device not in (None, "auto", "cpu", "cuda"):
         raise PortfolioRLError(f"unknown --device {device!r}: choose auto, cpu or cuda")
     hooks = pipeline.Hooks(console.say, console.progress_bar)
     if resume is not None:
@@ -120,7 +123,7 @@ def train(
             raise ConfigError(f"nothing to resume in {resume}: config.json not found")
         train_cfg = from_mapping(TrainConfig, json.loads(cfg_path.read_text()), "config.json")
         given = {"algo": algo, "seed": seed, "prices": prices, "train_end": train_end}
-        given |= {"val_end": val_end, "cash": cash, "anchor": anchor}
+        given |= {"val_end": val_end, "cash": cash, "anchor": anchor, "steer": steer}
         given |= parse_settings(set_ or [])
         clash = [
             f"--{k.replace('_', '-')} {v}"
@@ -151,10 +154,15 @@ def train(
             }
             exp = replace(exp, splits=from_mapping(SplitConfig, splits, "splits"))
         algo, seed = algo or "grpo", 0 if seed is None else seed
-        overrides = parse_settings(set_ or []) | {"iterations": iterations, "device": device}
-        train_cfg = train_config_for(exp, algo, seed, **(overrides | {"anchor": anchor}))
+        flags = {"iterations": iterations, "device": device, "anchor": anchor, "steer": steer}
+        overrides = parse_settings(set_ or []) | {k: v for k, v in flags.items() if v is not None}
+        train_cfg = train_config_for(exp, algo, seed, **overrides)
         try:
             check_anchor(train_cfg.anchor, train_cfg.cash)
+            if train_cfg.steer != "none":
+                from portfolio_rl.baselines.steering import check_steerable
+
+                check_steerable(train_cfg.steer, exp.strategy_params.get(train_cfg.steer))
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
         with staged_run_dir(out, f"train-{algo}-s{seed}", force=force) as (staging, folder):
@@ -174,7 +182,8 @@ def train(
         from portfolio_rl.agents.checkpoint import kept_start
 
         anchor = None if train_cfg.anchor == "none" else {"name": train_cfg.anchor}
-        meta = {"best_iteration": -1, **train_cfg.to_dict(), "anchor": anchor}
+        steered = None if train_cfg.steer == "none" else {"name": train_cfg.steer}
+        meta = {"best_iteration": -1, **train_cfg.to_dict(), "anchor": anchor, "steer": steered}
         start = kept_start(meta)
         console.warning(
             f"validation kept the untrained start: no iteration beat it, so this policy "

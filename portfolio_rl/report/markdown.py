@@ -1,7 +1,8 @@
 """A run's results as markdown: the headline table and the verdict, for the docs and README.
 
-The same tables and sentences as the PDF's first page (:mod:`portfolio_rl.report.text`), so
-a figure in the documentation is the run's own, never typed by hand.
+The same tables and sentences as the PDF's first page (`portfolio_rl.report.text` and
+`portfolio_rl.report.verdict`), so a figure in the documentation is the run's own, never
+typed by hand.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from pathlib import Path
 from portfolio_rl.plumbing.markdown import markdown_table
 from portfolio_rl.report.protocol import protocol_lines
 from portfolio_rl.report.run import Run
-from portfolio_rl.report.text import headline_table, seed_comparison, verdict
+from portfolio_rl.report.text import headline_table
+from portfolio_rl.report.verdict import seed_comparison, verdict
 
 
 def results_markdown(run_dir: str | Path) -> str:

@@ -32,8 +32,8 @@ from portfolio_rl.report.text import (
     seed_rows,
     stats_table,
     summarise_seeds,
-    verdict,
 )
+from portfolio_rl.report.verdict import verdict
 
 
 def page_summary(run: Run, colour_of: dict[str, str]):

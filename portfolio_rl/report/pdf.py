@@ -11,7 +11,7 @@ from pathlib import Path
 
 from portfolio_rl.errors import PortfolioRLError
 from portfolio_rl.plumbing.files import atomic_write
-from portfolio_rl.report import appendix, pages
+from portfolio_rl.report import appendix, pages, steering
 from portfolio_rl.report.charts import colours
 from portfolio_rl.report.run import Run
 
@@ -23,6 +23,7 @@ PAGES = (
     pages.page_rolling,
     pages.page_weights,
     appendix.page_exposure,
+    steering.page_steering,
     appendix.page_robust,
     pages.page_training,
     appendix.page_folds,

@@ -39,6 +39,10 @@ class Run:
         self.sweep = csv("sweep.csv")  # a sweep's trials (its test run only)
         meta = folder / "sweep.json"
         self.sweep_winner = json.loads(meta.read_text()) if meta.is_file() else None
+        self.steering = {  # what steered policies chose at each decision
+            p.stem: pd.read_csv(p, index_col=0, parse_dates=True)
+            for p in sorted((folder / "steering").glob("*.csv"))
+        }
         self.weights = {
             p.stem: pd.read_csv(p, index_col=0, parse_dates=True)
             for p in sorted((folder / "weights").glob("*.csv"))

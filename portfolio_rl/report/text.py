@@ -1,7 +1,7 @@
-"""The report's words and tables: the headline table, the verdict and the limitations.
+"""The report's words and tables: the headline and statistics tables and the limitations.
 
-Whether GRPO beat 1/N and the best robust baseline is said here, from a run's tables; the
-limitations are the ones this run's data and results warrant.
+The verdict's sentences are in [`portfolio_rl.report.verdict`][]; the limitations are the
+ones this run's data and results warrant.
 """
 
 from __future__ import annotations
@@ -9,143 +9,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from portfolio_rl.agents.registry import ALGORITHMS, METHOD, ROBUST_METHOD
+from portfolio_rl.agents.registry import ALGORITHMS, METHOD
 from portfolio_rl.backtest.stats import STATS_FIELDS
-from portfolio_rl.baselines import best_robust
 from portfolio_rl.conventions.market import PERIODS
 from portfolio_rl.report.run import Run
-
-ALPHA = 0.05
 
 
 def policy_rows(metrics: pd.DataFrame, algo: str) -> list[str]:
     """Strategy names of the trained policies of ``algo`` (``grpo`` or ``grpo_s<seed>``)."""
     return [n for n in metrics.index if n == algo or n.startswith(f"{algo}_s")]
-
-
-def compare(metrics: pd.DataFrame, stats: pd.DataFrame, algo: str, other: str, p_col: str) -> str:
-    """One sentence on whether ``algo`` (over its seeds) beat ``other`` on test Sharpe."""
-    rows = policy_rows(metrics, algo)
-    sr = metrics.loc[rows, "sharpe"].to_numpy()
-    ref = float(metrics.loc[other, "sharpe"])
-    higher = int((sr > ref).sum())
-    hac = p_col.replace("p_vs_", "p_hac_vs_")
-    test = "Ledoit-Wolf HAC" if hac in stats else "Jobson-Korkie-Memmel"
-    p_col = hac if hac in stats else p_col
-    pvals = stats.loc[rows, p_col].to_numpy() if p_col in stats else np.full(len(rows), np.nan)
-    significant_better = int(((sr > ref) & (pvals < ALPHA)).sum())
-    significant_worse = int(((sr < ref) & (pvals < ALPHA)).sum())
-    n = len(rows)
-    if significant_better > n / 2:
-        head = f"Yes: {algo.upper()} beat {other}"
-    elif significant_worse > n / 2:
-        head = f"No: {algo.upper()} did significantly worse than {other}"
-    elif sr.mean() > ref:
-        head = f"Not significantly: {algo.upper()} had a higher Sharpe ratio than {other}"
-    else:
-        head = f"No: {algo.upper()} did not beat {other}"
-    p_text = ", ".join(f"{p:.2f}" for p in pvals)
-    return (
-        f"{head}. Mean test Sharpe {sr.mean():.3f} over {n} seed(s) vs {ref:.3f}; "
-        f"{higher}/{n} seeds higher; {test} p-values {p_text} "
-        f"(significant at {ALPHA:.0%}: {significant_better} better, {significant_worse} worse)."
-    )
-
-
-def verdict(metrics: pd.DataFrame, stats: pd.DataFrame, seeds: pd.DataFrame | None = None) -> str:
-    """The verdict paragraph of the report and the terminal: GRPO (and robust GRPO, when it
-    ran) against 1/N and the best robust baseline."""  # noqa: D205, D209
-    methods = [m for m in (METHOD, ROBUST_METHOD) if policy_rows(metrics, m)]
-    if not methods:
-        return "No GRPO policy was part of this run: no verdict on GRPO."
-    lines = []
-    robust = best_robust(metrics)
-    for method in methods:
-        if "equal_weight" in metrics.index:
-            lines.append(compare(metrics, stats, method, "equal_weight", "p_vs_ew"))
-        if robust is not None:
-            lines.append(
-                compare(metrics, stats, method, robust, "p_vs_best_robust").replace(
-                    robust, f"the best robust baseline ({robust})", 1
-                )
-            )
-        anchors = stats.get("anchor", pd.Series(dtype=object)).reindex(policy_rows(metrics, method))
-        anchor = anchors.dropna().astype(str).replace("", np.nan).dropna()
-        if len(anchor) and anchor.iloc[0] in metrics.index:
-            name = anchor.iloc[0]
-            lines.append(
-                compare(metrics, stats, method, name, "p_vs_anchor").replace(
-                    name, f"the optimizer it started from ({name})", 1
-                )
-            )
-        row = seeds[seeds["strategy"] == f"{method} (mean)"] if seeds is not None else []
-        if len(row) and "sharpe_lo" in row and np.isfinite(row["sharpe_lo"].iloc[0]):
-            r = row.iloc[0]
-            lines.append(
-                f"{method.upper()}'s mean test Sharpe over seeds has a 95% t-interval of "
-                f"[{r['sharpe_lo']:.2f}, {r['sharpe_hi']:.2f}] (seed spread sd "
-                f"{r['sharpe_std']:.2f})."
-            )
-    return "\n".join(lines)
-
-
-def seed_comparison(metrics: pd.DataFrame, stats: pd.DataFrame, algo: str = METHOD) -> pd.DataFrame:
-    """Each seed of ``algo`` beside 1/N, the best robust baseline and its anchor, as strings.
-
-    The test Sharpe ratios and the paired Ledoit-Wolf HAC p-values; the anchor only when the
-    policies had one.
-
-    Returns
-    -------
-    DataFrame of shape (n_seeds, 1 + 2 per reference)
-        Index: the policies (``grpo_s0``); columns: ``Sharpe``, then for each reference its
-        Sharpe (headed by its name) and ``p vs <name> (HAC)``. Empty without ``algo``.
-    """
-    rows = policy_rows(metrics, algo)
-    refs = [("equal_weight", "ew")]
-    robust = best_robust(metrics)
-    if robust is not None:
-        refs.append((robust, "best_robust"))
-    anchors = stats.get("anchor", pd.Series(dtype=object)).reindex(rows).dropna().astype(str)
-    anchor = next((a for a in anchors if a in metrics.index), None)
-    if anchor is not None:
-        refs.append((anchor, "anchor"))
-    table = pd.DataFrame(index=rows)
-    table["Sharpe"] = metrics.loc[rows, "sharpe"].map("{:.3f}".format)
-    for name, key in refs:
-        table[f"{name} Sharpe"] = f"{metrics.loc[name, 'sharpe']:.3f}"
-        p = stats.reindex(rows).get(f"p_hac_vs_{key}", pd.Series(np.nan, index=rows))
-        table[f"p vs {name} (HAC)"] = p.map(lambda v: f"{v:.2f}" if np.isfinite(v) else "")
-    return table
-
-
-def tail_verdict(metrics: pd.DataFrame) -> list[str]:
-    """Plain words on robust GRPO's tails: its max drawdown and daily CVaR (95%) against
-    GRPO, 1/N and the best robust baseline, as means over seeds (empty without it)."""  # noqa: D205, D209
-    rows = policy_rows(metrics, ROBUST_METHOD)
-    if not rows:
-        return []
-    others = {METHOD: policy_rows(metrics, METHOD)}
-    others |= {n: [n] for n in ("equal_weight", best_robust(metrics)) if n in metrics.index}
-    lines = []
-    for measure, label in (("max_drawdown", "max drawdown"), ("cvar_95", "daily CVaR (95%)")):
-        mine = metrics.loc[rows, measure].to_numpy()
-        parts = []
-        for name, other in others.items():
-            if not other:
-                continue
-            ref = float(metrics.loc[other, measure].mean())
-            better = int((mine > ref).sum())  # both are negative: higher is a smaller loss
-            gap = mine.mean() - ref
-            word = "smaller than" if gap > 0 else "larger than"
-            word = "the same as" if abs(gap) < 5e-5 else word
-            parts.append(f"{word} {name}'s {ref:.2%} ({better}/{len(mine)} seeds smaller)")
-        lines.append(
-            f"Robust GRPO's {label} was {mine.mean():.2%} on average over {len(mine)} seed(s): "
-            + "; ".join(parts)
-            + "."
-        )
-    return lines
 
 
 def _pct(v: float) -> str:
@@ -222,6 +94,8 @@ def headline_table(
 #: Columns of the statistics tables: (stats.csv key, how an algorithm's seeds are summarised:
 #: their mean, or the range of their p-values); labels from ``STATS_FIELDS``.
 STATS_COLUMNS = (
+    ("sr_diff_vs_comparator", "mean"),
+    ("p_hac_vs_comparator", "range"),
     ("sr_diff_vs_ew", "mean"),
     ("p_hac_vs_ew", "range"),
     ("p_vs_ew", "range"),

@@ -83,6 +83,10 @@ def allocate(
             from portfolio_rl.backtest.anchors import attach_anchors
 
             attach_anchors([chosen], prices, last_only=True)
+        if chosen.meta.get("steer"):
+            from portfolio_rl.backtest.steering import attach_steering
+
+            attach_steering([chosen])
     else:
         chosen = build_baselines([strategy], exp.strategy_params, exp.backtest, exp.cash)[0]
     _, cash = split_cash(prices)

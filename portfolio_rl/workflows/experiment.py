@@ -13,11 +13,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from portfolio_rl.agents.config import TrainConfig
 from portfolio_rl.agents.registry import ALGORITHMS, DEFAULT_ALGOS
 from portfolio_rl.backtest.engine import BacktestConfig
 from portfolio_rl.data.sources import DataConfig
 from portfolio_rl.plumbing.typed import check_seed, from_mapping, load_yaml, parse_date
+
+#: The shortest validation range of a steered policy: the measure is a Sharpe ratio, whose
+#: standard error over two years (about 0.7) is larger than the differences it chooses on.
+MIN_VAL_YEARS = 5
 
 
 @dataclass(frozen=True)
@@ -121,6 +127,11 @@ class ExperimentConfig:
         Parameters per baseline.
     n_boot : int
         Bootstrap resamples of the statistics.
+    compare_to : str
+        The comparator named before the test: the verdict and the seed-by-seed table test
+        every policy against it (and against 1/N). ``auto``: robust_mv_ellipsoid when the
+        run has it, else none (1/N alone); the best robust baseline by test Sharpe stays in
+        the report, labelled as chosen after the test.
     """
 
     name: str = "sp500"
@@ -133,6 +144,7 @@ class ExperimentConfig:
     strategy_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     rl: RLConfig = field(default_factory=RLConfig)
     n_boot: int = 1000
+    compare_to: str = "auto"
 
     def __post_init__(self) -> None:
         """Check everything before any data is read or any folder made."""
@@ -155,11 +167,52 @@ class ExperimentConfig:
         if unknown:
             raise ValueError(f"strategy_params: unknown strategy {', '.join(unknown)}")
         build_baselines(names, self.strategy_params, self.backtest, cash=self.cash)
+        if self.compare_to not in ("auto", "none", *names) or self.compare_to == "benchmark":
+            raise ValueError(
+                f"compare_to {self.compare_to!r} is not one of the run's strategies "
+                f"({', '.join(n for n in names if n != 'benchmark')}); or auto, none"
+            )
         for algo in self.rl.algos:
-            check_anchor(train_config_for(self, algo, self.rl.seeds[0]).anchor, self.cash)
+            cfg = train_config_for(self, algo, self.rl.seeds[0])
+            check_anchor(cfg.anchor, self.cash)
+            if cfg.steer != "none":
+                self._check_steer(cfg.steer, names)
         if self.rl.seeds_together and "grpo" in self.rl.algos:
-            if train_config_for(self, "grpo", self.rl.seeds[0]).anchor != "none":
-                raise ValueError("seeds_together does not take an anchor yet: set it false")
+            if train_config_for(self, "grpo", self.rl.seeds[0]).guided:
+                raise ValueError(
+                    "seeds_together does not take an anchor or a steered baseline yet: set it false"
+                )
+
+    def _check_steer(self, name: str, names: list[str]) -> None:
+        """A steered baseline is steerable, in the run, and validated on five years or more."""
+        from portfolio_rl.baselines.steering import check_steerable
+
+        check_steerable(name, self.strategy_params.get(name))
+        if name not in names:
+            raise ValueError(f"steer: {name} must be one of the run's strategies (its start)")
+        if self.backtest.expanding:
+            raise ValueError("steer needs a rolling window (backtest.expanding: false)")
+        train_end, val_end = (
+            parse_date(d, "") for d in (self.splits.train_end, self.splits.val_end)
+        )
+        if val_end < train_end + pd.DateOffset(years=MIN_VAL_YEARS) - pd.Timedelta(days=3):
+            raise ValueError(
+                f"a steered policy is validated on at least {MIN_VAL_YEARS} years of its "
+                f"measure; splits.train_end {self.splits.train_end} .. val_end "
+                f"{self.splits.val_end} is shorter"
+            )
+
+    @property
+    def comparator(self) -> str | None:
+        """The strategy named in advance that every policy is tested against (or None)."""
+        from portfolio_rl.baselines import default_strategies
+
+        if self.compare_to == "none":
+            return None
+        if self.compare_to != "auto":
+            return self.compare_to
+        names = self.strategies or default_strategies(self.cash)
+        return "robust_mv_ellipsoid" if "robust_mv_ellipsoid" in names else None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able form (the resolved config saved with runs)."""
@@ -201,8 +254,28 @@ def train_config_for(exp: ExperimentConfig, algo: str, seed: int, **overrides: A
     }
     own = exp.rl.algo_train.get(algo, {})
     given = {k: v for k, v in overrides.items() if v is not None}
-    settings = base | dict(exp.rl.train) | dict(own) | given
+    chosen = dict(exp.rl.train) | dict(own) | given
+    settings = base | chosen
+    guided = chosen.get("anchor", "none") != "none" or chosen.get("steer", "none") != "none"
+    if guided and "rewards" not in chosen:  # the evaluation's measure (see guided_reward)
+        settings["rewards"] = {"certainty_equivalent": 1.0}
+        params = {"risk_aversion": guided_risk_aversion(exp)}
+        settings["reward_params"] = params | dict(chosen.get("reward_params") or {})
     return from_mapping(TrainConfig, settings, where="rl.train")
+
+
+def guided_risk_aversion(exp: ExperimentConfig) -> float:
+    """The CRRA risk aversion of an anchored or steered policy's default reward.
+
+    The reward is the certainty equivalent of CRRA utility, ``mean - gamma/2 var`` to second
+    order; the comparator's mean-variance utility ``mu - lambda sigma^2`` is that with
+    ``gamma = 2 lambda`` (``lambda`` its ``risk_aversion``, 5 by default, so 10).
+    """
+    from portfolio_rl.baselines import BASELINES
+
+    name = exp.comparator or "robust_mv_ellipsoid"
+    params = BASELINES.get(name, (None, {}))[1] | exp.strategy_params.get(name, {})
+    return 2.0 * float(params.get("risk_aversion", 5.0))
 
 
 def load_experiment(path: str | Path | None) -> ExperimentConfig:

@@ -9,8 +9,7 @@ bars; tests hand none).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,37 +21,15 @@ from portfolio_rl.errors import ConfigError
 from portfolio_rl.plumbing.typed import parse_date, replace
 from portfolio_rl.workflows.experiment import ExperimentConfig, SplitConfig
 from portfolio_rl.workflows.folds import fold_starts, fold_table, test_start
-from portfolio_rl.workflows.training import fold_anchors, one_thread, train_policies
+from portfolio_rl.workflows.guides import fold_anchors, fold_steering
+from portfolio_rl.workflows.hooks import SILENT, Hooks
+from portfolio_rl.workflows.training import one_thread, train_policies
 
 if TYPE_CHECKING:
     from portfolio_rl.agents.checkpoint import PolicyStrategy
     from portfolio_rl.agents.config import TrainConfig
     from portfolio_rl.agents.runstate import TrainResult
     from portfolio_rl.backtest.engine import BacktestResult
-
-
-@contextmanager
-def _no_bar(label: str, total: int | None = None) -> Iterator[Callable[..., None]]:
-    yield lambda *args, **kwargs: None
-
-
-@dataclass(frozen=True)
-class Hooks:
-    """How the pipeline reports progress.
-
-    Attributes
-    ----------
-    stage : callable
-        ``stage(message)`` at each stage of a long job.
-    bar : callable
-        ``bar(label, total)`` -> a context manager yielding ``update(done, total, figures)``.
-    """
-
-    stage: Callable[[str], None] = lambda message: None
-    bar: Callable[[str, int | None], AbstractContextManager[Callable[..., None]]] = _no_bar
-
-
-SILENT = Hooks()
 
 
 @dataclass
@@ -151,7 +128,9 @@ def backtest_and_evaluate(
             progress=update,
             workers=workers,
         )
-    metrics, stats = evaluate(result, rf=rf, n_boot=exp.n_boot, anchor_of=anchor_of)
+    metrics, stats = evaluate(
+        result, rf=rf, n_boot=exp.n_boot, anchor_of=anchor_of, comparator=exp.comparator
+    )
     return result, metrics, stats
 
 
@@ -202,7 +181,10 @@ def backtest(
     )
     for policy in loaded:
         policy.check_assets(list(prices.columns))
-    anchors, anchor_of = anchor_strategies(loaded, prices)
+    from portfolio_rl.baselines import default_strategies
+
+    names = exp.strategies or default_strategies(exp.cash)
+    anchors, anchor_of = anchor_strategies(loaded, prices, names)
     with staged_run_dir(out, "backtest", force=force) as (staging, run_dir):
         result, metrics, stats = backtest_and_evaluate(
             exp, prices, bench, [*loaded, *anchors], rf, hooks, anchor_of
@@ -216,6 +198,10 @@ def backtest(
             "risk_free": _risk_free_summary(rf.loc[result.returns.index[0] :]),
         }
         write_run(staging, result, metrics, stats, config)
+        if any(p.meta.get("steer") for p in loaded):  # what each steered policy chose
+            from portfolio_rl.backtest.steering import write_chosen
+
+            write_chosen(staging, loaded)
     return BacktestRun(run_dir, exp, result, metrics, stats, untrained(loaded))
 
 
@@ -245,9 +231,22 @@ def train(
         exp = replace(exp, splits=splits)
         (anchor,), _ = fold_anchors(exp, prices, [start], config.anchor, hooks)
         config = replace(config, anchor=anchor.name)
+    steering = None
+    if config.steer != "none":  # its tables up to train_end
+        start = parse_date(config.val_end, "val_end") + pd.Timedelta(days=1)
+        exp = replace(exp, splits=SplitConfig(train_end=config.train_end, val_end=config.val_end))
+        steering = fold_steering(exp, prices, [start], config.steer, hooks)
     with one_thread(), hooks.bar(f"train {config.algo}", config.iterations) as update:
         run = trainer(config.algo)
-        return run(config, prices, folder, resume=resume, progress=update, anchor=anchor)
+        return run(
+            config,
+            prices,
+            folder,
+            resume=resume,
+            progress=update,
+            anchor=anchor,
+            steering=steering,
+        )
 
 
 def run(
@@ -266,7 +265,7 @@ def run(
     """
     from portfolio_rl.plumbing.files import child_path, reports_dir, staged_run_dir
     from portfolio_rl.report.pdf import make_report
-    from portfolio_rl.report.text import verdict
+    from portfolio_rl.report.verdict import verdict
 
     started = time.perf_counter()
     if pdf is not None and Path(pdf).suffix.lower() != ".pdf":
@@ -340,6 +339,7 @@ def _train_and_backtest(
     from portfolio_rl.backtest.compare import anchor_comparison
     from portfolio_rl.backtest.runner import write_run
     from portfolio_rl.backtest.seeds import seed_summary
+    from portfolio_rl.backtest.steering import write_chosen
     from portfolio_rl.baselines import best_robust
     from portfolio_rl.plumbing.files import atomic_write
 
@@ -374,6 +374,7 @@ def _train_and_backtest(
         "train_and_backtest_s": round(time.perf_counter() - started, 1),
     }
     write_run(folder_root, result, metrics, stats, resolved)
+    write_chosen(folder_root, trained.policies)
     atomic_write(folder_root / "seeds.csv", lambda tmp: seeds.to_csv(tmp, index=False))
     if trained.anchor_of:
         algo_of = {n: policy_names[n][0] for n in trained.anchor_of}

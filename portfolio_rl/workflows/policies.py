@@ -34,17 +34,27 @@ def load_policies(folders: Sequence[Path]) -> list[PolicyStrategy]:
 
 
 def anchor_strategies(
-    loaded: Sequence[PolicyStrategy], prices: pd.DataFrame
+    loaded: Sequence[PolicyStrategy], prices: pd.DataFrame, baselines: Sequence[str] = ()
 ) -> tuple[list[Any], dict[str, str]]:
     """Anchored policies get their anchor's weights on ``prices``; each anchor is also a
-    strategy (``anchor_<name>``: what the policy decided before any update)."""  # noqa: D205, D209
+    strategy (``anchor_<name>``: what the policy decided before any update). Steered
+    policies get their baseline's solver; their start is that baseline, when it is one of
+    the run's ``baselines``."""  # noqa: D205, D209
+    anchor_of = {}
+    if any(p.meta.get("steer") for p in loaded):
+        from portfolio_rl.backtest.steering import attach_steering
+
+        attach_steering(loaded)
+        for policy in loaded:
+            steer = policy.meta.get("steer")
+            if steer and steer["name"] in baselines:
+                anchor_of[policy.name] = steer["name"]
     if not any(p.meta.get("anchor") for p in loaded):
-        return [], {}
+        return [], anchor_of
     from portfolio_rl.backtest.anchors import AnchorStrategy, attach_anchors
 
     attach_anchors(loaded, prices)
     anchors: dict[str, Any] = {}
-    anchor_of = {}
     for policy in loaded:
         if policy.anchor is not None:
             name = f"anchor_{policy.anchor.name}"

@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from portfolio_rl.workflows.experiment import ExperimentConfig
-from portfolio_rl.workflows.folds import fold_configs, fold_ranges
+from portfolio_rl.workflows.folds import fold_configs
 
 if TYPE_CHECKING:
     from portfolio_rl.agents.anchor import Anchor
+    from portfolio_rl.agents.steer_table import Steering
 
 
 def free_cores(sample_s: float = 0.25) -> int:
@@ -90,10 +91,12 @@ def train_job(
     stage: Callable[[str], None] | None = None,
     bar: Callable[..., Any] | None = None,
     fold_done: Callable[[], None] | None = None,
+    steering: Steering | None = None,
 ) -> JobResult:
     """Train ``algo`` with ``seeds`` through every fold into ``home/<algo>-s<seed>``.
 
-    ``anchors`` holds each fold's anchor (None: unanchored). A later fold whose training
+    ``anchors`` holds each fold's anchor (None: unanchored), ``steering`` a steered
+    policy's baseline (its tables cover every fold's training range). A later fold whose training
     diverges keeps its starting policy (the previous fold's, scored on validation before
     any update) and is listed; a first fold that diverges (or any fold of seeds trained
     together) raises. ``stage`` receives each progress line, ``fold_done`` is called as
@@ -129,7 +132,12 @@ def train_job(
                     else:
                         train = trainer(algo)
                         run = train(
-                            configs[0], prices, fold[0][1], progress=update, anchor=anchors[k]
+                            configs[0],
+                            prices,
+                            fold[0][1],
+                            progress=update,
+                            anchor=anchors[k],
+                            steering=steering,
                         )
                         results = [run]
                 except TrainingDiverged as exc:
@@ -197,45 +205,6 @@ class Trained:
     anchor_choices: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
-def fold_anchors(
-    exp: ExperimentConfig, prices: pd.DataFrame, starts: list[pd.Timestamp], spec: str, hooks: Any
-) -> tuple[list[Anchor | None], list[dict[str, Any]]]:
-    """Each fold's anchor for the anchor setting ``spec`` (``none``, a baseline or ``auto``).
-
-    ``auto`` walks every baseline of the experiment but the index forward over the fold's
-    validation range only (the days it trains no further on, nothing later) and keeps the one
-    with the best validation log growth; each chosen baseline's table is computed once.
-    """
-    from portfolio_rl.backtest.anchors import anchor_table, choose_anchor
-    from portfolio_rl.baselines import default_strategies
-
-    if spec == "none":
-        return [None] * len(starts), []
-    candidates = [n for n in exp.strategies or default_strategies(exp.cash) if n != "benchmark"]
-    tables: dict[str, Anchor] = {}
-    anchors, choices = [], []
-    for start, train_end, val_end in fold_ranges(exp, starts):
-        name, scores = spec, {}
-        if spec == "auto":
-            val_start = str((pd.Timestamp(train_end) + pd.Timedelta(days=1)).date())
-            name, scores = choose_anchor(
-                prices, candidates, exp.strategy_params, exp.backtest, val_start, val_end
-            )
-        if name not in tables:
-            hooks.stage(f"[2/4] anchor weights of {name} on every day ({len(prices):,} days)")
-            with hooks.bar(f"anchor {name}", len(prices)) as update:
-                tables[name] = anchor_table(
-                    prices,
-                    name,
-                    exp.strategy_params.get(name, {}),
-                    exp.backtest.window,
-                    progress=update,
-                )
-        anchors.append(tables[name])
-        choices.append({"start": str(start.date()), "anchor": name, "val_scores": scores})
-    return anchors, choices
-
-
 def train_policies(
     exp: ExperimentConfig,
     prices: pd.DataFrame,
@@ -266,13 +235,21 @@ def train_policies(
     """
     from portfolio_rl.agents.checkpoint import FoldedPolicy, load_policy_strategy
     from portfolio_rl.backtest.anchors import AnchorStrategy
+    from portfolio_rl.backtest.steering import attach_steering
     from portfolio_rl.workflows.experiment import train_config_for
+    from portfolio_rl.workflows.guides import fold_anchors, fold_steering
 
     seeds = exp.rl.seeds
     names = {f"{a}_s{s}": (a, s) for a in exp.rl.algos for s in seeds}
     home = root / "policies"
     out = Trained([home / f"{a}-s{s}" for a, s in names.values()], names, {}, [], [])
     specs = {a: train_config_for(exp, a, seeds[0]).anchor for a in exp.rl.algos}
+    steers = {a: train_config_for(exp, a, seeds[0]).steer for a in exp.rl.algos}
+    steering = {
+        spec: fold_steering(exp, prices, starts, spec, hooks)
+        for spec in dict.fromkeys(steers.values())
+        if spec != "none"
+    }
     anchors: dict[str, list[Anchor | None]] = {}
     for spec in dict.fromkeys(specs.values()):
         anchors[spec], choices = fold_anchors(exp, prices, starts, spec, hooks)
@@ -294,11 +271,25 @@ def train_policies(
     workers = min(workers, len(jobs))
     if workers <= 1:
         results = [
-            train_job(exp, prices, starts, home, a, g, anchors[specs[a]], hooks.stage, hooks.bar)
+            train_job(
+                exp,
+                prices,
+                starts,
+                home,
+                a,
+                g,
+                anchors[specs[a]],
+                hooks.stage,
+                hooks.bar,
+                steering=steering.get(steers[a]),
+            )
             for a, g in jobs
         ]
     else:
-        args = [(exp, prices, starts, home, a, g, anchors[specs[a]]) for a, g in jobs]
+        args = [
+            (exp, prices, starts, home, a, g, anchors[specs[a]], steering.get(steers[a]))
+            for a, g in jobs
+        ]
         results = list(_in_parallel(args, workers, hooks, len(starts)))
     out.wall_s = dict.fromkeys(names, 0.0)
     for res in results:
@@ -315,6 +306,9 @@ def train_policies(
         out.policies.append(folded[0][1] if len(folded) == 1 else FoldedPolicy(name, folded))
         if specs[algo] != "none":
             out.anchor_of[name] = f"anchor_{specs[algo]}"
+        if steers[algo] != "none":  # its start is the baseline itself
+            out.anchor_of[name] = steers[algo]
+    attach_steering(out.policies)
     return out
 
 
@@ -361,4 +355,5 @@ def _in_parallel(
 
 def _train_job_args(args: tuple[Any, ...], lines: Any) -> JobResult:
     """A job in a worker: its lines, and None as each fold ends, go to the main process."""
-    return train_job(*args, stage=lines.put, fold_done=lambda: lines.put(None))
+    *head, steering = args
+    return train_job(*head, stage=lines.put, fold_done=lambda: lines.put(None), steering=steering)

@@ -8,10 +8,12 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
+from portfolio_rl.agents.anchor import start_weights
 from portfolio_rl.agents.config import TrainConfig
 from portfolio_rl.backtest import anchors as anchors_module
 from portfolio_rl.backtest.anchors import anchor_table, choose_anchor
 from portfolio_rl.backtest.engine import BacktestConfig, run_backtest
+from portfolio_rl.backtest.runner import build_baselines
 from portfolio_rl.cli import app
 from portfolio_rl.conventions.market import add_cash_prices
 from portfolio_rl.data.sources import load_prices
@@ -64,7 +66,8 @@ def test_the_untrained_policy_allocates_the_anchors_weights(untrained):
     assert result.exit_code == 0, result.output
     weights = pd.Series(json.loads(out.read_text())["weights"])
     last = anchor_table(prices, "min_variance").weights.iloc[-1]
-    assert np.abs(weights[last.index] - last).max() < 1e-6
+    start = start_weights(last.to_numpy(), cash=False)
+    assert np.abs(weights[last.index].to_numpy() - start).max() < 1e-6
 
 
 def test_the_untrained_policy_acts_as_its_anchor_in_the_env(untrained):
@@ -80,17 +83,37 @@ def test_the_untrained_policy_acts_as_its_anchor_in_the_env(untrained):
     for _ in range(5):
         out = policy(torch.from_numpy(obs), torch.tensor(info["anchor"], dtype=torch.float32))
         w = policy.mean_weights(out).detach().double().numpy()
-        np.testing.assert_allclose(w, table.loc[info["date"]].to_numpy(), atol=1e-6)
+        start = start_weights(table.loc[info["date"]].to_numpy(), cash=False)
+        np.testing.assert_allclose(w, start, atol=1e-6)
         obs, _, _, _, info = env.step(np.log(np.maximum(w, 1e-12)).astype(np.float32))
 
 
-def test_the_exposure_starts_at_the_anchors_with_cash():
+def test_the_untrained_policy_starts_near_its_anchor_with_every_asset_and_a_capped_exposure():
+    from portfolio_rl.agents.anchor import ANCHOR_MIX
     from portfolio_rl.agents.policy import SimplexPolicy
 
     policy = SimplexPolicy(17, exposure=True, anchored=True)
     anchor = torch.tensor([[0.2, 0.0, 0.3, 0.5], [0.0, 0.0, 0.0, 1.0], [0.5, 0.5, 0.0, 0.0]])
-    w = policy.mean_weights(policy(torch.zeros(3, 3, 17), anchor))
-    torch.testing.assert_close(w, anchor, atol=1e-6, rtol=0)
+    out = policy(torch.zeros(3, 3, 17), anchor)
+    w = policy.mean_weights(out)
+    torch.testing.assert_close(
+        w, torch.tensor(start_weights(anchor.numpy(), True), dtype=w.dtype), atol=1e-6, rtol=0
+    )
+    risky = w[:, :3] / w[:, :3].sum(-1, keepdim=True)
+    assert (risky >= ANCHOR_MIX / 3 - 1e-7).all()  # every asset held: it has a gradient
+    assert torch.allclose(risky[0], (0.95 * anchor[0, :3] / 0.5 + 0.05 / 3), atol=1e-6)
+    assert 0.94 < w[2, :3].sum() < 0.96  # a fully invested anchor starts at 95.3%
+
+
+def test_without_the_mix_and_the_cap_an_asset_left_out_gets_no_gradient():
+    """What the 1/N share and the exposure cap mend: at a floor of 1e-8 the softmax weight
+    of a left-out asset and the sigmoid's slope at a full anchor are ~1e-7."""
+    from portfolio_rl.agents.anchor import anchor_logits
+
+    anchor = torch.tensor([[0.0, 0.0, 0.4, 0.6, 0.0]])
+    log_mix, logit = anchor_logits(anchor, cash=True)
+    assert torch.softmax(log_mix, -1)[0, 0] > 1e-2  # was 1e-8 before the mix
+    assert torch.sigmoid(logit) * (1 - torch.sigmoid(logit)) > 0.04  # was 1e-7 at logit 16
 
 
 def test_tables_are_cached_under_a_key_of_prices_baseline_parameters_and_window(
@@ -203,3 +226,37 @@ def test_a_cash_anchor_table_has_a_cash_column(tmp_path):
     assert list(weights.columns) == list(prices.columns)
     np.testing.assert_allclose(weights.sum(axis=1), 1.0)
     assert (weights["cash"].iloc[63:] > 0).any()
+
+
+def test_auto_chooses_on_sharpe_not_log_growth():
+    """A market where 1/N grows faster and minimum variance has the higher Sharpe ratio:
+    auto scores the test's measure, so it takes minimum variance."""
+    from portfolio_rl.data.market_paths import gbm_returns, returns_to_prices
+
+    dates = pd.bdate_range("2010-01-01", "2016-12-31")
+    mu, vol = np.array([0.30, 0.05]), np.array([0.35, 0.04])
+    r = gbm_returns(mu, np.diag(vol**2), len(dates), np.random.default_rng(0))
+    prices = pd.DataFrame(returns_to_prices(r), index=dates, columns=["RISKY", "SAFE"])
+    names = ["equal_weight", "min_variance"]
+    config = BacktestConfig(window=252)
+    chosen, scores = choose_anchor(prices, names, {}, config, "2011-01-01", "2016-12-31")
+    run = run_backtest(prices, build_baselines(names), BacktestConfig(start="2011-01-01"))
+    growth = np.log1p(run.returns).mean()
+    assert growth["equal_weight"] > growth["min_variance"]  # log growth would take 1/N
+    assert chosen == "min_variance" and scores["min_variance"] > scores["equal_weight"]
+
+
+def test_auto_chooses_each_fold_on_every_validation_year_before_it(tmp_path, monkeypatch):
+    seen = []
+    real = anchors_module.choose_anchor
+
+    def spy(prices, candidates, params, config, val_start, val_end):
+        seen.append((val_start, val_end))
+        return real(prices, candidates, params, config, val_start, val_end)
+
+    monkeypatch.setattr(anchors_module, "choose_anchor", spy)
+    exp = anchored_experiment()
+    prices = load_prices("sp500", start="2009-01-01", end="2015-12-31")
+    training.train_policies(exp, prices, fold_starts(exp, prices), tmp_path, SILENT)
+    assert [s for s, _ in seen] == ["2013-01-01", "2013-01-01"]  # the expanding window
+    assert [e for _, e in seen] == ["2013-12-31", "2014-12-31"]

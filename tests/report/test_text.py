@@ -3,7 +3,8 @@
 import pandas as pd
 import pytest
 
-from portfolio_rl.report.text import stats_table, tail_verdict, verdict
+from portfolio_rl.report.text import stats_table
+from portfolio_rl.report.verdict import tail_verdict, verdict
 
 
 def tables(grpo_sharpes, p_values, ew=0.9, robust=0.8):
@@ -40,7 +41,7 @@ def test_verdict_names_the_best_robust_baseline_and_the_seed_interval():
         [{"strategy": "grpo (mean)", "sharpe_lo": 0.4, "sharpe_hi": 1.7, "sharpe_std": 0.07}]
     )
     text = verdict(metrics, stats, seeds)
-    assert "the best robust baseline (min_cvar)" in text
+    assert "the best robust baseline, chosen after the test (min_cvar)" in text
     assert "[0.40, 1.70]" in text
 
 

@@ -29,10 +29,10 @@ def test_a_diverging_later_fold_keeps_the_previous_folds_policy(tmp_path, monkey
     real = registry.trainer("grpo")
 
     def trainer(algo):
-        def train(config, prices, folder, resume=False, progress=None, anchor=None):
+        def train(config, prices, folder, resume=False, progress=None, anchor=None, steering=None):
             if config.init_policy is not None:  # every later fold blows up at once
                 config = dataclasses.replace(config, max_kl=1e-12)
-            return real(config, prices, folder, resume=resume, progress=progress, anchor=anchor)
+            return real(config, prices, folder, resume, progress, anchor, steering)
 
         return train
 

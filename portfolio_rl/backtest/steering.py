@@ -1,0 +1,125 @@
+"""A steered policy's baseline: its frontier tables for training and its solver everywhere else.
+
+Training reads the steered baseline's frontier on every h-th trading day of its range
+([`portfolio_rl.baselines.steering.SteeredModel.frontier`][], from the window of returns
+ending that day, so changing a later price changes no table); the backtest, ``allocate``
+and validation solve the baseline exactly with the parameters a policy chooses
+(`attach_steering`). The parameters chosen at each decision of a backtest are kept
+(`chosen_parameters`) for the run folder and the report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from portfolio_rl.agents.steer_table import Steering
+from portfolio_rl.backtest.engine import BacktestConfig
+from portfolio_rl.baselines import BASELINES
+from portfolio_rl.baselines.steering import SHRINK_NODES, SteeredModel
+from portfolio_rl.conventions.market import CASH, simple_returns
+from portfolio_rl.errors import ConfigError
+from portfolio_rl.plumbing.files import atomic_write, child_path
+
+
+def steered_params(
+    name: str, strategy_params: dict[str, dict[str, Any]], config: BacktestConfig
+) -> dict[str, Any]:
+    """The baseline's parameters as the backtest builds it (its cost rate and holding
+    period unless it names its own)."""  # noqa: D205, D209
+    params = dict(strategy_params.get(name, {}))
+    if BASELINES[name][0].uses_costs:
+        params.setdefault("cost_bps", config.cost_bps)
+        params.setdefault("holding_days", config.rebalance_days)
+    return params
+
+
+def table_days(prices: pd.DataFrame, config: BacktestConfig, last: str) -> pd.DatetimeIndex:
+    """The days with a table: every ``rebalance_days``-th day from the first full window
+    to ``last`` (a training start and its steps fall on them)."""  # noqa: D205, D209
+    end = int(prices.index.searchsorted(pd.Timestamp(last), side="right"))
+    return prices.index[config.window : end : config.rebalance_days]
+
+
+def steering_for(
+    prices: pd.DataFrame,
+    name: str,
+    strategy_params: dict[str, dict[str, Any]],
+    config: BacktestConfig,
+    last: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> Steering:
+    """The baseline ``name``'s solver and its tables on `table_days` up to ``last``.
+
+    Parameters
+    ----------
+    prices : DataFrame of shape (n_dates, n_assets)
+        Validated prices (a last ``cash`` column is left out: the baseline holds risky
+        assets; the exposure is the policy's).
+    name : str
+        A steerable baseline ([`portfolio_rl.baselines.steering.STEERABLE`][]).
+    strategy_params : dict
+        The experiment's parameters per baseline.
+    config : BacktestConfig
+        Its window, rebalancing and costs.
+    last : str
+        The last day training reads (the latest ``train_end``).
+    progress : callable, optional
+        ``progress(done, total)`` while the tables are computed.
+    """
+    if config.expanding:
+        raise ConfigError("steer needs a rolling window (backtest.expanding: false)")
+    params = steered_params(name, strategy_params, config)
+    try:
+        model = SteeredModel(name, params)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(str(exc)) from None
+    risky = prices.drop(columns=[CASH]) if prices.columns[-1] == CASH else prices
+    values = risky.to_numpy(dtype=float)
+    days = table_days(risky, config, last)
+    positions = risky.index.get_indexer(days)
+    tables = {}
+    for k, (day, t) in enumerate(zip(days, positions, strict=True), 1):
+        x = simple_returns(values[t - config.window : t + 1])[1:]
+        try:
+            tables[day] = model.frontier(x)
+        except np.linalg.LinAlgError:
+            continue  # no table that day: training does not start on it
+        if progress is not None and (k % 50 == 0 or k == len(days)):
+            progress(k, len(days))
+    return Steering(name, params, config.window, model, tables, SHRINK_NODES)
+
+
+def _folds(strategy: Any) -> list[Any]:
+    return [p for _, p in strategy.folds] if hasattr(strategy, "folds") else [strategy]
+
+
+def attach_steering(strategies: Sequence[Any]) -> None:
+    """Give every steered policy (or walk-forward fold) the solver of its baseline."""
+    for strategy in strategies:
+        for policy in _folds(strategy):
+            steer = getattr(policy, "meta", {}).get("steer")
+            if steer and getattr(policy, "solver", None) is None:
+                policy.solver = SteeredModel(steer["name"], steer["params"])
+
+
+def chosen_parameters(strategies: Sequence[Any]) -> dict[str, pd.DataFrame]:
+    """Strategy -> the parameters its steered policy chose at each decision (by date)."""
+    out = {}
+    for strategy in strategies:
+        rows = [row for policy in _folds(strategy) for row in getattr(policy, "chosen", [])]
+        if rows:
+            out[strategy.name] = pd.DataFrame(rows).set_index("date").sort_index()
+    return out
+
+
+def write_chosen(folder: Path, strategies: Sequence[Any]) -> None:
+    """``steering/<policy>.csv`` of a run folder: each steered policy's chosen parameters."""
+    for name, frame in chosen_parameters(strategies).items():
+        path = child_path(folder / "steering", name, ".csv", what="strategy")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, lambda tmp, f=frame: f.rename_axis("date").to_csv(tmp))

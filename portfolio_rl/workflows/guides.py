@@ -1,0 +1,75 @@
+"""What anchored and steered policies start from in each walk-forward fold.
+
+An anchored policy starts from a baseline's weights on every day (``auto``: the baseline
+with the best Sharpe ratio over the validation years before the fold); a steered policy
+from a baseline's parameters, whose frontier tables training reads. Both are computed once
+per run from windows of prices that end on the day they are used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from portfolio_rl.workflows.experiment import ExperimentConfig
+from portfolio_rl.workflows.folds import fold_ranges
+
+if TYPE_CHECKING:
+    from portfolio_rl.agents.anchor import Anchor
+    from portfolio_rl.agents.steer_table import Steering
+
+
+def fold_anchors(
+    exp: ExperimentConfig, prices: pd.DataFrame, starts: list[pd.Timestamp], spec: str, hooks: Any
+) -> tuple[list[Anchor | None], list[dict[str, Any]]]:
+    """Each fold's anchor for the anchor setting ``spec`` (``none``, a baseline or ``auto``).
+
+    ``auto`` walks every baseline of the experiment but the index forward over the expanding
+    validation window (from the splits' first validation day to the day before the fold
+    trades, nothing later) and keeps the one with the best Sharpe ratio there, the test's
+    measure; each chosen baseline's table is computed once.
+    """
+    from portfolio_rl.backtest.anchors import anchor_table, choose_anchor
+    from portfolio_rl.baselines import default_strategies
+
+    if spec == "none":
+        return [None] * len(starts), []
+    candidates = [n for n in exp.strategies or default_strategies(exp.cash) if n != "benchmark"]
+    tables: dict[str, Anchor] = {}
+    anchors, choices = [], []
+    for start, _, val_end in fold_ranges(exp, starts):
+        name, scores = spec, {}
+        if spec == "auto":  # the expanding window: every fold from the same first day
+            val_start = str((pd.Timestamp(exp.splits.train_end) + pd.Timedelta(days=1)).date())
+            name, scores = choose_anchor(
+                prices, candidates, exp.strategy_params, exp.backtest, val_start, val_end
+            )
+        if name not in tables:
+            hooks.stage(f"[2/4] anchor weights of {name} on every day ({len(prices):,} days)")
+            with hooks.bar(f"anchor {name}", len(prices)) as update:
+                tables[name] = anchor_table(
+                    prices,
+                    name,
+                    exp.strategy_params.get(name, {}),
+                    exp.backtest.window,
+                    progress=update,
+                )
+        anchors.append(tables[name])
+        choices.append({"start": str(start.date()), "anchor": name, "val_scores": scores})
+    return anchors, choices
+
+
+def fold_steering(
+    exp: ExperimentConfig, prices: pd.DataFrame, starts: list[pd.Timestamp], name: str, hooks: Any
+) -> Steering:
+    """The steered baseline ``name``'s solver and its tables up to the last fold's train_end
+    (each fold reads the part before its own)."""  # noqa: D205, D209
+    from portfolio_rl.backtest.steering import steering_for, table_days
+
+    last = fold_ranges(exp, starts)[-1][1]
+    days = len(table_days(prices, exp.backtest, last))
+    every = exp.backtest.rebalance_days
+    hooks.stage(f"[2/4] frontier tables of {name}, every {every} trading days ({days:,} days)")
+    with hooks.bar(f"tables {name}", days) as update:
+        return steering_for(prices, name, exp.strategy_params, exp.backtest, last, update)
