@@ -29,6 +29,7 @@ RUNS = {
     "sp500_anchored": ["--config", "backtests/sp500_anchored.yaml"],
     "industries49": ["--config", "backtests/industries49.yaml"],
     "industries49_anchored": ["--config", "backtests/industries49_anchored.yaml"],
+    "industries49_steered": ["--config", "backtests/industries49_steered.yaml"],
 }
 #: The run whose verdict is the README's headline, and the anchored run it shows per seed.
 HEADLINE = "sp500"
