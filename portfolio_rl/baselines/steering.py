@@ -136,6 +136,10 @@ class SteeredModel:
         self.steered = STEERABLE[name]
         self.status = "optimal"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its name and parameters (worker processes compile their own problems)."""
+        return SteeredModel, (self.name, self.params)
+
     def configured(self, n_assets: int) -> dict[str, float]:
         """The configured values of the steered parameters (kappa from its chi-square
         quantile unless given)."""  # noqa: D205, D209

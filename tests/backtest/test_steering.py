@@ -74,6 +74,20 @@ def steered_experiment():
     )
 
 
+def test_steering_reaches_worker_processes_after_a_solve():
+    import pickle
+
+    prices = load_prices("sp500", start="2014-01-01", end="2015-12-31")
+    steering = steering_for(prices, "robust_mv_ellipsoid", {}, BacktestConfig(), "2015-06-30")
+    assert steering.tables  # the model has solved, so cvxpy holds compiled solvers
+    copy = pickle.loads(pickle.dumps(steering))
+    day = next(iter(steering.tables))
+    np.testing.assert_array_equal(copy.tables[day].weights, steering.tables[day].weights)
+    x = prices.pct_change().iloc[1:253].to_numpy()
+    values = copy.model.configured(20)
+    np.testing.assert_array_equal(copy.model.solve(x, values), steering.model.solve(x, values))
+
+
 def test_changing_later_prices_changes_no_earlier_table_or_decision(tmp_path):
     exp = steered_experiment()
     prices = load_prices("sp500", start="2004-01-01", end="2014-12-31")
