@@ -31,9 +31,10 @@ RUNS = {
     "industries49_anchored": ["--config", "backtests/industries49_anchored.yaml"],
     "industries49_steered": ["--config", "backtests/industries49_steered.yaml"],
 }
-#: The run whose verdict is the README's headline, and the anchored run it shows per seed.
+#: The run whose verdict is the README's headline, and the guided runs it shows per seed.
 HEADLINE = "sp500"
 ANCHORED = "industries49_anchored"
+STEERED = "industries49_steered"
 
 
 def commit() -> str:
@@ -98,7 +99,7 @@ def results(name: str) -> None:
     cli("report", str(folder), "--markdown", str(md))
     command = "`portfolio-rl " + " ".join(["run", *RUNS[name]]) + "`"
     md.write_text(stamp(command, seconds) + md.read_text())
-    if name in (HEADLINE, ANCHORED):
+    if name in (HEADLINE, ANCHORED, STEERED):
         readme()
 
 
@@ -171,12 +172,12 @@ def headline_block() -> str:
     return "\n".join([text.splitlines()[0], "", *rows, "", verdict, ""])
 
 
-def anchored_block() -> str:
-    """The README's anchored evidence: the anchored run's stamp (its wall time), its GRPO
+def seed_block(name: str) -> str:
+    """The README's evidence of a guided run: its stamp (its wall time), its GRPO
     seed-by-seed table and its verdict, as generated."""  # noqa: D205, D209
-    path = OUT / f"results-{ANCHORED}.md"
+    path = OUT / f"results-{name}.md"
     if not path.exists():
-        return f"(not generated yet: `python docs/generate.py results {ANCHORED}`)\n"
+        return f"(not generated yet: `python docs/generate.py results {name}`)\n"
     text = path.read_text()
     seeds = text[text.index("**GRPO seed by seed**") :].strip()
     verdict = text[text.index("**Verdict.**") : text.index("**GRPO seed by seed**")].strip()
@@ -197,7 +198,8 @@ def readme() -> None:
     (OUT / "headline.md").write_text(block)
     path = ROOT / "README.md"
     text = fill(path.read_text(), "headline", block)
-    path.write_text(fill(text, "anchored", anchored_block()))
+    text = fill(text, "steered", seed_block(STEERED))
+    path.write_text(fill(text, "anchored", seed_block(ANCHORED)))
 
 
 def main(argv: list[str]) -> None:

@@ -156,11 +156,30 @@ def choose_anchor(
     scores : dict
         Every candidate's score.
     """
-    seen = prices.loc[: pd.Timestamp(val_end)]
+    return choose_anchors(prices, candidates, params, config, val_start, [val_end])[0]
+
+
+def choose_anchors(
+    prices: pd.DataFrame,
+    candidates: Sequence[str],
+    params: dict[str, dict[str, Any]],
+    config: BacktestConfig,
+    val_start: str,
+    val_ends: Sequence[str],
+) -> list[tuple[str, dict[str, float]]]:
+    """`choose_anchor` for several validation ends from one start, in one walk forward.
+
+    The candidates walk forward once, to the last end; each end's scores are those of the
+    returns up to it, which are the returns of a walk forward that stopped there (a decision
+    reads no later price; the one difference: where a rebalance falls on an end itself, its
+    cost is in that day's return), so a fold sees nothing after its own ``val_end``.
+    """
+    last = max(pd.Timestamp(v) for v in val_ends)
+    seen = prices.loc[:last]
     cash = prices.columns[-1] == CASH
     bt = BacktestConfig(
         start=val_start,
-        end=val_end,
+        end=str(last.date()),
         window=config.window,
         expanding=config.expanding,
         rebalance_days=config.rebalance_days,
@@ -169,12 +188,16 @@ def choose_anchor(
     )
     strategies = build_baselines(list(candidates), params, bt, cash=cash)
     returns = run_backtest(seen, strategies, bt).returns
-    rf = np.zeros(len(returns))
+    rf = pd.Series(0.0, index=returns.index)
     if cash:
-        cash_returns = pd.Series(simple_returns(seen[CASH].to_numpy()), index=seen.index)
-        rf = cash_returns.reindex(returns.index).to_numpy()
-    scores = {c: sharpe(returns[c].to_numpy(), rf) for c in returns.columns}
-    return max(scores, key=scores.__getitem__), scores
+        rf = pd.Series(simple_returns(seen[CASH].to_numpy()), index=seen.index)
+    out = []
+    for end in val_ends:
+        part = returns.loc[: pd.Timestamp(end)]
+        excess = rf.reindex(part.index).to_numpy()
+        scores = {c: sharpe(part[c].to_numpy(), excess) for c in part.columns}
+        out.append((max(scores, key=scores.__getitem__), scores))
+    return out
 
 
 class AnchorStrategy:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from portfolio_rl.agents.steer import decision_features, steered_decision
 from portfolio_rl.agents.steer_table import Steering
 from portfolio_rl.backtest.engine import BacktestConfig
 from portfolio_rl.baselines import BASELINES
@@ -123,3 +124,40 @@ def write_chosen(folder: Path, strategies: Sequence[Any]) -> None:
         path = child_path(folder / "steering", name, ".csv", what="strategy")
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, lambda tmp, f=frame: f.rename_axis("date").to_csv(tmp))
+
+
+class EnvSteering:
+    """A steered policy's action transform for [`portfolio_rl.envs.PortfolioEnv`][] (``steer=``).
+
+    The env's action is the policy's latent vector; its weights are the policy's baseline
+    solved exactly on the window ending at the decision with the held weights (what the
+    backtest decides), and ``info["steer_features"]`` what the policy sees of its optimizer.
+
+    Parameters
+    ----------
+    policy : SteeredPolicy
+        The policy (`portfolio_rl.agents.checkpoint.load_policy` of a steered run).
+    meta : dict
+        Its ``policy.json`` (the baseline and its parameters).
+    """
+
+    def __init__(self, policy: Any, meta: dict[str, Any]) -> None:
+        self.policy, self.model = (
+            policy,
+            SteeredModel(meta["steer"]["name"], meta["steer"]["params"]),
+        )
+        self.width = len(policy.names)
+        self.cash = bool(meta.get("cash", False))
+
+    def features(self, window: np.ndarray) -> np.ndarray:
+        """The optimizer features of the window's last close."""
+        return decision_features(self.model, window)
+
+    def weights(self, window: np.ndarray, action: np.ndarray, held: np.ndarray) -> np.ndarray:
+        """The portfolio of ``action``; a failed solve keeps the held weights."""
+        import torch
+
+        w = steered_decision(self.policy, torch.as_tensor(action), self.model, window, held)
+        if w is not None:
+            return w
+        return held / held.sum() if held.sum() > 0 else np.full(len(held), 1.0 / len(held))

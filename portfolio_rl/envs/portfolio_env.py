@@ -96,7 +96,8 @@ class PortfolioEnv(gym.Env):
     the next trade), ``turnover``, ``cost`` (of the last rebalance), ``weights`` (drifted);
     with ``anchor``, ``anchor``: the anchor's weights of the decision date (on a bootstrap
     path, of the episode's start, its last real day), which an anchored policy adds to its
-    scores (``SimplexPolicy(anchored=True)(obs, anchor)``).
+    scores (``SimplexPolicy(anchored=True)(obs, anchor)``); with ``steer``,
+    ``steer_features``: what a steered policy sees of its optimizer at the decision.
 
     Parameters
     ----------
@@ -134,6 +135,11 @@ class PortfolioEnv(gym.Env):
         An anchor's weights by date (``portfolio_rl.backtest.anchors.anchor_table(prices,
         "min_variance").weights``), with the env's assets as columns (cash last with
         ``cash_rate``); reported as ``info["anchor"]`` at each decision.
+    steer : object, optional
+        A steered policy's action transform
+        ([`portfolio_rl.backtest.steering.EnvSteering`][]): the action is then the policy's
+        latent vector, and the weights its baseline solved exactly on the window of
+        ``window`` returns ending at the decision, with the held weights, as in the backtest.
     """
 
     metadata = {"render_modes": []}  # noqa: RUF012
@@ -155,6 +161,7 @@ class PortfolioEnv(gym.Env):
         action_transform: str = "softmax",
         cash_rate: float | pd.Series | None = None,
         anchor: pd.DataFrame | None = None,
+        steer: Any = None,
     ) -> None:
         from portfolio_rl.data.sources import load_prices
 
@@ -195,11 +202,12 @@ class PortfolioEnv(gym.Env):
             equal[: self.n_risky] = 1.0 / self.n_risky
             self._anchor = table.to_numpy(dtype=np.float64, copy=True)
             self._anchor[np.isnan(self._anchor).any(axis=1)] = equal
-        self.action_transform = action_transform
+        self.action_transform, self.steer = action_transform, steer
         n = len(self.assets)
         self.first_start = window
         self.last_start = len(self.dates) - 1 - self.n_steps * self.h
-        self.action_space = spaces.Box(-10.0, 10.0, shape=(n,), dtype=np.float32)
+        width = n if steer is None else steer.width
+        self.action_space = spaces.Box(-10.0, 10.0, shape=(width,), dtype=np.float32)
         # features are clipped to +-CLIP; the weight column is at most n_risky
         m = self.n_risky
         self.observation_space = spaces.Box(
@@ -219,13 +227,23 @@ class PortfolioEnv(gym.Env):
         return observation(self._feat[self._t], self._weights[: self.n_risky])
 
     def _info(self, cost: float = 0.0, trade: float = 0.0) -> dict[str, Any]:
-        return {
+        info = {
             "date": self._date(self._t),
             "wealth": self._wealth,
             "turnover": trade,
             "cost": cost,
             "weights": self._weights.copy(),
-        } | ({} if self._anchor is None else {"anchor": self._anchor[self._real_day()].copy()})
+        }
+        if self._anchor is not None:
+            info["anchor"] = self._anchor[self._real_day()].copy()
+        if self.steer is not None:
+            info["steer_features"] = self.steer.features(self._window())
+        return info
+
+    def _window(self) -> np.ndarray:
+        """Risky prices of the ``window`` returns up to the decision (the path's, on a
+        bootstrap path)."""  # noqa: D205, D209
+        return self._path_prices[self._t - self.window : self._t + 1, : self.n_risky]
 
     def _real_day(self) -> int:
         """The decision day, or on a bootstrap path the episode's start (its last real day)."""
@@ -254,6 +272,7 @@ class PortfolioEnv(gym.Env):
         horizon = self.n_steps * self.h
         if self.path == "historical":
             self._ret, self._feat = self._returns, self._features
+            self._path_prices = self._prices
         else:
             pool = self._returns[self.first_start - LOOKBACK + 1 :]
             future = bootstrap_returns(pool, horizon, self.block_length, self.np_random)
@@ -261,7 +280,7 @@ class PortfolioEnv(gym.Env):
             prices = np.concatenate(
                 [self._prices[: t0 + 1], self._prices[t0] * np.cumprod(1 + future, axis=0)]
             )
-            self._ret = ret
+            self._ret, self._path_prices = ret, prices
             self._feat = np.concatenate(
                 [
                     self._features[: t0 + 1],
@@ -278,7 +297,10 @@ class PortfolioEnv(gym.Env):
         return self._obs(), self._info()
 
     def to_weights(self, action: np.ndarray) -> np.ndarray:
-        """The documented action transform: scores to weights on the simplex."""
+        """The documented action transform: scores to weights on the simplex (a steered
+        policy's: its baseline solved with the action's parameters)."""  # noqa: D205, D209
+        if self.steer is not None:
+            return self.steer.weights(self._window(), action, self._weights)
         action = np.asarray(action, dtype=np.float64)
         if self.action_transform == "softmax":
             z = np.exp(action - action.max())

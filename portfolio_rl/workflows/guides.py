@@ -30,7 +30,7 @@ def fold_anchors(
     trades, nothing later) and keeps the one with the best Sharpe ratio there, the test's
     measure; each chosen baseline's table is computed once.
     """
-    from portfolio_rl.backtest.anchors import anchor_table, choose_anchor
+    from portfolio_rl.backtest.anchors import anchor_table, choose_anchors
     from portfolio_rl.baselines import default_strategies
 
     if spec == "none":
@@ -38,13 +38,16 @@ def fold_anchors(
     candidates = [n for n in exp.strategies or default_strategies(exp.cash) if n != "benchmark"]
     tables: dict[str, Anchor] = {}
     anchors, choices = [], []
-    for start, _, val_end in fold_ranges(exp, starts):
-        name, scores = spec, {}
-        if spec == "auto":  # the expanding window: every fold from the same first day
-            val_start = str((pd.Timestamp(exp.splits.train_end) + pd.Timedelta(days=1)).date())
-            name, scores = choose_anchor(
-                prices, candidates, exp.strategy_params, exp.backtest, val_start, val_end
-            )
+    ranges = fold_ranges(exp, starts)
+    picks = [(spec, {})] * len(ranges)
+    if spec == "auto":  # the expanding window: every fold from the same first day
+        val_start = str((pd.Timestamp(exp.splits.train_end) + pd.Timedelta(days=1)).date())
+        hooks.stage(f"[2/4] choosing each fold's anchor among {len(candidates)} baselines")
+        ends = [val_end for _, _, val_end in ranges]
+        picks = choose_anchors(
+            prices, candidates, exp.strategy_params, exp.backtest, val_start, ends
+        )
+    for (start, _, _), (name, scores) in zip(ranges, picks, strict=True):
         if name not in tables:
             hooks.stage(f"[2/4] anchor weights of {name} on every day ({len(prices):,} days)")
             with hooks.bar(f"anchor {name}", len(prices)) as update:

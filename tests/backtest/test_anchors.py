@@ -248,15 +248,21 @@ def test_auto_chooses_on_sharpe_not_log_growth():
 
 def test_auto_chooses_each_fold_on_every_validation_year_before_it(tmp_path, monkeypatch):
     seen = []
-    real = anchors_module.choose_anchor
+    real = anchors_module.choose_anchors
 
-    def spy(prices, candidates, params, config, val_start, val_end):
-        seen.append((val_start, val_end))
-        return real(prices, candidates, params, config, val_start, val_end)
+    def spy(prices, candidates, params, config, val_start, val_ends):
+        seen.append((val_start, list(val_ends)))
+        return real(prices, candidates, params, config, val_start, val_ends)
 
-    monkeypatch.setattr(anchors_module, "choose_anchor", spy)
+    monkeypatch.setattr(anchors_module, "choose_anchors", spy)
     exp = anchored_experiment()
     prices = load_prices("sp500", start="2009-01-01", end="2015-12-31")
     training.train_policies(exp, prices, fold_starts(exp, prices), tmp_path, SILENT)
-    assert [s for s, _ in seen] == ["2013-01-01", "2013-01-01"]  # the expanding window
-    assert [e for _, e in seen] == ["2013-12-31", "2014-12-31"]
+    assert seen == [("2013-01-01", ["2013-12-31", "2014-12-31"])]  # the expanding window
+    names = ["equal_weight", "min_variance", "inverse_vol"]
+    together = real(prices, names, {}, exp.backtest, "2013-01-01", ["2013-12-31", "2014-12-31"])
+    alone = [
+        real(prices.loc[:end], names, {}, exp.backtest, "2013-01-01", [end])[0]
+        for end in ("2013-12-31", "2014-12-31")
+    ]
+    assert together == alone  # one walk forward scores each fold as if it ended there

@@ -161,3 +161,30 @@ def test_a_guided_policy_is_trained_and_selected_on_the_tests_measure():
     train = {"steer": "robust_mv_ellipsoid", "rewards": {"sharpe": 1}}
     given = ExperimentConfig(rl=RLConfig(("grpo",), train=train), splits=splits)
     assert train_config_for(given, "grpo", 0).rewards == {"sharpe": 1}
+
+
+def test_the_untrained_policy_acts_as_its_baseline_in_the_env(prices_file):
+    import torch
+
+    from portfolio_rl.agents.checkpoint import load_policy
+    from portfolio_rl.agents.steer_table import SteerContext
+    from portfolio_rl.backtest.steering import EnvSteering
+    from portfolio_rl.baselines import make_baseline
+    from portfolio_rl.envs import PortfolioEnv
+
+    tmp, path = prices_file
+    out = tmp / "env-policy"
+    args = ["train", "--prices", str(path), *SPLIT, "--steer", "robust_mv_ellipsoid"]
+    assert runner.invoke(app, [*args, "--iterations", "0", "--out", str(out)]).exit_code == 0
+    policy, meta = load_policy(out)
+    env = PortfolioEnv(str(path), start="2009-01-01", steer=EnvSteering(policy, meta))
+    assert env.action_space.shape == (3,)
+    baseline = make_baseline("robust_mv_ellipsoid", cost_bps=10, holding_days=21)
+    obs, info = env.reset(seed=0)
+    for _ in range(4):
+        features = torch.tensor(info["steer_features"], dtype=torch.float32)
+        latent = policy(torch.from_numpy(obs), SteerContext(features, *[None] * 6)).scores
+        window = env._window()
+        expected = baseline.fit(window[1:] / window[:-1] - 1, info["weights"]).weights_
+        np.testing.assert_allclose(env.to_weights(latent.detach().numpy()), expected, atol=1e-8)
+        obs, _, _, _, info = env.step(latent.detach().numpy())
