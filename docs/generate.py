@@ -30,6 +30,7 @@ RUNS = {
     "industries49": ["--config", "backtests/industries49.yaml"],
     "industries49_anchored": ["--config", "backtests/industries49_anchored.yaml"],
     "industries49_steered": ["--config", "backtests/industries49_steered.yaml"],
+    "sp500_steered": ["--config", "backtests/sp500_steered.yaml"],
 }
 #: The run whose verdict is the README's headline, and the guided runs it shows per seed.
 HEADLINE = "sp500"

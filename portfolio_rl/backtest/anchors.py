@@ -83,19 +83,31 @@ def anchor_table(
     if path.is_file():
         try:
             weights = pd.read_parquet(path)
-            if list(weights.columns) == list(map(str, prices.columns)) and len(weights) == len(
-                prices
-            ):
+            if valid_table(weights, prices):
                 weights.columns = prices.columns
                 return Anchor(name, params, window, weights.set_index(prices.index))
         except (OSError, ValueError):
-            pass  # a damaged cache file is computed again
+            pass  # a damaged or edited cache file is computed again
     weights = _compute(prices, name, params, window, progress)
     folder.mkdir(parents=True, exist_ok=True)
     frame = weights.copy()
     frame.columns = list(map(str, frame.columns))
     atomic_write(path, lambda tmp: frame.to_parquet(tmp))
     return Anchor(name, params, window, weights)
+
+
+def valid_table(weights: pd.DataFrame, prices: pd.DataFrame) -> bool:
+    """Whether a cached table can be served: the prices' assets and length, and on every row
+    finite, non-negative weights that sum to one (a table of the right shape with NaN or
+    negative weights, from an edit or a damaged write, is computed again)."""  # noqa: D205, D209
+    if list(weights.columns) != list(map(str, prices.columns)) or len(weights) != len(prices):
+        return False
+    values = weights.to_numpy(dtype=float)
+    return bool(
+        np.isfinite(values).all()
+        and (values >= 0).all()
+        and np.allclose(values.sum(axis=1), 1.0, atol=1e-6)
+    )
 
 
 def _compute(

@@ -222,11 +222,14 @@ MAX_CONFIG_BYTES = 1_000_000
 
 
 def load_yaml(path: Any) -> Any:
-    """Read a YAML config safely: at most 1 MB, plain data only, no anchors or aliases.
+    """Read a YAML config safely: at most 1 MB, plain data only, no anchors or aliases, no
+    key given twice in one mapping.
 
     ``yaml.safe_load`` builds no Python objects, but an alias bomb (a few hundred bytes of
     nested aliases) still expands to gigabytes; aliases are refused before anything expands.
-    """
+    A repeated key would silently keep its last value (YAML 1.1 loaders do), so it is an
+    error naming the key and its line.
+    """  # noqa: D205
     from pathlib import Path
 
     import yaml
@@ -246,6 +249,18 @@ def load_yaml(path: Any) -> Any:
                     f"{path}: YAML aliases (*name) are not allowed (line {mark.line + 1})"
                 )
             return super().compose_node(parent, index)
+
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if not isinstance(key, str | int | float | bool):
+                    continue  # an unhashable key is refused by the mapping itself
+                if key in seen:
+                    line = key_node.start_mark.line + 1
+                    raise ConfigError(f"{path}: key {key!r} is given twice (line {line})")
+                seen.add(key)
+            return super().construct_mapping(node, deep=deep)
 
     try:
         text = path.read_text(encoding="utf-8")

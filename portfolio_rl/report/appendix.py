@@ -20,21 +20,23 @@ from portfolio_rl.report.verdict import seed_comparison, tail_verdict
 
 
 def page_against(run: Run, colour_of: dict[str, str]):
-    """GRPO runs: each seed's test Sharpe beside 1/N's, the best robust baseline's and its
-    anchor's, with the paired HAC p-values."""  # noqa: D205, D209
+    """GRPO runs: each seed's test Sharpe beside the comparator's, 1/N's, the best robust
+    baseline's and its anchor's, with the paired HAC p-values."""  # noqa: D205, D209
     table = seed_comparison(run.metrics, run.stats)
     if table.empty:
         return None
-    fig = _page("GRPO seed by seed against 1/N, the best robust baseline and its anchor", run)
+    fig = _page("GRPO seed by seed against its comparator, 1/N and the best robust baseline", run)
     height = min(0.60, 0.04 * (len(table) + 1))
     ax = fig.add_axes([0.04, 0.88 - height, 0.92, height])
     _table(ax, table, colour_of, first_col="Policy")
     note = (
         "Test-period Sharpe ratios (in excess of cash). p: two-sided Ledoit & Wolf (2008) test "
         "of equal Sharpe ratios on the paired daily returns, Parzen-kernel HAC covariance. The "
+        "comparator is the strategy the experiment named before the test (compare_to). The "
         "best robust baseline is the one with the highest test Sharpe, chosen after the fact, "
-        "which favours it. An anchored policy starts from its anchor's weights; the anchor's "
-        "row is what it would have done without any training."
+        "which favours it (shown when it is not the comparator). An anchored policy starts "
+        "from its anchor's weights and a steered one from its baseline: what it would have "
+        "done without any training."
     )
     fig.text(0.04, 0.86 - height, textwrap.fill(note, 175), fontsize=8.5, va="top")
     return fig

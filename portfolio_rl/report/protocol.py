@@ -38,7 +38,10 @@ def protocol_lines(run: Run) -> list[str]:
     )
     train = rl.get("train") or {}
     objective = train.get("val_objective", "auto").replace("_", " ")
-    if objective == "auto":
+    guided = train.get("steer", "none") != "none" or train.get("anchor", "none") != "none"
+    if objective == "auto" and guided:
+        objective = "Sharpe ratio (the test's measure; reward: the certainty equivalent)"
+    elif objective == "auto":
         objective = "log growth"
         if "robust_grpo" in rl.get("algos", []):
             objective += " (robust_grpo: its risk measure over validation windows)"
@@ -107,17 +110,23 @@ def glossary(names: list[str], config: dict) -> list[str]:
     lines = []
     for name in names:
         algo = next((a for a in ALGORITHMS if name == a or name.startswith(f"{a} (")), None)
+        steer = ((config.get("rl") or {}).get("train") or {}).get("steer", "none")
         if algo is not None:
-            lines.append(
-                f"{name}: {algos.get(algo, algo)}; one row per algorithm, the mean over its seeds."
-            )
+            what = algos.get(algo, algo)
+            if algo == METHOD and steer != "none":
+                what += (
+                    f", steering {steer}: it chooses that optimizer's parameters at each "
+                    f"decision (untrained, it is {steer})"
+                )
+            lines.append(f"{name}: {what}; one row per algorithm, the mean over its seeds.")
         elif name.startswith("anchor_"):
             spec = name.removeprefix("anchor_")
             what = "each fold's baseline chosen on validation" if spec == "auto" else spec
             lines.append(
                 f"{name}: the weights an anchored policy starts from ({what}), "
                 "decided every day from the window ending there, without the "
-                "baseline's cost term; what the policy did before any update."
+                "baseline's cost term, with 5% of 1/N mixed in and at most 95.3% invested; "
+                "what the policy did before any update."
             )
         elif name == "benchmark":
             index = (

@@ -46,6 +46,26 @@ def versus(returns: pd.DataFrame, names: list[str], reference: str) -> pd.DataFr
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
+def _parameter_panel(ax, series: dict[str, pd.Series]) -> None:
+    """Each seed's choices (thin, a colour each) and their mean over seeds (black), each as
+    its mean over the last 12 decisions (a year of monthly decisions) for readability."""  # noqa: D205, D209
+    import matplotlib.dates as mdates
+    from matplotlib import colormaps
+
+    palette = colormaps["tab10"]
+    smooth = {n: s.rolling(12, min_periods=1).mean() for n, s in series.items()}
+    for k, (name, values) in enumerate(smooth.items()):
+        ax.plot(values.index, values, lw=0.7, color=palette(k % 10), label=name, alpha=0.8)
+    if len(smooth) > 1:
+        mean = pd.concat(smooth, axis=1).mean(axis=1)
+        ax.plot(mean.index, mean, lw=1.6, color="black", label="mean")
+    ax.xaxis.set_major_locator(mdates.YearLocator(10))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+    ax.tick_params(labelsize=7)
+    if len(series) <= 6:
+        ax.legend(fontsize=6, loc="best")
+
+
 def _relative_drawdown(ratio: np.ndarray) -> float:
     """The largest fall of the wealth ratio from its running high."""
     return float(np.min(ratio / np.maximum.accumulate(ratio)) - 1)
@@ -63,28 +83,19 @@ def page_steering(run: Run, colour_of: dict[str, str]):
     fig = _page("Steered GRPO: the parameters it chose, and how far it went", run)
     shown = [k for k in PANELS if any(k in f for f in run.steering.values())]
     width = 0.88 / max(len(shown), 1)
-    vol = None
-    if "equal_weight" in run.returns:
-        vol = run.returns["equal_weight"].rolling(63).std() * np.sqrt(PERIODS)
     for k, key in enumerate(shown):
-        ax = fig.add_axes([0.06 + k * width, 0.50, width - 0.05, 0.36])
-        for name in names:
-            frame = run.steering[name]
-            if key in frame:
-                ax.plot(frame.index, frame[key], lw=1.0, color=colour_of.get(name), label=name)
+        ax = fig.add_axes([0.06 + k * width, 0.50, width - 0.045, 0.36])
+        _parameter_panel(ax, {n: run.steering[n][key] for n in names if key in run.steering[n]})
         label, log = PANELS[key]
         ax.set_title(label, fontsize=9)
         if log:
             ax.set_yscale("log")
-        ax.tick_params(labelsize=7)
-        if vol is not None:
+        if key == "exposure" and "equal_weight" in run.returns:
+            vol = run.returns["equal_weight"].rolling(63).std() * np.sqrt(PERIODS)
             twin = ax.twinx()
-            twin.plot(vol.index, vol, color="#999999", lw=0.7, alpha=0.7)
-            twin.tick_params(labelsize=7, colors="#777777")
-            if k == len(shown) - 1:
-                twin.set_ylabel("1/N 63-day volatility (grey)", fontsize=7, color="#777777")
-        if k == 0 and len(names) <= 6:
-            ax.legend(fontsize=6, loc="upper left")
+            twin.plot(vol.index, vol, color="#888888", lw=0.7, alpha=0.8)
+            twin.tick_params(labelsize=7, colors="#666666")
+            twin.set_ylabel("1/N 63-day volatility (grey)", fontsize=7, color="#666666")
     if reference is not None and reference in run.returns:
         table = versus(run.returns, names, reference)
         height = min(0.30, 0.035 * (len(table) + 1))
@@ -92,7 +103,8 @@ def page_steering(run: Run, colour_of: dict[str, str]):
         _table(ax, table, colour_of, first_col="Policy")
     note = (
         "Each decision's parameters are the mean action of the policy trading then (walk-"
-        "forward: the fold's); the portfolio is the baseline solved with them on the window "
+        "forward: the fold's), drawn as the mean over the last 12 decisions, one colour a seed "
+        "and their mean in black; the portfolio is the baseline solved with them on the window "
         "ending that day, scaled by the exposure with cash. Grey: the market's volatility. "
         f"Tracking error and drawdowns are against {reference}, over the test period."
     )

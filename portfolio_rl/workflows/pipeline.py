@@ -152,11 +152,17 @@ def backtest(
     """
     from portfolio_rl.backtest.runner import write_run
     from portfolio_rl.plumbing.files import staged_run_dir
-    from portfolio_rl.workflows.policies import anchor_strategies, load_policies, untrained
+    from portfolio_rl.workflows.policies import (
+        anchor_strategies,
+        check_window,
+        load_policies,
+        untrained,
+    )
 
     loaded = load_policies(policies)
     in_sample: list[str] = []
     if loaded:
+        check_window(loaded, exp.backtest)
         last_val = max(parse_date(p.meta.get("val_end"), "val_end") for p in loaded)
         first_test = last_val + pd.Timedelta(days=1)
         start = exp.backtest.start

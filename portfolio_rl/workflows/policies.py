@@ -12,6 +12,7 @@ from portfolio_rl.errors import ConfigError
 
 if TYPE_CHECKING:
     from portfolio_rl.agents.checkpoint import PolicyStrategy
+    from portfolio_rl.backtest.engine import BacktestConfig
 
 
 def load_policies(folders: Sequence[Path]) -> list[PolicyStrategy]:
@@ -31,6 +32,20 @@ def load_policies(folders: Sequence[Path]) -> list[PolicyStrategy]:
     if len({p.name for p in loaded}) != len(loaded):
         raise ConfigError("two --policy runs have the same algorithm and seed")
     return loaded
+
+
+def check_window(loaded: Sequence[PolicyStrategy], config: BacktestConfig) -> None:
+    """Refuse a backtest window shorter than the policies' features (or steered baselines)
+    look back, before any decision fails for it."""  # noqa: D205, D209
+    from portfolio_rl.conventions.features import LOOKBACK
+
+    steered = [int(p.meta["steer"]["window"]) for p in loaded if p.meta.get("steer")]
+    need = max([LOOKBACK, *steered])
+    if not config.expanding and config.window < need:
+        raise ConfigError(
+            f"--window {config.window}: the policies need windows of at least {need} returns "
+            "(their features and baselines look back that far)"
+        )
 
 
 def anchor_strategies(
