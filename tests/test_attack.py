@@ -1,6 +1,6 @@
 """Cases from an attack on the tool (issue 31), kept so they stay fixed: a setting is applied
 or refused, never ignored; a cache is checked before it is served; a strategy that cannot
-decide is refused before the backtest."""  # noqa: D205
+decide is refused before the backtest."""
 
 import json
 
