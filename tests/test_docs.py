@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 GENERATED = ROOT / "docs" / "generated"
 
@@ -14,16 +16,23 @@ def test_readme_is_short_and_its_headline_is_the_generated_one():
     assert "**Verdict.**" in block and "| equal_weight |" in block
 
 
-def test_the_readme_anchored_block_is_the_generated_one():
+@pytest.mark.parametrize(
+    ("marker", "run", "column"),
+    [
+        ("anchored", "ANCHORED", "p vs anchor_auto (HAC)"),
+        ("steered", "STEERED", "p vs robust_mv_ellipsoid (HAC)"),
+    ],
+)
+def test_the_readme_seed_by_seed_blocks_are_the_generated_ones(marker, run, column):
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("generate", ROOT / "docs" / "generate.py")
     generate = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(generate)
     readme = (ROOT / "README.md").read_text()
-    block = readme.split("<!-- anchored:start -->\n")[1].split("<!-- anchored:end -->")[0]
-    assert block == generate.anchored_block()
-    assert "**GRPO seed by seed**" in block and "p vs anchor_auto (HAC)" in block
+    block = readme.split(f"<!-- {marker}:start -->\n")[1].split(f"<!-- {marker}:end -->")[0]
+    assert block == generate.seed_block(getattr(generate, run))
+    assert "**GRPO seed by seed**" in block and column in block
 
 
 def test_the_settings_tables_are_what_the_declarations_generate():

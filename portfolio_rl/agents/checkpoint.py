@@ -219,9 +219,9 @@ class PolicyStrategy:
         try:
             row = self.anchor.weights.loc[date, self.meta["assets"]]
         except KeyError:
-            raise PortfolioRLError(
-                f"the anchor of {self.name!r} has no weights for {date.date()}"
-            ) from None
+            row = None
+        if row is None or row.isna().any():  # a table of other days
+            raise PortfolioRLError(f"the anchor of {self.name!r} has no weights for {date.date()}")
         return torch.tensor(row.to_numpy(dtype=np.float64), dtype=torch.float32)
 
 

@@ -160,6 +160,15 @@ class MarketData:
             )
         all_values = frame.to_numpy(dtype=np.float64)
         returns = torch.tensor(simple_returns(all_values), dtype=torch.float32, device=device)
+        if anchor is not None:  # a table of some days: start only where it has weights
+            known = anchor.weights.reindex(dates).notna().all(axis=1).to_numpy()
+            starts = starts[known[starts]]
+            needed = val_start + config.rebalance_days * np.arange(val_steps)
+            if len(starts) < 1 or not known[needed].all():
+                raise DataError(
+                    f"the anchor's table has no weights on the training or validation days "
+                    f"of {config.train_end}..{config.val_end}"
+                )
         table = features = None
         if steering is not None:  # starts on the days with a table (every h-th day)
             table = SteerTable.build(steering, dates, device)
@@ -295,11 +304,11 @@ def future_paths(
     PathBatch
         The features at each decision close come from the one feature function applied to
         the real prices up to the start followed by the synthetic ones. An anchored policy's
-        anchor at a decision is that of the latest real day of the path (the decision day
-        itself while the path follows the realised future): an optimizer's weights on a
-        synthetic day do not exist, and a 252-day window moves little in K*h days. A steered
-        policy's table is likewise that of the latest real day with one (every h-th day),
-        and its optimizer's trailing growth is that of the table's portfolio on the path.
+        anchor at a decision is that of the latest decision day of the path that is real
+        (the decision day itself while the path follows the realised future): an
+        optimizer's weights on a synthetic day do not exist, and a 252-day window moves
+        little in K*h days. A steered policy's table is likewise that day's, and its
+        optimizer's trailing growth is that of the table's portfolio on the path.
     """
     horizon = future.shape[1]
     risky = future[..., : data.prices.shape[1]]
@@ -308,14 +317,13 @@ def future_paths(
     feats = asset_features(path_prices, rows=slice(LOOKBACK, LOOKBACK + horizon, h))
     device = data.returns.device
     anchor = None
+    seen = np.zeros(len(starts), dtype=int) if realised is None else realised
+    offsets = h * (np.minimum(h * np.arange(horizon // h)[None, :], seen[:, None]) // h)
+    real_days = torch.as_tensor(starts[:, None] + offsets, device=device)  # (B, K)
     if data.anchor is not None:
-        seen = np.zeros(len(starts), dtype=int) if realised is None else realised
-        offsets = np.minimum(h * np.arange(horizon // h)[None, :], seen[:, None])
-        anchor = data.anchor[torch.as_tensor(starts[:, None] + offsets, device=device)]
+        anchor = data.anchor[real_days]
     if data.steer is not None:
-        seen = np.zeros(len(starts), dtype=int) if realised is None else realised
-        offsets = h * (np.minimum(h * np.arange(horizon // h)[None, :], seen[:, None]) // h)
-        rows = data.steer.row[torch.as_tensor(starts[:, None] + offsets, device=device)]
+        rows = data.steer.row[real_days]
         r = rows.cpu().numpy()
         ends = LOOKBACK + h * np.arange(horizon // h)  # each decision's row in path_prices
         windows = np.stack(

@@ -35,11 +35,20 @@ from portfolio_rl.plumbing.files import atomic_write, cache_dir
 VERSION = 1
 
 
-def table_key(prices: pd.DataFrame, name: str, params: dict[str, Any], window: int) -> str:
-    """A key that changes when the prices, the baseline, its parameters or the window do."""
+def table_key(
+    prices: pd.DataFrame,
+    name: str,
+    params: dict[str, Any],
+    window: int,
+    days: pd.DatetimeIndex | None = None,
+) -> str:
+    """A key that changes when the prices, the baseline, its parameters, the window or the
+    days computed do."""  # noqa: D205, D209
     digest = hashlib.sha256()
     digest.update(np.ascontiguousarray(prices.to_numpy(dtype=np.float64)).tobytes())
     digest.update(np.asarray(prices.index.asi8).tobytes())
+    if days is not None:
+        digest.update(np.asarray(days.asi8).tobytes())
     spec = [list(map(str, prices.columns)), name, params, window, VERSION]
     digest.update(json.dumps(spec, sort_keys=True, default=str).encode())
     return f"{name}-{digest.hexdigest()[:24]}"
@@ -52,8 +61,9 @@ def anchor_table(
     window: int = PERIODS,
     cache: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
+    days: pd.DatetimeIndex | None = None,
 ) -> Anchor:
-    """The baseline ``name``'s weights decided at every close from the window ending there.
+    """The baseline ``name``'s weights decided at each close from the window ending there.
 
     Parameters
     ----------
@@ -70,6 +80,10 @@ def anchor_table(
         Folder of cached tables (default: the download cache's ``anchors/``).
     progress : callable, optional
         ``progress(done, total)`` while a table is computed.
+    days : DatetimeIndex, optional
+        Only these closes (the days a run reads; the others are NaN): a walk-forward run
+        reads every ``rebalance_days``-th training day, its validation and its test
+        decisions, a twentieth of every day.
 
     Returns
     -------
@@ -79,7 +93,7 @@ def anchor_table(
     """
     params = dict(params or {})
     folder = (cache or cache_dir()) / "anchors"
-    path = folder / f"{table_key(prices, name, params, window)}.parquet"
+    path = folder / f"{table_key(prices, name, params, window, days)}.parquet"
     if path.is_file():
         try:
             weights = pd.read_parquet(path)
@@ -88,7 +102,7 @@ def anchor_table(
                 return Anchor(name, params, window, weights.set_index(prices.index))
         except (OSError, ValueError):
             pass  # a damaged or edited cache file is computed again
-    weights = _compute(prices, name, params, window, progress)
+    weights = _compute(prices, name, params, window, progress, days)
     folder.mkdir(parents=True, exist_ok=True)
     frame = weights.copy()
     frame.columns = list(map(str, frame.columns))
@@ -98,13 +112,16 @@ def anchor_table(
 
 def valid_table(weights: pd.DataFrame, prices: pd.DataFrame) -> bool:
     """Whether a cached table can be served: the prices' assets and length, and on every row
-    finite, non-negative weights that sum to one (a table of the right shape with NaN or
-    negative weights, from an edit or a damaged write, is computed again)."""  # noqa: D205, D209
+    that was computed (a table of some days leaves the others all NaN) finite, non-negative
+    weights that sum to one; a table with a partly NaN or a negative row, from an edit or a
+    damaged write, is computed again."""  # noqa: D205, D209
     if list(weights.columns) != list(map(str, prices.columns)) or len(weights) != len(prices):
         return False
     values = weights.to_numpy(dtype=float)
+    values = values[~np.isnan(values).all(axis=1)]
     return bool(
-        np.isfinite(values).all()
+        len(values)
+        and np.isfinite(values).all()
         and (values >= 0).all()
         and np.allclose(values.sum(axis=1), 1.0, atol=1e-6)
     )
@@ -116,8 +133,10 @@ def _compute(
     params: dict[str, Any],
     window: int,
     progress: Callable[[int, int], None] | None,
+    days: pd.DatetimeIndex | None = None,
 ) -> pd.DataFrame:
-    """Every day's decision, previous weights kept where a solve fails."""
+    """Each day's decision (every day, or ``days``), previous weights kept where a solve
+    fails."""  # noqa: D205, D209
     cash = prices.columns[-1] == CASH
     config = BacktestConfig(window=window)
     (strategy,) = build_baselines([name], {name: params}, config, cash=cash)
@@ -127,8 +146,14 @@ def _compute(
     held = np.zeros(n)
     held[:n_risky] = 1.0 / n_risky
     out = np.tile(held, (len(prices), 1))
-    total = len(prices) - window
-    for done, t in enumerate(range(window, len(prices)), 1):
+    closes = range(window, len(prices))
+    if days is not None:  # only the days a run reads; the rest stay unknown (NaN)
+        out[:] = np.nan
+        wanted = prices.index.get_indexer(days)
+        closes = sorted({int(t) for t in wanted if t >= window})
+        out[[int(t) for t in wanted if 0 <= t < window]] = held
+    total = len(closes)
+    for done, t in enumerate(closes, 1):
         frame = decision_window(prices, t, config)
         seen = frame.iloc[:, :-1] if cash and not strategy.uses_cash else frame
         try:
@@ -225,6 +250,8 @@ class AnchorStrategy:
     def decide(self, prices: pd.DataFrame, prev_weights: np.ndarray) -> np.ndarray:
         """The untrained policy's weights of the last date of ``prices``, in its columns."""
         row = self.anchor.weights.loc[prices.index[-1], list(prices.columns)].to_numpy(float)
+        if np.isnan(row).any():  # a table of other days: the engine records the failure
+            raise ValueError(f"the table has no weights for {prices.index[-1].date()}")
         return start_weights(row, self.uses_cash)
 
 

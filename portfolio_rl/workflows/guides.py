@@ -28,7 +28,7 @@ def fold_anchors(
     ``auto`` walks every baseline of the experiment but the index forward over the expanding
     validation window (from the splits' first validation day to the day before the fold
     trades, nothing later) and keeps the one with the best Sharpe ratio there, the test's
-    measure; each chosen baseline's table is computed once.
+    measure; each chosen baseline's table is computed once, on the `used_days` only.
     """
     from portfolio_rl.backtest.anchors import anchor_table, choose_anchors
     from portfolio_rl.baselines import default_strategies
@@ -49,18 +49,39 @@ def fold_anchors(
         )
     for (start, _, _), (name, scores) in zip(ranges, picks, strict=True):
         if name not in tables:
-            hooks.stage(f"[2/4] anchor weights of {name} on every day ({len(prices):,} days)")
-            with hooks.bar(f"anchor {name}", len(prices)) as update:
+            days = used_days(exp, prices, ranges)
+            hooks.stage(f"[2/4] anchor weights of {name} on the {len(days):,} days a run reads")
+            with hooks.bar(f"anchor {name}", len(days)) as update:
                 tables[name] = anchor_table(
                     prices,
                     name,
                     exp.strategy_params.get(name, {}),
                     exp.backtest.window,
                     progress=update,
+                    days=days,
                 )
         anchors.append(tables[name])
         choices.append({"start": str(start.date()), "anchor": name, "val_scores": scores})
     return anchors, choices
+
+
+def used_days(
+    exp: ExperimentConfig, prices: pd.DataFrame, ranges: list[tuple[pd.Timestamp, str, str]]
+) -> pd.DatetimeIndex:
+    """The closes a walk-forward run reads an anchor on: every ``rebalance_days``-th day up
+    to the last fold's train_end (training starts and their steps), each fold's validation
+    decisions, and the test's decisions."""  # noqa: D205, D209
+    from portfolio_rl.backtest.steering import table_days
+
+    h, index = exp.backtest.rebalance_days, prices.index
+    days = [table_days(prices, exp.backtest, ranges[-1][1])]
+    for _, train_end, val_end in ranges:
+        first = int(index.searchsorted(pd.Timestamp(train_end), side="right")) - 1
+        last = int(index.searchsorted(pd.Timestamp(val_end), side="right")) - 1
+        days.append(index[max(first, 0) : last + 1 : h])
+    first = max(int(index.searchsorted(ranges[0][0])), exp.backtest.window)
+    days.append(index[first::h])
+    return days[0].append(days[1:]).unique().sort_values()
 
 
 def fold_steering(
