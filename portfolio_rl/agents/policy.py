@@ -89,12 +89,14 @@ class PolicyOutput(NamedTuple):
         return PolicyOutput(cat("scores"), log_std, cat("exposure"), cat("exposure_log_std"))
 
 
-def _normal_logp(x: torch.Tensor, mean: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
+def normal_logp(x: torch.Tensor, mean: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
+    """Log density of ``x`` under independent normals, elementwise."""
     z = (x - mean) / log_std.exp()
     return -0.5 * z * z - log_std - 0.5 * math.log(2 * math.pi)
 
 
-def _normal_kl(p_mean, p_log_std, q_mean, q_log_std) -> torch.Tensor:
+def normal_kl(p_mean, p_log_std, q_mean, q_log_std) -> torch.Tensor:
+    """``KL(N(p) || N(q))`` of independent normals, elementwise."""
     var_p, var_q = (2 * p_log_std).exp(), (2 * q_log_std).exp()
     diff = p_mean - q_mean
     return q_log_std - p_log_std + (var_p + diff * diff) / (2 * var_q) - 0.5
@@ -197,11 +199,11 @@ class SimplexPolicy(nn.Module):
         """Log density of ``action``, shape (...)."""
         mix, u = self._split(action)
         if self.distribution == "logistic_normal":
-            logp = _normal_logp(mix, out.scores, out.log_std).sum(-1)
+            logp = normal_logp(mix, out.scores, out.log_std).sum(-1)
         else:
             logp = torch.distributions.Dirichlet(self._alpha(out)).log_prob(mix)
         if u is not None:
-            logp = logp + _normal_logp(u, out.exposure, out.exposure_log_std)
+            logp = logp + normal_logp(u, out.exposure, out.exposure_log_std)
         return logp
 
     def entropy(self, out: PolicyOutput) -> torch.Tensor:
@@ -219,13 +221,13 @@ class SimplexPolicy(nn.Module):
     def kl(self, out: PolicyOutput, other: PolicyOutput) -> torch.Tensor:
         """Exact ``KL(self(out) || other)`` per state, shape (...)."""
         if self.distribution == "logistic_normal":
-            kl = _normal_kl(out.scores, out.log_std, other.scores, other.log_std).sum(-1)
+            kl = normal_kl(out.scores, out.log_std, other.scores, other.log_std).sum(-1)
         else:
             p = torch.distributions.Dirichlet(self._alpha(out))
             q = torch.distributions.Dirichlet(self._alpha(other))
             kl = torch.distributions.kl_divergence(p, q)
         if self.exposure:
-            kl = kl + _normal_kl(
+            kl = kl + normal_kl(
                 out.exposure, out.exposure_log_std, other.exposure, other.exposure_log_std
             )
         return kl

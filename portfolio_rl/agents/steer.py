@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from portfolio_rl.agents.policy import PolicyOutput, _normal_kl, _normal_logp
+from portfolio_rl.agents.policy import PolicyOutput, normal_kl, normal_logp
 from portfolio_rl.agents.steer_table import SteerContext, frontier_weights
 from portfolio_rl.conventions.features import CLIP, FEATURE_NAMES, MARKET_FEATURE_NAMES
 
@@ -92,9 +92,11 @@ def optimizer_features(prices: Any, base: Any, base_sigma: Any) -> np.ndarray:
 
     Returns
     -------
-    ndarray: ``log(sigma / 0.25)``, then for h in EARNED the log growth of ``base`` bought h
-    days before and held, scaled by a 25%-volatility asset's move over h days; clipped to
-    ``[-CLIP, CLIP]`` like every feature.
+    ndarray: ``log(sigma / 0.25)``, then for h in EARNED the log growth that ``base`` (the
+    portfolio decided now) would have had, bought h days before and held to the close,
+    scaled by a 25%-volatility asset's move over h days; clipped to ``[-CLIP, CLIP]`` like
+    every feature. It looks back over prices the decision has seen, so it needs nothing but
+    the window (the backtest, ``allocate`` and training compute it alike).
     """
     prices, base = np.asarray(prices, float), np.asarray(base, float)
     cols = [np.log(np.maximum(np.asarray(base_sigma, float), 1e-8) / 0.25)]
@@ -165,7 +167,7 @@ class SteeredPolicy(nn.Module):
 
     def log_prob(self, out: PolicyOutput, action: torch.Tensor) -> torch.Tensor:
         """Log density of the latent ``action``, shape (...)."""
-        return _normal_logp(action, out.scores, out.log_std).sum(-1)
+        return normal_logp(action, out.scores, out.log_std).sum(-1)
 
     def entropy(self, out: PolicyOutput) -> torch.Tensor:
         """Differential entropy, shape (...)."""
@@ -174,7 +176,7 @@ class SteeredPolicy(nn.Module):
 
     def kl(self, out: PolicyOutput, other: PolicyOutput) -> torch.Tensor:
         """Exact ``KL(self(out) || other)``, shape (...)."""
-        return _normal_kl(out.scores, out.log_std, other.scores, other.log_std).sum(-1)
+        return normal_kl(out.scores, out.log_std, other.scores, other.log_std).sum(-1)
 
     def values(self, latent: torch.Tensor) -> dict[str, torch.Tensor]:
         """The parameters (and exposure) of latent actions, name -> (...)."""
