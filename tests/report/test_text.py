@@ -126,3 +126,48 @@ def test_stats_table_summarises_seeds_and_the_appendix_lists_them():
     assert list(seeds.index) == ["grpo_s1", "grpo_s0"]
     assert seeds.loc["grpo_s0", "p vs 1/N (HAC)"] == "0.70"
     assert seeds.loc["grpo_s0", "ΔSharpe vs 1/N"] == "0.00"  # not -0.00
+
+
+def test_the_verdict_leads_with_the_comparator_named_before_the_test():
+    """The comparator is tested whatever the test Sharpe ratios say; the best robust
+    baseline (here another one) comes after it, labelled as chosen after the test."""
+    import numpy as np
+
+    from portfolio_rl.backtest.stats import compute_stats
+    from portfolio_rl.report.verdict import seed_comparison
+
+    rng = np.random.default_rng(0)
+    days = pd.bdate_range("2015-01-01", periods=750)
+    names = ["grpo_s0", "grpo_s1", "equal_weight", "robust_mv_ellipsoid", "min_cvar"]
+    drift = np.array([6e-4, 5e-4, 4e-4, 2e-4, 5.5e-4])
+    returns = pd.DataFrame(rng.normal(drift, 0.01, (len(days), 5)), index=days, columns=names)
+    stats = compute_stats(
+        returns, "equal_weight", "min_cvar", n_boot=20, comparator="robust_mv_ellipsoid"
+    )
+    assert stats["comparator"].eq("robust_mv_ellipsoid").all()
+    assert np.isfinite(stats.loc["grpo_s0", "p_hac_vs_comparator"])
+    assert np.isnan(stats.loc["robust_mv_ellipsoid", "p_hac_vs_comparator"])
+    from portfolio_rl.conventions.measures import sharpe
+
+    metrics = pd.DataFrame({"sharpe": [sharpe(returns[c].to_numpy()) for c in names]}, index=names)
+    lines = verdict(metrics, stats).splitlines()
+    assert "the comparator named before the test (robust_mv_ellipsoid)" in lines[0]
+    assert "equal_weight" in lines[1]
+    assert "the best robust baseline, chosen after the test (min_cvar)" in lines[2]
+    table = seed_comparison(metrics, stats)
+    assert list(table.columns[:3]) == [
+        "Sharpe",
+        "robust_mv_ellipsoid Sharpe",
+        "p vs robust_mv_ellipsoid (HAC)",
+    ]
+
+
+def test_an_experiment_names_only_a_comparator_it_runs():
+    from portfolio_rl.workflows.experiment import ExperimentConfig
+
+    assert ExperimentConfig().comparator == "robust_mv_ellipsoid"
+    assert ExperimentConfig(strategies=("equal_weight", "min_variance")).comparator is None
+    assert ExperimentConfig(compare_to="min_variance").comparator == "min_variance"
+    assert ExperimentConfig(compare_to="none").comparator is None
+    with pytest.raises(ValueError, match="compare_to 'dro_cvar' is not one of the run's"):
+        ExperimentConfig(strategies=("equal_weight",), compare_to="dro_cvar")
