@@ -96,6 +96,46 @@ def bench_training(iterations: int = 8) -> dict[str, Any]:
     }
 
 
+def bench_steer(days: int = 40, iterations: int = 8) -> dict[str, Any]:
+    """A steered GRPO on industries49 (49 assets, cash): the frontier table of one day
+    (three shrinkage levels, the critical line; the median over ``days`` windows) and
+    seconds per training iteration (tables and validation solves excluded: timed after
+    the warm-up run that builds them)."""  # noqa: D205, D209
+    import tempfile
+
+    from portfolio_rl.agents.config import TrainConfig
+    from portfolio_rl.agents.grpo import train
+    from portfolio_rl.backtest.engine import BacktestConfig
+    from portfolio_rl.backtest.steering import steering_for
+    from portfolio_rl.conventions.market import add_cash_prices
+    from portfolio_rl.data.sources import DataConfig, load_prices, risk_free
+
+    prices = load_prices("industries49", start="1990-01-01", end="2004-12-31")
+    prices = add_cash_prices(prices, risk_free(DataConfig(prices="industries49"), prices.index))
+    started = time.perf_counter()
+    steering = steering_for(prices, "robust_mv_ellipsoid", {}, BacktestConfig(), "1999-12-31")
+    table_s = (time.perf_counter() - started) / len(steering.tables)
+    config = TrainConfig(
+        data_start="1990-01-01",
+        train_end="1999-12-31",
+        val_end="2004-12-31",
+        cash=True,
+        steer="robust_mv_ellipsoid",
+        iterations=iterations,
+        eval_every=10_000,
+        patience=10_000,
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        elapsed = _timed_after_warmup(
+            lambda folder: train(config, prices, folder, steering=steering), Path(tmp)
+        )
+    return {
+        "steer_table_ms_per_day": 1000 * table_s,
+        "steer_table_days": len(steering.tables),
+        "train_steered_grpo_s_per_iteration": elapsed / iterations,
+    }
+
+
 def bench_robust(iterations: int = 4, scenarios: tuple[int, ...] = (1, 8, 32)) -> dict[str, Any]:
     """Robust GRPO throughput at S scenarios per start (default config otherwise, sp500):
     portfolio-days simulated per second of whole iterations. S multiplies the rollout by S,
@@ -287,6 +327,7 @@ BENCHES: dict[str, Callable[[], dict[str, Any]]] = {
     "env": bench_env,
     "simulator": bench_simulator,
     "training": bench_training,
+    "steer": bench_steer,
     "robust": bench_robust,
     "seeds": bench_seeds,
     "walkforward": bench_walkforward,
