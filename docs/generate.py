@@ -4,6 +4,7 @@
     python docs/generate.py settings         # the settings tables (seconds)
     python docs/generate.py results sp500    # one documented run (see RUNS)
     python docs/generate.py bench            # the benchmark tables
+    python docs/generate.py bench-steer      # the steered GRPO's figures alone
     python docs/generate.py quick500         # `run --quick` on a 500-asset price file
     python docs/generate.py busy             # train and run beside one busy process
     python docs/generate.py readme           # the README's generated blocks from the results
@@ -104,12 +105,18 @@ def results(name: str) -> None:
         readme()
 
 
-def bench() -> None:
-    """The benchmark tables of ``portfolio-rl bench`` and of ``bench --only scale``."""
-    for name, args in (
-        ("bench", ["--repeats", "3"]),
-        ("bench-scale", ["--only", "scale", "--repeats", "3"]),
-    ):
+#: The benchmark tables: generated file -> the arguments of ``portfolio-rl bench``.
+BENCH_FILES = {
+    "bench": ["--repeats", "3"],
+    "bench-scale": ["--only", "scale", "--repeats", "3"],
+    "bench-steer": ["--only", "steer"],
+}
+
+
+def bench(names: tuple[str, ...] = tuple(BENCH_FILES)) -> None:
+    """The benchmark tables of ``portfolio-rl bench``, ``--only scale`` and ``--only steer``."""
+    for name in names:
+        args = BENCH_FILES[name]
         md = OUT / f"{name}.md"
         seconds = cli("bench", *args, "--markdown", str(md))
         command = "`portfolio-rl bench " + " ".join(args) + "`"
@@ -215,6 +222,7 @@ def main(argv: list[str]) -> None:
         {
             "settings": settings,
             "bench": bench,
+            "bench-steer": lambda: bench(("bench-steer",)),
             "quick500": quick500,
             "busy": busy,
             "readme": readme,
