@@ -112,7 +112,7 @@ class SteeredPolicy(nn.Module):
     Parameters
     ----------
     names : tuple of str
-        The steered parameters ([`portfolio_rl.baselines.steering.STEERABLE`][]).
+        The steered parameters (`portfolio_rl.baselines.steering.STEERABLE`).
     configured : dict
         Their configured values (the untrained mean).
     levels : tuple of float

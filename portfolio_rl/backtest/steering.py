@@ -62,7 +62,7 @@ def steering_for(
         Validated prices (a last ``cash`` column is left out: the baseline holds risky
         assets; the exposure is the policy's).
     name : str
-        A steerable baseline ([`portfolio_rl.baselines.steering.STEERABLE`][]).
+        A steerable baseline (`portfolio_rl.baselines.steering.STEERABLE`).
     strategy_params : dict
         The experiment's parameters per baseline.
     config : BacktestConfig
@@ -127,7 +127,9 @@ def write_chosen(folder: Path, strategies: Sequence[Any]) -> None:
 
 
 class EnvSteering:
-    """A steered policy's action transform for [`portfolio_rl.envs.PortfolioEnv`][] (``steer=``).
+    """A steered policy's action transform for the gymnasium env (``steer=``).
+
+    See [`PortfolioEnv`][portfolio_rl.envs.portfolio_env.PortfolioEnv].
 
     The env's action is the policy's latent vector; its weights are the policy's baseline
     solved exactly on the window ending at the decision with the held weights (what the
