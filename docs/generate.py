@@ -169,13 +169,17 @@ def busy() -> None:
 
 
 def headline_block() -> str:
-    """The README's headline: the default run's RL rows, 1/N and the best robust baseline
-    of its results table, and its verdict, as generated."""  # noqa: D205, D209
+    """The README's headline: the default run's RL rows, 1/N, the comparator and the best
+    robust baseline of its results table, and its verdict, as generated."""  # noqa: D205, D209
+    import re
+
     text = (OUT / f"results-{HEADLINE}.md").read_text()
     verdict = text[text.index("**Verdict.**") :].split("**GRPO seed by seed**")[0].strip()
-    robust = verdict.split("best robust baseline (", 1)[-1].split(")", 1)[0]
+    named = re.findall(
+        r"(?:before the test|after the test|best robust baseline) \((\w+)\)", verdict
+    )
     table = [line for line in text.splitlines() if line.startswith("|")]
-    keep = ("seeds)", "| equal_weight |", f"| {robust} |")
+    keep = ("seeds)", "| equal_weight |", *(f"| {name} |" for name in named))
     rows = table[:2] + [line for line in table[2:] if any(k in line for k in keep)]
     return "\n".join([text.splitlines()[0], "", *rows, "", verdict, ""])
 
