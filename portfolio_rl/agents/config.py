@@ -69,6 +69,13 @@ class TrainConfig:
     val_end: str = setting(
         "2014-12-31", "Validation runs from the day after train_end to this date.", DATA
     )
+    val_after: str | None = setting(
+        None,
+        "Validate from the day after this date instead of train_end: an expanding window "
+        "(walk-forward folds of anchored and steered policies all validate from their first "
+        "fold's validation start; the years before train_end are also trained on).",
+        DATA,
+    )
     rebalance_days: int = setting(21, "h: trading days between actions.", DATA, minimum=1)
     cost_bps: float = setting(10.0, "The cost model's rate, as in the backtest.", DATA, minimum=0)
     cash: bool = setting(
@@ -297,6 +304,10 @@ class TrainConfig:
         parse_date(self.data_start, "data_start")
         if parse_date(self.train_end, "train_end") >= parse_date(self.val_end, "val_end"):
             raise ValueError("train_end must be before val_end")
+        if self.val_after is not None and parse_date(self.val_after, "val_after") > parse_date(
+            self.train_end, "train_end"
+        ):
+            raise ValueError("val_after must be on or before train_end")
         check_seed(self.seed)
         self._check_anchor()
         self._check_steer()

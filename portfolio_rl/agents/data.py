@@ -7,7 +7,7 @@ training-range returns.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -99,6 +99,8 @@ class MarketData:
         Those tables on the training days (a steered run starts only on days with one).
     steer_features : ndarray of shape (L, 3), optional
         The optimizer features of each table day (`portfolio_rl.agents.steer`).
+    validation_features : dict
+        A steered validation's optimizer features by decision index (computed once).
     """
 
     dates: pd.DatetimeIndex
@@ -116,6 +118,7 @@ class MarketData:
     steering: Steering | None = None
     steer: SteerTable | None = None
     steer_features: np.ndarray | None = None
+    validation_features: dict[int, np.ndarray] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -152,7 +155,10 @@ class MarketData:
                 f"training range too short: need {LOOKBACK} days of history plus a "
                 f"{horizon}-day trajectory before train_end {config.train_end}{hint}"
             )
-        val_start = train_hi
+        val_start = train_hi  # an expanding window validates from an earlier day
+        if config.val_after is not None:
+            after = int(dates.searchsorted(pd.Timestamp(config.val_after), side="right")) - 1
+            val_start = min(max(after, LOOKBACK), train_hi)
         val_steps = (len(dates) - 1 - val_start) // config.rebalance_days
         if val_steps < 2:
             raise DataError(

@@ -179,7 +179,7 @@ def _steered_returns(policy: SteeredPolicy, data: MarketData, config: TrainConfi
     start = _starting_weights(paths, 1, 1, data.cash)[0, 0]
     held, weights = start, []
     target = start if data.cash else torch.full_like(start, 1.0 / n)  # the engine's fallback
-    cache = data.__dict__.setdefault("_val_features", {})
+    cache = data.validation_features
     for k in range(data.val_steps):
         t = data.val_start + k * h
         window = data.prices[max(0, t - steering.window) : t + 1]

@@ -55,10 +55,18 @@ def protocol_lines(run: Run) -> list[str]:
     )
     folds = cfg.get("folds") or []
     if len(folds) > 1:
+        validation = rl.get("validation", "auto")
+        if validation == "expanding" or (validation == "auto" and guided):
+            later = (
+                "each later fold trains that much later and validates from the same day to the "
+                "day before it trades (an expanding window); "
+            )
+        else:
+            later = "each later fold that much later; "
         training = (
             f"Walk-forward: {len(folds)} folds from {folds[0]}, retrained every "
             f"{rl.get('retrain_every', 12)} months; the first trains to {splits.get('train_end')} "
-            f"and validates to {splits.get('val_end')}, each later fold that much later; "
+            f"and validates to {splits.get('val_end')}, {later}"
         )
     once = ", touched once" if policies and not cfg.get("in_sample") else ""
     return [

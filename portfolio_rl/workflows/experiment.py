@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -65,6 +65,12 @@ class RLConfig:
     fold_iterations : int
         The most iterations of every fold after the first, which starts from the previous
         fold's policy (warm start) and stops earlier by the same rule on validation.
+    validation : str
+        ``rolling``: each fold validates on the splits' validation length right before it
+        trades; ``expanding``: every fold validates from the splits' first validation day to
+        the day before it trades (the years before its train_end are also trained on);
+        ``auto``: expanding for anchored and steered policies (selected on the test's
+        measure, which a longer window estimates better), rolling otherwise.
     seeds_together : bool
         Train GRPO's seeds in one batched process (stacked parameters, one vmapped network
         call; [`portfolio_rl.agents.seeds`][]): the same paths and noise per seed as alone,
@@ -78,6 +84,7 @@ class RLConfig:
     walk_forward: bool = True
     retrain_every: int = 12
     fold_iterations: int = 50
+    validation: Literal["auto", "rolling", "expanding"] = "auto"
     seeds_together: bool = False
 
     def __post_init__(self) -> None:

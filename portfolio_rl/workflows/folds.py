@@ -67,14 +67,20 @@ def fold_configs(
     """First day, run folder and TrainConfig of each fold: an expanding training range that
     ends the splits' validation length before the fold starts, validation up to the day
     before it, and a warm start from the previous fold's policy (``fold_iterations`` after
-    the first). One fold (no walk-forward) trains in ``folder`` itself, fold k in
+    the first; with an expanding validation window, fold k validates from the first fold's
+    validation start). One fold (no walk-forward) trains in ``folder`` itself, fold k in
     ``folder/fold-k``. ``anchors`` gives each fold's resolved anchor (``auto`` chooses one
     per fold)."""  # noqa: D205, D209
     from portfolio_rl.workflows.experiment import train_config_for
 
+    expanding = exp.rl.validation == "expanding" or (
+        exp.rl.validation == "auto" and train_config_for(exp, algo, seed).guided
+    )
     previous = None
     for k, (start, train_end, val_end) in enumerate(fold_ranges(exp, starts)):
         overrides: dict[str, Any] = {"train_end": train_end, "val_end": val_end}
+        if expanding and k > 0:  # every fold from the first fold's validation start
+            overrides["val_after"] = exp.splits.train_end
         if previous is not None:
             overrides["iterations"] = exp.rl.fold_iterations
             overrides["init_policy"] = str(previous / "policy.pt")

@@ -70,12 +70,14 @@ def used_days(
 ) -> pd.DatetimeIndex:
     """The closes a walk-forward run reads an anchor on: every ``rebalance_days``-th day up
     to the last fold's train_end (training starts and their steps), each fold's validation
-    decisions, and the test's decisions."""  # noqa: D205, D209
+    decisions (from its own train_end, and from the first fold's for an expanding window),
+    and the test's decisions."""  # noqa: D205, D209
     from portfolio_rl.backtest.steering import table_days
 
     h, index = exp.backtest.rebalance_days, prices.index
     days = [table_days(prices, exp.backtest, ranges[-1][1])]
-    for _, train_end, val_end in ranges:
+    expanding = (ranges[0][0], exp.splits.train_end, ranges[-1][2])
+    for _, train_end, val_end in [*ranges, expanding]:
         first = int(index.searchsorted(pd.Timestamp(train_end), side="right")) - 1
         last = int(index.searchsorted(pd.Timestamp(val_end), side="right")) - 1
         days.append(index[max(first, 0) : last + 1 : h])

@@ -1,6 +1,7 @@
 """Walk-forward folds: a later fold whose training diverges keeps its starting policy."""
 
 import dataclasses
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -58,3 +59,39 @@ def test_a_diverging_first_fold_stops_the_run(tmp_path):
     prices = load_prices("sp500", start="2004-01-01", end="2016-12-31")
     with pytest.raises(TrainingDiverged):
         training.train_policies(exp, prices, [pd.Timestamp("2015-01-01")], tmp_path, SILENT)
+
+
+def test_guided_folds_validate_on_an_expanding_window_and_plain_ones_on_a_rolling_one():
+    from portfolio_rl.workflows.experiment import ExperimentConfig, RLConfig, SplitConfig
+    from portfolio_rl.workflows.folds import fold_configs
+
+    starts = [pd.Timestamp("2015-01-01"), pd.Timestamp("2016-01-01"), pd.Timestamp("2017-01-01")]
+    splits = SplitConfig("2009-12-31", "2014-12-31")
+    for train, after in (({"anchor": "min_variance"}, "2009-12-31"), ({}, None)):
+        exp = ExperimentConfig(splits=splits, rl=RLConfig(("grpo",), train=train))
+        configs = [cfg for _, _, cfg in fold_configs(exp, "grpo", 0, starts, Path("f"))]
+        assert [c.val_after for c in configs] == [None, after, after]
+        ends = [c.train_end for c in configs]  # the training range still moves with the fold
+        assert ends[0] == "2009-12-31" and ends == sorted(set(ends))
+    rolling = ExperimentConfig(
+        splits=splits,
+        rl=RLConfig(("grpo",), train={"anchor": "min_variance"}, validation="rolling"),
+    )
+    assert all(
+        c.val_after is None for _, _, c in fold_configs(rolling, "grpo", 0, starts, Path("f"))
+    )
+
+
+def test_an_expanding_window_validates_from_the_earlier_day():
+    import torch
+
+    from portfolio_rl.agents.config import TrainConfig
+    from portfolio_rl.agents.data import MarketData
+
+    prices = load_prices("sp500", start="2004-01-01", end="2016-12-31")
+    rolling = TrainConfig(data_start="2004-01-01", train_end="2012-12-31", val_end="2014-12-31")
+    expanding = TrainConfig(**(rolling.to_dict() | {"val_after": "2010-12-31"}))
+    a = MarketData.build(prices, rolling, torch.device("cpu"))
+    b = MarketData.build(prices, expanding, torch.device("cpu"))
+    assert b.dates[b.val_start] == pd.Timestamp("2010-12-31") and a.val_start > b.val_start
+    assert b.val_steps > a.val_steps and (a.train_starts == b.train_starts).all()
