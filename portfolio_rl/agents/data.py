@@ -7,7 +7,7 @@ training-range returns.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -99,8 +99,6 @@ class MarketData:
         Those tables on the training days (a steered run starts only on days with one).
     steer_features : ndarray of shape (L, 3), optional
         The optimizer features of each table day (`portfolio_rl.agents.steer`).
-    validation_features : dict
-        A steered validation's optimizer features by decision index (computed once).
     """
 
     dates: pd.DatetimeIndex
@@ -118,7 +116,6 @@ class MarketData:
     steering: Steering | None = None
     steer: SteerTable | None = None
     steer_features: np.ndarray | None = None
-    validation_features: dict[int, np.ndarray] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -176,18 +173,22 @@ class MarketData:
                     f"of {config.train_end}..{config.val_end}"
                 )
         table = features = None
-        if steering is not None:  # starts on the days with a table (every h-th day)
+        if steering is not None:  # starts whose steps all have a table (every h-th day)
             table = SteerTable.build(steering, dates, device)
-            days = np.flatnonzero(table.row.cpu().numpy() >= 0)
-            starts = starts[np.isin(starts, days[days >= max(EARNED)])]
-            if len(starts) < 1:
+            known = table.row.cpu().numpy() >= 0
+            steps = starts[:, None] + config.rebalance_days * np.arange(config.steps)
+            starts = starts[known[steps].all(axis=1) & (starts >= max(EARNED))]
+            needed = val_start + config.rebalance_days * np.arange(val_steps)
+            if len(starts) < 1 or not known[needed].all():
                 raise DataError(
-                    f"no frontier table falls on a training start before {config.train_end}"
+                    "the frontier tables miss the training or validation days of "
+                    f"{config.train_end}..{config.val_end}"
                 )
-            past = np.stack([values[d - max(EARNED) : d + 1] for d in days])
+            days = np.flatnonzero(known)
             features = np.zeros((len(days), 3))
             ok = days >= max(EARNED)
-            features[ok] = optimizer_features(past[ok], table.base[ok], table.base_sigma[ok])
+            past = np.stack([values[d - max(EARNED) : d + 1] for d in days[ok]])
+            features[ok] = optimizer_features(past, table.base[ok], table.base_sigma[ok])
         return cls(
             dates=dates,
             assets=list(frame.columns),

@@ -24,7 +24,6 @@ from portfolio_rl.agents.data import (
 )
 from portfolio_rl.agents.optim import at, chunks, starts_per_chunk
 from portfolio_rl.agents.policy import PolicyOutput, SimplexPolicy
-from portfolio_rl.agents.steer import SteeredPolicy, decision_features, steered_decision
 from portfolio_rl.agents.steer_table import SteerContext
 from portfolio_rl.conventions.features import observation
 from portfolio_rl.conventions.market import PERIODS, drift
@@ -148,8 +147,6 @@ def _validation_paths(data: MarketData, config: TrainConfig) -> PathBatch:
 @torch.no_grad()
 def validation_returns(policy: SimplexPolicy, data: MarketData, config: TrainConfig) -> np.ndarray:
     """Daily net returns of the deterministic policy over the validation range."""
-    if getattr(policy, "steered", False):
-        return _steered_returns(policy, data, config)
     paths = _validation_paths(data, config)
     out = rollout(policy, paths, 1, config.rebalance_days, config.cost_bps, deterministic=True)
     return out.sim.daily_returns[0, 0].double().cpu().numpy()
@@ -168,36 +165,6 @@ def validation_score(policy: SimplexPolicy, data: MarketData, config: TrainConfi
     median or the worst year (`year_slices`).
     """
     return _score(validation_returns(policy, data, config), data, config)
-
-
-def _steered_returns(policy: SteeredPolicy, data: MarketData, config: TrainConfig) -> np.ndarray:
-    """A steered policy's validation: each decision solved exactly, as in the backtest
-    (`steer.steered_decision` with the drifted weights), then the one simulator."""  # noqa: D205, D209
-    steering, h = data.steering, config.rebalance_days
-    n = data.prices.shape[1]
-    paths = _validation_paths(data, config)
-    start = _starting_weights(paths, 1, 1, data.cash)[0, 0]
-    held, weights = start, []
-    target = start if data.cash else torch.full_like(start, 1.0 / n)  # the engine's fallback
-    cache = data.validation_features
-    for k in range(data.val_steps):
-        t = data.val_start + k * h
-        window = data.prices[max(0, t - steering.window) : t + 1]
-        if t not in cache:
-            cache[t] = decision_features(steering.model, window)
-        obs = observation(paths.features[0, k], held[:n])
-        ctx = SteerContext(torch.tensor(cache[t], dtype=obs.dtype), *[None] * 6)
-        latent = policy(obs, ctx).scores
-        w = steered_decision(policy, latent, steering.model, window, held.double().numpy())
-        if w is not None:  # a failed solve keeps the previous target, as the engine does
-            target = torch.tensor(w, dtype=held.dtype)
-        weights.append(target)
-        held = drift(target, paths.returns[0, k * h : (k + 1) * h])
-    w = torch.stack(weights)[None, None]
-    sim = simulate(
-        w, paths.returns, config.cost_bps, start[None, None] if data.cash else None, cash=data.cash
-    )
-    return sim.daily_returns[0, 0].double().cpu().numpy()
 
 
 @torch.no_grad()

@@ -14,9 +14,9 @@ with ``lambda_0, kappa_0, delta_0`` the experiment's configured values. The last
 ``m`` starts at zero, so the untrained policy's mean action is the configured baseline, fully
 invested: the baseline itself. The portfolio is the baseline solved with the sampled values
 on the window of returns ending that day (with cash, scaled by the exposure and the rest in
-cash): exactly, by cvxpy, in the backtest, validation and ``allocate``
+cash): exactly, by cvxpy, in the backtest, ``allocate`` and the env
 ([`portfolio_rl.baselines.steering.SteeredModel.solve`][]); from the day's frontier table in
-training's rollouts (`frontier_weights`, the module docstring of
+training's rollouts and validation (`frontier_weights`, the module docstring of
 [`portfolio_rl.baselines.steering`][] says why a table of one dimension per shrinkage
 suffices, and the tests measure its distance to the exact solve).
 

@@ -1,11 +1,12 @@
 """A steered policy's baseline: its frontier tables for training and its solver everywhere else.
 
-Training reads the steered baseline's frontier on every h-th trading day of its range
-([`portfolio_rl.baselines.steering.SteeredModel.frontier`][], from the window of returns
+Training and validation read the steered baseline's frontier on the days they decide (every
+h-th trading day of the training range and the validation decisions;
+[`portfolio_rl.baselines.steering.SteeredModel.frontier`][], from the window of returns
 ending that day, so changing a later price changes no table); the backtest, ``allocate``
-and validation solve the baseline exactly with the parameters a policy chooses
-(`attach_steering`). The parameters chosen at each decision of a backtest are kept
-(`chosen_parameters`) for the run folder and the report.
+and the env solve the baseline exactly with the parameters a policy chooses, with the held
+weights in its cost term (`attach_steering`). The parameters chosen at each decision of a
+backtest are kept (`chosen_parameters`) for the run folder and the report.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ def steering_for(
     config: BacktestConfig,
     last: str,
     progress: Callable[[int, int], None] | None = None,
+    days: pd.DatetimeIndex | None = None,
 ) -> Steering:
     """The baseline ``name``'s solver and its tables on `table_days` up to ``last``.
 
@@ -71,6 +73,8 @@ def steering_for(
         The last day training reads (the latest ``train_end``).
     progress : callable, optional
         ``progress(done, total)`` while the tables are computed.
+    days : DatetimeIndex, optional
+        The days to tabulate instead (a run's training and validation decisions).
     """
     if config.expanding:
         raise ConfigError("steer needs a rolling window (backtest.expanding: false)")
@@ -81,10 +85,12 @@ def steering_for(
         raise ConfigError(str(exc)) from None
     risky = prices.drop(columns=[CASH]) if prices.columns[-1] == CASH else prices
     values = risky.to_numpy(dtype=float)
-    days = table_days(risky, config, last)
+    days = table_days(risky, config, last) if days is None else days
     positions = risky.index.get_indexer(days)
     tables = {}
     for k, (day, t) in enumerate(zip(days, positions, strict=True), 1):
+        if t < config.window:
+            continue  # no full window yet
         x = simple_returns(values[t - config.window : t + 1])[1:]
         try:
             tables[day] = model.frontier(x)

@@ -19,9 +19,9 @@ line of Markowitz 1956). A table holds, for each shrinkage level, the frontier's
 portfolios (`portfolio_rl.baselines.frontier.critical_line`, exact) and their variances; a
 sampled (lambda, kappa) is found on it by the scalar root of
 ``gamma = lambda + rho / (2 sigma(gamma))``, so the table gives the baseline's own solution
-(the tests hold it to cvxpy's within 1e-6). The table has no previous weights, so no cost
-term, like an anchor's; the backtest, validation and ``allocate`` solve with cvxpy, with the
-held weights.
+(the tests hold it within 2e-4 of cvxpy's, with a robust objective never below cvxpy's).
+The table has no previous weights, so no cost term, like an anchor's; the backtest,
+``allocate`` and the env solve with cvxpy, with the held weights.
 
 References
 ----------

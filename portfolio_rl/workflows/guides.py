@@ -66,12 +66,15 @@ def fold_anchors(
 
 
 def used_days(
-    exp: ExperimentConfig, prices: pd.DataFrame, ranges: list[tuple[pd.Timestamp, str, str]]
+    exp: ExperimentConfig,
+    prices: pd.DataFrame,
+    ranges: list[tuple[pd.Timestamp, str, str]],
+    test: bool = True,
 ) -> pd.DatetimeIndex:
     """The closes a walk-forward run reads an anchor on: every ``rebalance_days``-th day up
     to the last fold's train_end (training starts and their steps), each fold's validation
     decisions (from its own train_end, and from the first fold's for an expanding window),
-    and the test's decisions."""  # noqa: D205, D209
+    and (``test``) the test's decisions."""  # noqa: D205, D209
     from portfolio_rl.backtest.steering import table_days
 
     h, index = exp.backtest.rebalance_days, prices.index
@@ -81,21 +84,23 @@ def used_days(
         first = int(index.searchsorted(pd.Timestamp(train_end), side="right")) - 1
         last = int(index.searchsorted(pd.Timestamp(val_end), side="right")) - 1
         days.append(index[max(first, 0) : last + 1 : h])
-    first = max(int(index.searchsorted(ranges[0][0])), exp.backtest.window)
-    days.append(index[first::h])
+    if test:
+        first = max(int(index.searchsorted(ranges[0][0])), exp.backtest.window)
+        days.append(index[first::h])
     return days[0].append(days[1:]).unique().sort_values()
 
 
 def fold_steering(
     exp: ExperimentConfig, prices: pd.DataFrame, starts: list[pd.Timestamp], name: str, hooks: Any
 ) -> Steering:
-    """The steered baseline ``name``'s solver and its tables up to the last fold's train_end
-    (each fold reads the part before its own)."""  # noqa: D205, D209
-    from portfolio_rl.backtest.steering import steering_for, table_days
+    """The steered baseline ``name``'s solver and its tables on the days training and
+    validation decide (`used_days` without the test: the backtest solves exactly)."""  # noqa: D205, D209
+    from portfolio_rl.backtest.steering import steering_for
 
-    last = fold_ranges(exp, starts)[-1][1]
-    days = len(table_days(prices, exp.backtest, last))
-    every = exp.backtest.rebalance_days
-    hooks.stage(f"[2/4] frontier tables of {name}, every {every} trading days ({days:,} days)")
-    with hooks.bar(f"tables {name}", days) as update:
-        return steering_for(prices, name, exp.strategy_params, exp.backtest, last, update)
+    ranges = fold_ranges(exp, starts)
+    days = used_days(exp, prices, ranges, test=False)
+    hooks.stage(f"[2/4] frontier tables of {name} on the {len(days):,} days training reads")
+    with hooks.bar(f"tables {name}", len(days)) as update:
+        return steering_for(
+            prices, name, exp.strategy_params, exp.backtest, ranges[-1][1], update, days
+        )

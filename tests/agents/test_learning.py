@@ -212,7 +212,7 @@ def test_steered_grpo_moves_towards_minimum_variance_where_it_is_best(tmp_path):
 
 def test_steered_grpo_with_cash_lowers_its_exposure_in_storms(tmp_path):
     f = steered_figures(tmp_path, "storms", seed=1)
-    assert steered_derisks(f), f  # exposure 0.96 calm, 0.06 in storms; Sharpe 0.37 vs -0.44
+    assert steered_derisks(f), f  # exposure 0.98 calm, 0.14 in storms; Sharpe 0.35 vs -0.44
 
 
 @pytest.mark.slow
