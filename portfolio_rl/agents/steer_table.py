@@ -68,31 +68,15 @@ class SteerContext:
         return self._map(lambda x, t: x.expand(*shape, *x.shape[x.dim() - t :]))
 
 
-def _segment(x: torch.Tensor, xp: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The segment ``j`` (its right node) of ascending nodes ``xp`` (..., M) holding ``x``
-    (...), clamped to the ends, and the position ``t`` in [0, 1] along it."""  # noqa: D205, D209
-    x = torch.minimum(torch.maximum(x, xp[..., 0]), xp[..., -1])
-    j = torch.searchsorted(xp.contiguous(), x[..., None].contiguous(), right=True)
-    j = j.clamp(1, xp.shape[-1] - 1)
-    x0, x1 = xp.gather(-1, j - 1)[..., 0], xp.gather(-1, j)[..., 0]
-    return j, ((x - x0) / (x1 - x0).clamp_min(1e-30)).clamp(0.0, 1.0)
+def _at(x: torch.Tensor, j: torch.Tensor) -> torch.Tensor:
+    """``x[..., j]`` for an index ``j`` of shape (...)."""
+    return x.gather(-1, j[..., None])[..., 0]
 
 
-def _interp(x: torch.Tensor, xp: torch.Tensor, fp: torch.Tensor) -> torch.Tensor:
-    """Piecewise-linear interpolation of ``fp`` (..., M, k) at ``x`` -> (..., k)."""
-    j, t = _segment(x, xp)
-    idx = j[..., None].expand(*j.shape[:-1], 1, fp.shape[-1])
-    f0, f1 = fp.gather(-2, idx - 1)[..., 0, :], fp.gather(-2, idx)[..., 0, :]
-    return f0 + t[..., None] * (f1 - f0)
-
-
-def _volatility(x: torch.Tensor, tau: torch.Tensor, var: torch.Tensor, cross: torch.Tensor):
-    """The frontier's volatility at ``tau = x``, exact between corners:
-    ``(1-t)^2 v_k + 2 t (1-t) c_k + t^2 v_{k+1}``."""  # noqa: D205, D209
-    j, t = _segment(x, tau)
-    v0, v1 = var.gather(-1, j - 1)[..., 0], var.gather(-1, j)[..., 0]
-    c = cross.gather(-1, j - 1)[..., 0]
-    return ((1 - t) ** 2 * v0 + 2 * t * (1 - t) * c + t * t * v1).clamp_min(1e-24).sqrt()
+def _corner(weights: torch.Tensor, j: torch.Tensor) -> torch.Tensor:
+    """``weights[..., j, :]`` for an index ``j`` of shape (...): (..., n)."""
+    index = j[..., None, None].expand(*j.shape, 1, weights.shape[-1])
+    return weights.gather(-2, index)[..., 0, :]
 
 
 def frontier_weights(
@@ -102,7 +86,8 @@ def frontier_weights(
 
     At the chosen shrinkage level the effective risk aversion is the root of
     ``gamma = lambda + rho / (2 sigma(gamma))`` (``rho`` the radius of the chosen kappa),
-    found by bisection on ``tau = 1 / (2 gamma)`` along the exact frontier.
+    found on ``tau = 1 / (2 gamma)`` along the exact frontier: bracketed by the corners, then
+    by bisection inside one segment, where the variance is exact.
     """
     some = next(iter(values.values()))
     lead = some.shape
@@ -127,17 +112,24 @@ def frontier_weights(
         else 0 * lam
     )
 
-    def g(t: torch.Tensor) -> torch.Tensor:  # decreasing in t
-        return 0.5 / t.clamp_min(1e-30) - lam - rho / (2 * _volatility(t, tau, var, cross))
-
-    lo, hi = torch.zeros_like(lam), tau[..., -1].clone()
-    beyond = g(hi) >= 0  # the root lies past the table's end: take its last portfolio
-    for _ in range(40):  # tau to 2e-12 of the table's span
-        mid = 0.5 * (lo + hi)
-        up = g(mid) > 0
-        lo, hi = torch.where(up, mid, lo), torch.where(up, hi, mid)
-    t_star = torch.where(beyond, tau[..., -1], 0.5 * (lo + hi))
-    w = _interp(t_star, tau, weights)
+    # g(tau) = 1/(2 tau) - lambda - rho/(2 sigma(tau)) falls along the frontier: its sign at
+    # the corners brackets the root in one segment, where the variance is a quadratic in the
+    # position t along it, (1-t)^2 v_k + 2 t (1-t) c_k + t^2 v_{k+1}; bisection on t there.
+    m = tau.shape[-1]
+    g_corner = 0.5 / tau.clamp_min(1e-30) - lam[..., None] - rho[..., None] / (2 * var.sqrt())
+    k = (g_corner > 0).sum(-1).clamp(1, m - 1)  # the segment's right corner
+    beyond = g_corner[..., -1] > 0  # the root lies past the table's end: its last portfolio
+    t0, t1 = _at(tau, k - 1), _at(tau, k)
+    v0, v1, c = _at(var, k - 1), _at(var, k), _at(cross, k - 1)
+    lo, hi = torch.zeros_like(lam), torch.ones_like(lam)
+    for _ in range(40):  # t to 1e-12 of the segment
+        t = 0.5 * (lo + hi)
+        sigma = ((1 - t) ** 2 * v0 + 2 * t * (1 - t) * c + t * t * v1).clamp_min(1e-24).sqrt()
+        up = 0.5 / (t0 + t * (t1 - t0)).clamp_min(1e-30) - lam - rho / (2 * sigma) > 0
+        lo, hi = torch.where(up, t, lo), torch.where(up, hi, t)
+    t = torch.where(beyond, torch.ones_like(lam), 0.5 * (lo + hi))
+    w0, w1 = _corner(weights, k - 1), _corner(weights, k)
+    w = w0 + t[..., None] * (w1 - w0)
     return w / w.sum(-1, keepdim=True)
 
 
