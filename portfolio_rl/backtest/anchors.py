@@ -227,7 +227,7 @@ def choose_anchors(
     returns = run_backtest(seen, strategies, bt).returns
     rf = pd.Series(0.0, index=returns.index)
     if cash:
-        rf = pd.Series(simple_returns(seen[CASH].to_numpy()), index=seen.index)
+        rf = pd.Series(simple_returns(seen[[CASH]].to_numpy())[:, 0], index=seen.index)
     out = []
     for end in val_ends:
         part = returns.loc[: pd.Timestamp(end)]

@@ -248,6 +248,17 @@ def test_auto_chooses_on_sharpe_not_log_growth():
     assert chosen == "min_variance" and scores["min_variance"] > scores["equal_weight"]
 
 
+def test_auto_scores_sharpe_in_excess_of_cash_with_cash():
+    prices = add_cash_prices(load_prices("sp500", start="2012-01-01", end="2016-12-31"), 0.03)
+    names = ["equal_weight", "min_variance", "vol_managed"]
+    chosen, scores = choose_anchor(prices, names, {}, BacktestConfig(), "2014-01-01", "2016-12-31")
+    flat, _ = choose_anchor(
+        prices.iloc[:, :-1], names[:2], {}, BacktestConfig(), "2014-01-01", "2016-12-31"
+    )
+    assert set(scores) == set(names) and chosen == max(scores, key=scores.get)
+    assert flat in names
+
+
 def test_auto_chooses_each_fold_on_every_validation_year_before_it(tmp_path, monkeypatch):
     seen = []
     real = anchors_module.choose_anchors
