@@ -85,3 +85,157 @@ def test_a_window_too_short_for_a_policy_is_refused_before_the_backtest(small_pr
     assert result.exit_code == 2
     assert "--window 126: the policies need windows of at least 252 returns" in result.output
     assert not (tmp / "b").exists()
+
+
+BACKTEST = ["backtest", "--prices", "factors", "--start", "2019-01-01", "--rebalance-days", "63"]
+
+
+def backtest(out, *extra):
+    args = [*BACKTEST, "--strategies", "equal_weight", "--out", str(out), *extra]
+    return runner.invoke(app, args)
+
+
+def test_force_never_deletes_a_users_files_in_a_run_folder(tmp_path):
+    out = tmp_path / "run"
+    assert backtest(out).exit_code == 0
+    assert "metrics.csv" in json.loads((out / "manifest.json").read_text())["files"]
+    (out / "notes.txt").write_text("mine")
+    (out / "mydata").mkdir()
+    (out / "mydata" / "a.csv").write_text("1")
+    result = backtest(out, "--force")
+    assert result.exit_code == 2
+    assert "holds files portfolio-rl did not write (mydata/a.csv, notes.txt)" in result.output
+    assert (out / "notes.txt").read_text() == "mine" and (out / "mydata" / "a.csv").is_file()
+    (out / "notes.txt").unlink()
+    (out / "mydata" / "a.csv").unlink()
+    assert backtest(out, "--force").exit_code == 0
+
+
+def test_force_refuses_a_folder_that_portfolio_rl_did_not_write(tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "thesis.tex").write_text("x")
+    result = backtest(out, "--force")
+    assert result.exit_code == 2 and "not a folder portfolio-rl wrote" in result.output
+    assert (out / "thesis.tex").is_file()
+
+
+def test_report_force_replaces_only_its_own_files(tmp_path):
+    run = tmp_path / "run"
+    assert backtest(run).exit_code == 0
+    pdf, md = tmp_path / "r.pdf", tmp_path / "r.md"
+    for path in (pdf, md):
+        path.write_text("a user's file")
+        for force in ([], ["--force"]):
+            option = ["-o", str(pdf)] if path == pdf else ["--markdown", str(md)]
+            result = runner.invoke(app, ["report", str(run), *option, *force])
+            assert result.exit_code == 2, result.output
+            assert path.read_text() == "a user's file"
+        path.unlink()
+    assert runner.invoke(app, ["report", str(run), "-o", str(pdf)]).exit_code == 0
+    assert runner.invoke(app, ["report", str(run), "-o", str(pdf), "--force"]).exit_code == 0
+    assert runner.invoke(app, ["report", str(run), "--markdown", str(md)]).exit_code == 0
+    again = runner.invoke(app, ["report", str(run), "--markdown", str(md), "--force"])
+    assert again.exit_code == 0 and md.read_text().startswith("<!-- portfolio-rl report")
+
+
+def test_sweep_force_keeps_a_users_files_and_the_old_sweep_when_it_fails(tmp_path, monkeypatch):
+    pytest.importorskip("ray")
+    from portfolio_rl.plumbing.files import write_manifest
+    from portfolio_rl.workflows import sweep_ray
+
+    sweep = tmp_path / "s.yaml"
+    sweep.write_text(
+        "data: {prices: sp500, start: '2008-01-01', end: '2016-12-31'}\n"
+        "strategies: [equal_weight, min_variance]\n"
+        "sweep:\n  target: min_variance\n  space: {strategy_params.min_variance.max_weight: "
+        "{grid: [0.5]}}\n"
+    )
+    out = tmp_path / "sweep"
+    (out / "trials").mkdir(parents=True)
+    (out / "trials" / "t.csv").write_text("old")
+    write_manifest(out, "sweep")
+    (out / "notes.txt").write_text("mine")
+    args = ["sweep", str(sweep), "--out", str(out), "--force", "--pdf", str(tmp_path / "s.pdf")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and "notes.txt" in result.output
+    (out / "notes.txt").unlink()
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("the cluster went away")
+
+    monkeypatch.setattr(sweep_ray, "_sweep", fail)
+    assert runner.invoke(app, args).exit_code != 0
+    assert (out / "trials" / "t.csv").read_text() == "old"  # the old sweep, whole
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_a_killed_runs_staging_folder_and_lock_are_cleaned_up_by_the_next_run(tmp_path):
+    from portfolio_rl.plumbing.files import _take_lock
+
+    dead = tmp_path / ".old-run.abcd1234.partial"
+    (dead / "weights").mkdir(parents=True)
+    (tmp_path / ".old-run.lock").write_text("")
+    live_lock = tmp_path / ".busy.lock"
+    live = tmp_path / ".busy.wxyz5678.partial"
+    live.mkdir()
+    fd = _take_lock(live_lock)  # another process is writing "busy"
+    try:
+        assert backtest(tmp_path / "new").exit_code == 0
+        left = sorted(p.name for p in tmp_path.iterdir())
+    finally:
+        import os
+
+        os.close(fd)
+    assert left == [".busy.lock", ".busy.wxyz5678.partial", "new"]
+
+
+def test_worker_processes_end_when_their_parent_is_killed(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "from portfolio_rl.plumbing.processes import worker_pool\n"
+        "import os, time\n"
+        "manager, pool = worker_pool(2)\n"
+        "children = [p.pid for p in pool._pool] + [manager._process.pid]\n"
+        "print(' '.join(map(str, children)), flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    children = [int(p) for p in parent.stdout.readline().split()]
+    assert len(children) == 3
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+
+    def alive(pid):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        with open(f"/proc/{pid}/stat") as f:  # a zombie waits for init, it runs nothing
+            return f.read().split(") ")[1][0] != "Z"
+
+    deadline = time.monotonic() + 10
+    while any(map(alive, children)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(map(alive, children))
+
+
+def test_a_symbolic_link_loop_as_out_is_one_error_line(tmp_path):
+    import os
+
+    os.symlink(tmp_path / "b", tmp_path / "a")
+    os.symlink(tmp_path / "a", tmp_path / "b")
+    result = backtest(tmp_path / "a")
+    assert result.exit_code == 2 and "symbolic links loop" in result.output
+
+
+def test_a_setting_far_too_large_is_refused_before_anything_is_allocated(small_prices):
+    tmp, path = small_prices
+    args = ["train", "--prices", str(path), "--set", "hidden=1000000000", "--out", str(tmp / "h")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and "hidden must lie in 1..4096" in result.output

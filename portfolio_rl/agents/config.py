@@ -15,7 +15,13 @@ from typing import Any, Literal
 from portfolio_rl.agents.registry import Algorithm
 from portfolio_rl.conventions.measures import RiskMeasure
 from portfolio_rl.conventions.rewards import REWARD_PARAMS, check_weights
-from portfolio_rl.plumbing.typed import check_seed, check_settings, parse_date, setting
+from portfolio_rl.plumbing.typed import (
+    MAX_SEED,
+    check_seed,
+    check_settings,
+    parse_date,
+    setting,
+)
 
 #: Distributions of [`portfolio_rl.agents.policy.SimplexPolicy`][].
 Distribution = Literal["logistic_normal", "dirichlet"]
@@ -98,14 +104,15 @@ class TrainConfig:
         minimum=1,
     )
     # GRPO
-    batch_starts: int = setting(16, "B: start states per iteration.", GRPO, minimum=1)
+    batch_starts: int = setting(16, "B: start states per iteration.", GRPO, minimum=1, maximum=4096)
     group_size: int = setting(
         16,
         "G: trajectories per start, on the start's shared path (PPO and REINFORCE too).",
         GRPO,
         minimum=2,
+        maximum=4096,
     )
-    steps: int = setting(6, "K: rebalancing actions per trajectory.", GRPO, minimum=1)
+    steps: int = setting(6, "K: rebalancing actions per trajectory.", GRPO, minimum=1, maximum=2520)
     rewards: dict[str, float] = setting(
         {"log_growth": 1.0},
         "Weights of the registered rewards (log_growth, sharpe, drawdown_penalty, "
@@ -157,7 +164,7 @@ class TrainConfig:
         "Mean over each trajectory's steps then over trajectories (GRPO), or over all steps.",
         GRPO,
     )
-    mu: int = setting(2, "Gradient steps on each sampled batch.", GRPO, minimum=1)
+    mu: int = setting(2, "Gradient steps on each sampled batch.", GRPO, minimum=1, maximum=64)
     ref_update_every: int = setting(
         20,
         "Reset the reference policy to the current one every N iterations (0: never).",
@@ -165,7 +172,7 @@ class TrainConfig:
         minimum=0,
     )
     # policy
-    hidden: int = setting(32, "Width of the per-asset encoder.", POLICY, minimum=1)
+    hidden: int = setting(32, "Width of the per-asset encoder.", POLICY, minimum=1, maximum=4096)
     distribution: Distribution = setting(
         "logistic_normal", "Distribution of the weights on the simplex.", POLICY
     )
@@ -195,7 +202,7 @@ class TrainConfig:
         SCHEDULE,
         minimum=0,
     )
-    lr: float = setting(3e-3, "Adam learning rate.", SCHEDULE, minimum=0)
+    lr: float = setting(3e-3, "Adam learning rate.", SCHEDULE, minimum=0, maximum=10)
     lr_schedule: Literal["constant", "linear", "cosine"] = setting(
         "cosine", "Decay of the learning rate over the iterations.", SCHEDULE
     )
@@ -276,7 +283,9 @@ class TrainConfig:
         minimum=20,
     )
     # run
-    seed: int = setting(0, "Seeds numpy and torch; one seed gives a bit-identical run.", RUN)
+    seed: int = setting(
+        0, "Seeds numpy and torch; one seed gives a bit-identical run.", RUN, maximum=MAX_SEED
+    )
     device: Literal["auto", "cpu", "cuda"] = setting(
         "auto", "auto: CUDA when present, else the CPU.", RUN
     )
@@ -291,6 +300,7 @@ class TrainConfig:
     )
 
     def __post_init__(self) -> None:
+        check_seed(self.seed)
         check_settings(self)
         check_weights(self.rewards)
         unknown = sorted(set(self.reward_params) - set(REWARD_PARAMS))
@@ -308,7 +318,6 @@ class TrainConfig:
             self.train_end, "train_end"
         ):
             raise ValueError("val_after must be on or before train_end")
-        check_seed(self.seed)
         self._check_anchor()
         self._check_steer()
         self._check_robust()

@@ -62,10 +62,10 @@ class BacktestConfig:
             raise ValueError("costs must be finite numbers of basis points")
         if self.cost_bps > 10_000 or self.impact_bps > 10_000:
             raise ValueError("a cost above 10,000 bps (100% of the trade) is not a cost model")
-        if self.window < 2:
-            raise ValueError("window must be at least 2")
-        if self.rebalance_days < 1:
-            raise ValueError("rebalance_days must be at least 1")
+        if not 2 <= self.window <= 25_000:
+            raise ValueError(f"window must be from 2 to 25000 returns, got {self.window}")
+        if not 1 <= self.rebalance_days <= 2520:
+            raise ValueError(f"rebalance_days must be from 1 to 2520, got {self.rebalance_days}")
         if self.cost_bps < 0 or self.impact_bps < 0:
             raise ValueError("costs must be non-negative")
 

@@ -48,13 +48,12 @@ def run_backtest_in_processes(
     groups = [list(baselines[i::workers]) for i in range(min(workers, len(baselines)))]
     if len(groups) <= 1:
         return run_backtest(prices, [*baselines, *policies], config, benchmark, progress)
-    import multiprocessing
     import queue as queues
 
-    context = multiprocessing.get_context("spawn")
-    manager = context.Manager()
+    from portfolio_rl.plumbing.processes import worker_pool
+
+    manager, pool = worker_pool(len(groups))
     ticks = manager.Queue()
-    pool = context.Pool(len(groups))
     done = [0] * (len(groups) + bool(policies))  # the last slot: this process's policies
     totals = done.copy()
 

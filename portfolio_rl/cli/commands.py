@@ -77,7 +77,14 @@ def backtest(
     out: Annotated[
         Path | None, typer.Option(help="Run directory (default backtests/runs/<time>-backtest).")
     ] = None,
-    force: Annotated[bool, typer.Option(help="Write into an existing non-empty --out.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            help="Replace an existing run folder in --out, at the end and whole, if portfolio-rl "
+            "wrote every file in it (its manifest.json); a folder holding anything else "
+            "is refused, never emptied."
+        ),
+    ] = False,
 ) -> None:
     """Walk-forward backtest of baselines (and trained policies) with costs; writes a run dir."""
     from portfolio_rl.backtest.engine import BacktestConfig
@@ -142,7 +149,14 @@ def report(
         Path | None,
         typer.Option("-o", "--output", help="PDF path (default reports/<run name>.pdf)."),
     ] = None,
-    force: Annotated[bool, typer.Option(help="Overwrite an existing PDF.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            help="Replace an existing PDF or markdown file, if portfolio-rl wrote it (a PDF "
+            "whose author is portfolio-rl, markdown that starts with its marker line); any "
+            "other file is refused."
+        ),
+    ] = False,
     markdown: Annotated[
         Path | None,
         typer.Option(
@@ -152,7 +166,13 @@ def report(
     ] = None,
 ) -> None:
     """Write the multi-page PDF report of a run directory (or its results as markdown)."""
-    from portfolio_rl.plumbing.files import atomic_write_text, child_path, reports_dir
+    from portfolio_rl.plumbing.files import (
+        atomic_write_text,
+        check_file_replaceable,
+        child_path,
+        reports_dir,
+    )
+    from portfolio_rl.report.markdown import MARKDOWN_MARK
     from portfolio_rl.report.pdf import make_report
 
     if not (run_dir / "metrics.csv").is_file():
@@ -162,7 +182,9 @@ def report(
 
         if markdown.suffix != ".md":
             raise PortfolioRLError(f"--markdown {markdown}: the file must end in .md")
-        atomic_write_text(markdown, results_markdown(run_dir))
+        check_file_replaceable(markdown, force, lambda head: head.startswith(MARKDOWN_MARK))
+        text = f"{MARKDOWN_MARK.decode()} of {run_dir.resolve().name} -->\n\n"
+        atomic_write_text(markdown, text + results_markdown(run_dir))
         print(f"results: {markdown}")
         return
     pdf = output or child_path(reports_dir(), run_dir.resolve().name, ".pdf", what="report name")
@@ -212,7 +234,12 @@ def run_all(
         Path | None, typer.Option(help="Report path (default reports/<run name>.pdf).")
     ] = None,
     force: Annotated[
-        bool, typer.Option(help="Overwrite an existing run directory or PDF.")
+        bool,
+        typer.Option(
+            help="Replace an existing run folder and PDF if portfolio-rl wrote them (the "
+            "folder's manifest.json lists every file in it; the PDF's author is portfolio-rl); "
+            "anything else is refused, never deleted."
+        ),
     ] = False,
     threads: ThreadsFlag = None,
 ) -> None:

@@ -42,7 +42,14 @@ def sweep(
     pdf: Annotated[
         Path | None, typer.Option(help="Report of the chosen configuration's test run.")
     ] = None,
-    force: Annotated[bool, typer.Option(help="Replace an existing sweep folder.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            help="Replace an existing sweep folder that portfolio-rl wrote (its manifest.json); "
+            "the old one is kept until the new sweep has finished, and a folder holding "
+            "anything else is refused."
+        ),
+    ] = False,
 ) -> None:
     """Search training or strategy settings on validation (Ray Tune), then test the winner once."""
     from portfolio_rl.workflows import pipeline

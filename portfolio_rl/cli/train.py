@@ -89,7 +89,12 @@ def train(
         Path | None, typer.Option(help="Run directory (default backtests/runs/<time>-train-...).")
     ] = None,
     force: Annotated[
-        bool, typer.Option(help="Replace an existing run in --out (whole, at the end).")
+        bool,
+        typer.Option(
+            help="Replace an existing run folder in --out, at the end and whole, if portfolio-rl "
+            "wrote every file in it (its manifest.json); a folder holding anything else "
+            "is refused, never emptied."
+        ),
     ] = False,
 ) -> None:
     """Train an allocation policy (GRPO, robust GRPO, PPO or REINFORCE) on the training range.
@@ -102,7 +107,12 @@ def train(
 
     from portfolio_rl.agents.config import TrainConfig
     from portfolio_rl.agents.registry import ALGORITHMS
-    from portfolio_rl.plumbing.files import folder_lock, staged_run_dir
+    from portfolio_rl.plumbing.files import (
+        folder_lock,
+        foreign_files,
+        staged_run_dir,
+        write_manifest,
+    )
     from portfolio_rl.plumbing.typed import from_mapping, replace
     from portfolio_rl.workflows import pipeline
     from portfolio_rl.workflows.experiment import (
@@ -141,7 +151,10 @@ def train(
         exp = load_experiment(None)
         folder = resume
         with folder_lock(resume.resolve()):
+            theirs = foreign_files(folder)  # a user's files before the resume stay theirs
             result = pipeline.train(exp, train_cfg, folder, resume=True, hooks=hooks)
+            if theirs is not None:
+                write_manifest(folder, "train", only=lambda rel: rel not in theirs)
     else:
         exp = load_experiment(config)
         if prices is not None:

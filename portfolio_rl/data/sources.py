@@ -189,13 +189,10 @@ def _slice_dates(
     return out
 
 
-def _read_source(source: str | Path | pd.DataFrame) -> pd.DataFrame:
-    if isinstance(source, pd.DataFrame):
-        return source.copy()
+def check_source(source: str | Path) -> None:
+    """Raise a one-line DataError unless ``source`` is a bundled dataset or an existing file."""
     if isinstance(source, str) and source in BUNDLED:
-        spec = BUNDLED[source]
-        frame = read_file(data_dir() / spec.file)
-        return _price_index(frame) if spec.returns_pct else frame
+        return
     path = Path(source)
     if not path.suffix:
         names = ", ".join(BUNDLED)
@@ -205,7 +202,17 @@ def _read_source(source: str | Path | pd.DataFrame) -> pd.DataFrame:
         )
     if not path.is_file():
         raise DataError(f"price file not found: {path}")
-    return read_file(path)
+
+
+def _read_source(source: str | Path | pd.DataFrame) -> pd.DataFrame:
+    if isinstance(source, pd.DataFrame):
+        return source.copy()
+    check_source(source)
+    if isinstance(source, str) and source in BUNDLED:
+        spec = BUNDLED[source]
+        frame = read_file(data_dir() / spec.file)
+        return _price_index(frame) if spec.returns_pct else frame
+    return read_file(Path(source))
 
 
 def _price_index(frame: pd.DataFrame) -> pd.DataFrame:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tempfile
@@ -107,11 +108,105 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
+#: The list of what portfolio-rl wrote into a folder: ``--force`` replaces only such folders.
+MANIFEST = "manifest.json"
+
+
+def write_manifest(folder: Path, kind: str, only: Callable[[str], bool] | None = None) -> None:
+    """Record the files now in ``folder`` as written by portfolio-rl (``manifest.json``).
+
+    ``only(relative_path)`` keeps a file out of the record when False (a run continued in
+    place records only what it wrote and what the record already held).
+    """
+    folder = Path(folder)
+    files = [
+        p.relative_to(folder).as_posix()
+        for p in sorted(folder.rglob("*"))
+        if (p.is_file() or p.is_symlink()) and p.name != MANIFEST
+    ]
+    files = [rel for rel in files if only is None or only(rel)]
+    text = json.dumps({"tool": "portfolio-rl", "kind": kind, "files": files}, indent=1)
+    atomic_write_text(folder / MANIFEST, text + "\n")
+
+
+def foreign_files(folder: Path, owned: tuple[str, ...] = ()) -> list[str] | None:
+    """Files in ``folder`` that portfolio-rl did not write; None when it has no manifest.
+
+    A file counts as the tool's when ``manifest.json`` lists it or it lies under one of the
+    ``owned`` top-level folders (a sweep's Ray state, which Ray writes as it goes).
+    """
+    folder = Path(folder)
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text())
+        listed = set(manifest["files"]) if manifest.get("tool") == "portfolio-rl" else None
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        listed = None
+    if listed is None:
+        return None
+    foreign = []
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        if (path.is_dir() and not path.is_symlink()) or rel == MANIFEST:
+            continue
+        if rel not in listed and rel.split("/")[0] not in owned:
+            foreign.append(rel)
+    return foreign
+
+
+def check_replaceable(folder: Path, owned: tuple[str, ...] = (), option: str = "--out") -> None:
+    """Refuse ``--force`` on a folder holding anything portfolio-rl did not write.
+
+    ``--force`` replaces a folder only when its ``manifest.json`` says this tool wrote
+    every file in it: a user's notes or data in a run folder are never deleted.
+    """
+    foreign = foreign_files(folder, owned)
+    if foreign is None:
+        raise PortfolioRLError(
+            f"{folder} is not a folder portfolio-rl wrote (no {MANIFEST}); --force replaces "
+            f"only those: remove it yourself or choose another {option}"
+        )
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (
+            f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
+        )
+        raise PortfolioRLError(
+            f"{folder} holds files portfolio-rl did not write ({shown}); --force would delete "
+            f"them: move them out or choose another {option}"
+        )
+
+
+def check_file_replaceable(path: Path, force: bool, ours: Callable[[bytes], bool]) -> None:
+    """Refuse to write over an existing file unless ``force`` and it is portfolio-rl's.
+
+    ``ours`` reads the file's first and last 64 KiB (where a report keeps its mark):
+    ``--force`` replaces a report that portfolio-rl wrote, never a user's file of that name.
+    """
+    path = Path(path)
+    if not path.exists():
+        return
+    if not force:
+        raise PortfolioRLError(f"{path} already exists; pass --force to replace it")
+    try:
+        ends = b""
+        if path.is_file():  # a marker sits near the start (markdown) or the end (PDF info)
+            with path.open("rb") as f:
+                ends = f.read(1 << 16)
+                f.seek(max(f.seek(0, os.SEEK_END) - (1 << 16), 0))
+                ends += f.read()
+    except OSError as exc:
+        raise PortfolioRLError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if not ours(ends):
+        raise PortfolioRLError(
+            f"{path} was not written by portfolio-rl; --force replaces only its own reports: "
+            "choose another name"
+        )
+
+
 def run_dir_path(out: str | Path | None, kind: str, force: bool = False) -> Path:
     """Where a run goes: ``out``, or ``runs_dir()/<timestamp>-<kind>``; nothing is created.
 
-    An existing non-empty folder is an error unless ``force`` (never overwrite a run); an
-    existing file is an error either way.
+    An existing non-empty folder is an error unless ``force`` and it is a run folder that
+    portfolio-rl wrote whole (`check_replaceable`); an existing file is an error either way.
     """
     import time
 
@@ -124,11 +219,74 @@ def run_dir_path(out: str | Path | None, kind: str, force: bool = False) -> Path
             path = child_path(runs_dir(), f"{stamp}-{kind}-{n}", what="run name")
     else:
         path = Path(out)
-    if path.exists() and not path.is_dir():
-        raise PortfolioRLError(f"{path} is a file, not a run directory; choose another --out")
-    if path.exists() and any(path.iterdir()) and not force:
-        raise PortfolioRLError(f"{path} already exists; choose another --out or pass --force")
+    try:
+        if path.exists() and not path.is_dir():
+            raise PortfolioRLError(f"{path} is a file, not a run directory; choose another --out")
+        if path.exists() and any(path.iterdir()):
+            if not force:
+                raise PortfolioRLError(
+                    f"{path} already exists; choose another --out or pass --force"
+                )
+            check_replaceable(path)
+    except OSError as exc:  # a symbolic-link loop, a folder we may not read
+        raise PortfolioRLError(f"cannot use {path} as --out: {exc.strerror or exc}") from None
     return path
+
+
+def _take_lock(lock: Path) -> int | None:
+    """An OS lock on the file ``lock`` (made if missing); None when another process holds it."""
+    import fcntl
+
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666 & ~UMASK)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        try:  # the file we locked must still be the one at that path (its holder unlinks it)
+            if os.stat(lock).st_ino == os.fstat(fd).st_ino:
+                return fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+
+
+def _drop_lock(lock: Path, fd: int) -> None:
+    Path(lock).unlink(missing_ok=True)  # while still held: no lock file is left behind
+    os.close(fd)
+
+
+#: A staging folder of `staged_run_dir` for the run folder ``name`` (group 1).
+_STAGING = re.compile(r"^\.(.+)\.[A-Za-z0-9_]{8}\.partial(\.old)?$")
+
+
+def clean_orphans(parent: Path) -> None:
+    """Remove the staging folders and lock files that killed runs left in ``parent``.
+
+    A staging folder ``.NAME.*.partial`` lives only while a process holds ``.NAME.lock``;
+    one whose lock nobody holds was left by a run that died (``kill -9``, a power cut).
+    """
+    import shutil
+
+    try:
+        entries = list(Path(parent).iterdir())
+    except OSError:
+        return
+    names = {m.group(1) for e in entries if (m := _STAGING.match(e.name))}
+    names |= {e.name[1:-5] for e in entries if e.name.startswith(".") and e.name.endswith(".lock")}
+    for name in names:
+        lock = Path(parent) / f".{name}.lock"
+        fd = _take_lock(lock)
+        if fd is None:  # a live run
+            continue
+        try:
+            for entry in entries:
+                match = _STAGING.match(entry.name)
+                if match and match.group(1) == name and entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry, ignore_errors=True)
+        finally:
+            _drop_lock(lock, fd)
 
 
 @contextmanager
@@ -140,31 +298,18 @@ def folder_lock(final: Path) -> Iterator[None]:
     the holder exits, however it exits. The holder removes the file before it lets go, and
     a process that locked a file already removed tries again on the new one.
     """
-    import fcntl
-
     final.parent.mkdir(parents=True, exist_ok=True)
     lock = final.parent / f".{final.name}.lock"
-    while True:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666 & ~UMASK)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise PortfolioRLError(
-                f"another portfolio-rl process is writing {final}; wait for it to finish or "
-                "choose another --out"
-            ) from None
-        try:  # the file we locked must still be the one at that path (its holder unlinks it)
-            if os.stat(lock).st_ino == os.fstat(fd).st_ino:
-                break
-        except FileNotFoundError:
-            pass
-        os.close(fd)
+    fd = _take_lock(lock)
+    if fd is None:
+        raise PortfolioRLError(
+            f"another portfolio-rl process is writing {final}; wait for it to finish or "
+            "choose another --out"
+        )
     try:
         yield
     finally:
-        Path(lock).unlink(missing_ok=True)  # while still held: no lock file is left behind
-        os.close(fd)
+        _drop_lock(lock, fd)
 
 
 @contextmanager
@@ -173,8 +318,9 @@ def staged_run_dir(
 ) -> Iterator[tuple[Path, Path]]:
     """Write a run directory as a unit: into a hidden sibling, renamed into place at the end.
 
-    Yields ``(staging, final)``: write into the first. On success it replaces ``out`` whole
-    (with ``force``, the old run goes, stale files and all); on an error the staging folder
+    Yields ``(staging, final)``: write into the first. On success it writes the folder's
+    ``manifest.json`` and replaces ``out`` whole (with ``force``, only a run folder of
+    portfolio-rl's own, `check_replaceable`: the old run goes); on an error the staging folder
     is removed and ``out`` is as it was: the old run, or nothing. One process at a time
     writes a folder (`folder_lock`); an ``out`` that is a symbolic link is replaced where it
     points, and the link stays.
@@ -183,7 +329,11 @@ def staged_run_dir(
 
     final = run_dir_path(out, kind, force)
     if final.is_symlink():
-        final = final.resolve()
+        try:
+            final = final.resolve()
+        except (OSError, RuntimeError):  # RuntimeError: a loop of symbolic links
+            raise PortfolioRLError(f"cannot use {out} as --out: its symbolic links loop") from None
+    clean_orphans(final.parent)
     with folder_lock(final):
         final = run_dir_path(final, kind, force)  # checked again under the lock
         staging = Path(
@@ -192,6 +342,7 @@ def staged_run_dir(
         staging.chmod(0o777 & ~UMASK)  # mkdtemp makes it private; a run dir is like any other
         try:
             yield staging, final
+            write_manifest(staging, kind)
             old = None
             if final.exists():
                 old = final.parent / f"{staging.name}.old"

@@ -20,6 +20,8 @@ from portfolio_rl.errors import ConfigError
 
 #: Dates outside these years are refused: typos such as 2105 or 1015, not data.
 YEARS = (1900, 2100)
+#: The bound of a numeric setting that declares none: no setting means anything above it.
+DEFAULT_MAXIMUM = 1_000_000
 #: Seeds are what numpy and torch accept from one integer.
 MAX_SEED = 2**32 - 1
 
@@ -75,7 +77,8 @@ def check_settings(config: Any) -> None:
     """Check every field of a dataclass against its type's choices and its declared bounds.
 
     ``Literal`` fields must hold one of their values, numbers must be finite and within the
-    ``minimum``/``maximum`` of `setting`. Raises ValueError with one line naming the field.
+    ``minimum``/``maximum`` of `setting` (at most `DEFAULT_MAXIMUM` where it gives none).
+    Raises ValueError with one line naming the field.
     """
     hints = typing.get_type_hints(type(config))
     for f in dataclasses.fields(config):
@@ -92,7 +95,8 @@ def check_settings(config: Any) -> None:
             raise ValueError(f"{f.name} must lie in {low}..{high}, got {value}")
         if low is not None and value < low:
             raise ValueError(f"{f.name} must be at least {low}, got {value}")
-        if high is not None and value > high:
+        high = DEFAULT_MAXIMUM if high is None else high
+        if value > high:
             raise ValueError(f"{f.name} must be at most {high}, got {value}")
 
 

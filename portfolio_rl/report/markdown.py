@@ -15,6 +15,9 @@ from portfolio_rl.report.run import Run
 from portfolio_rl.report.text import headline_table
 from portfolio_rl.report.verdict import seed_comparison, verdict
 
+#: The first line of ``report --markdown``'s file: ``--force`` replaces only such files.
+MARKDOWN_MARK = b"<!-- portfolio-rl report --markdown"
+
 
 def results_markdown(run_dir: str | Path) -> str:
     """The headline table, the protocol and the verdict of a run directory, in markdown.

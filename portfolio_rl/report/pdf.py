@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from portfolio_rl.errors import PortfolioRLError
-from portfolio_rl.plumbing.files import atomic_write
+from portfolio_rl.plumbing.files import atomic_write, check_file_replaceable
 from portfolio_rl.report import appendix, pages, steering
 from portfolio_rl.report.charts import colours
 from portfolio_rl.report.run import Run
@@ -35,6 +35,11 @@ PAGES = (
 )
 
 
+#: The PDF's author: ``--force`` replaces a PDF only when it carries this mark.
+AUTHOR = "portfolio-rl"
+AUTHOR_MARK = f"/Author ({AUTHOR})".encode()
+
+
 def make_report(run_dir: str | Path, pdf: str | Path, force: bool = False) -> Path:
     """Write the report of ``run_dir`` to ``pdf`` (atomically; never over a file unless forced)."""
     import matplotlib
@@ -46,13 +51,12 @@ def make_report(run_dir: str | Path, pdf: str | Path, force: bool = False) -> Pa
     pdf = Path(pdf)
     if pdf.suffix.lower() != ".pdf":
         raise PortfolioRLError(f"{pdf}: a report is a PDF; give a name ending in .pdf")
-    if pdf.exists() and not force:
-        raise PortfolioRLError(f"{pdf} already exists; pass --force to overwrite it")
+    check_file_replaceable(pdf, force, lambda head: AUTHOR_MARK in head)
     run = Run(Path(run_dir))
     colour_of = colours(list(run.returns.columns))
     meta = {
         "Title": f"portfolio-rl report: {run.config.get('name', 'run')}",
-        "Author": "portfolio-rl",
+        "Author": AUTHOR,
         "Subject": "GRPO portfolio allocation vs robust-optimization baselines, walk-forward test",
         "Keywords": "GRPO, portfolio, robust optimization, backtest",
         "CreationDate": datetime.now(),

@@ -107,8 +107,12 @@ class RLConfig:
             check_seed(seed)
         if len(set(self.seeds)) != len(self.seeds) or len(set(self.algos)) != len(self.algos):
             raise ValueError("each algorithm and each seed at most once")
-        if not (1 <= self.retrain_every <= 120 and self.fold_iterations >= 1):
-            raise ValueError("need 1 <= retrain_every <= 120 months and fold_iterations >= 1")
+        if not (1 <= self.retrain_every <= 120 and 1 <= self.fold_iterations <= 1_000_000):
+            raise ValueError(
+                "need 1 <= retrain_every <= 120 months and 1 <= fold_iterations <= 1000000"
+            )
+        if len(self.seeds) > 1000:
+            raise ValueError(f"at most 1000 seeds, got {len(self.seeds)}")
 
 
 @dataclass(frozen=True)

@@ -269,8 +269,8 @@ def run(
     ``workers`` processes train the algorithms and seeds in parallel; the results do not
     depend on how many (every training uses one thread).
     """
-    from portfolio_rl.plumbing.files import child_path, reports_dir, staged_run_dir
-    from portfolio_rl.report.pdf import make_report
+    from portfolio_rl.plumbing import files
+    from portfolio_rl.report.pdf import AUTHOR_MARK, make_report
     from portfolio_rl.report.verdict import verdict
 
     started = time.perf_counter()
@@ -286,10 +286,9 @@ def run(
     if exp.data.tickers:
         exp = replace(exp, splits=auto_splits(prices))
     exp = replace(exp, backtest=replace(exp.backtest, start=test_start(exp)))
-    with staged_run_dir(out, "run", force=force) as (staging, run_dir):
-        pdf = pdf or child_path(reports_dir(), run_dir.name, ".pdf", what="report name")
-        if pdf.exists() and not force:
-            raise ConfigError(f"{pdf} already exists; pass --force to overwrite it")
+    with files.staged_run_dir(out, "run", force=force) as (staging, run_dir):
+        pdf = pdf or files.child_path(files.reports_dir(), run_dir.name, ".pdf", what="report name")
+        files.check_file_replaceable(pdf, force, lambda head: AUTHOR_MARK in head)
         result, metrics, stats, seeds, policies = _train_and_backtest(
             exp, prices, bench, rf, staging, started, quick, hooks, workers
         )

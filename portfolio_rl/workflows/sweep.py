@@ -33,6 +33,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from portfolio_rl.conventions.market import PERIODS
+from portfolio_rl.data.sources import check_source
 from portfolio_rl.errors import ConfigError
 from portfolio_rl.plumbing.typed import from_mapping, load_yaml
 from portfolio_rl.workflows.experiment import ExperimentConfig
@@ -78,10 +80,25 @@ class SweepConfig:
             form, values = next(iter(spec.items()))
             if not isinstance(values, list) or not values:
                 raise ValueError(f"space.{key}.{form}: give a non-empty list")
-            if form in ("uniform", "loguniform", "randint") and len(values) != 2:
-                raise ValueError(f"space.{key}.{form}: give [low, high]")
+            if form in ("uniform", "loguniform", "randint"):
+                _check_range(f"space.{key}.{form}", form, values)
             if self.searcher and form == "grid":
                 raise ValueError(f"space.{key}: a searcher cannot grid; use choice")
+
+
+def _check_range(where: str, form: str, values: list[Any]) -> None:
+    """A range ``[low, high]``: numbers, low below high; whole for randint, positive for log."""
+    if len(values) != 2 or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in values
+    ):
+        raise ValueError(f"{where}: give [low, high], two numbers")
+    low, high = values
+    if form == "randint" and not all(isinstance(v, int) for v in values):
+        raise ValueError(f"{where}: give whole numbers")
+    if not low < high:
+        raise ValueError(f"{where}: low must be below high, got [{low}, {high}]")
+    if form == "loguniform" and low <= 0:
+        raise ValueError(f"{where}: a log scale needs low above 0, got {low}")
 
 
 def load_sweep(path: str | Path) -> tuple[dict[str, Any], SweepConfig]:
@@ -94,12 +111,16 @@ def load_sweep(path: str | Path) -> tuple[dict[str, Any], SweepConfig]:
     if not isinstance(raw, dict) or not isinstance(raw.get("sweep"), dict):
         raise ConfigError(f"{Path(path).name}: a sweep file needs a `sweep:` block")
     base = {k: v for k, v in raw.items() if k != "sweep"}
+    for key in ("data", "splits", "backtest", "rl", "strategy_params"):
+        if key in base and not isinstance(base[key], dict):
+            raise ConfigError(f"{Path(path).name}: {key} must be a mapping, got {base[key]!r}")
     sweep = from_mapping(SweepConfig, raw["sweep"], where="sweep")
     from_mapping(ExperimentConfig, base, where=Path(path).name)
-    experiment({}, base, sweep)
+    check_source(experiment({}, base, sweep).data.prices)
     for key, spec in sweep.space.items():
         for value in next(iter(spec.values())):
-            experiment({key: value}, base, sweep)
+            exp = experiment({key: value}, base, sweep)
+            check_source(exp.data.prices)  # every trial's data exists before Ray starts
     return base, sweep
 
 

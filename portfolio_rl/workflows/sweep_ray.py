@@ -34,6 +34,8 @@ from portfolio_rl.workflows.sweep import (
 )
 
 RAY_DIR = "ray"  # Ray's own experiment state inside the sweep folder (what --resume restores)
+#: What a sweep writes at the top of its folder, as it goes (``--force`` may replace these).
+SWEEP_ENTRIES = (RAY_DIR, "trials", "test", "trials.csv")
 
 
 @dataclass
@@ -97,7 +99,19 @@ def run_sweep(
     hooks: Hooks = SILENT,
 ) -> SweepRun:
     """Run (or resume) the sweep of ``path``, choose on validation, then test the winner once."""
-    from portfolio_rl.plumbing.files import child_path, reports_dir, runs_dir
+    import shutil
+
+    from portfolio_rl.plumbing.files import (
+        MANIFEST,
+        check_file_replaceable,
+        check_replaceable,
+        child_path,
+        foreign_files,
+        reports_dir,
+        runs_dir,
+        write_manifest,
+    )
+    from portfolio_rl.report.pdf import AUTHOR_MARK
 
     base, sweep = load_sweep(path)
     try:
@@ -115,14 +129,51 @@ def run_sweep(
     if resume:
         if not tune.Tuner.can_restore(str(state)):
             raise ConfigError(f"nothing to resume in {folder}: no sweep state there")
-    elif folder.exists() and any(folder.iterdir()):
+    pdf = pdf or child_path(reports_dir(), folder.name, ".pdf", what="report name")
+    check_file_replaceable(pdf, True, lambda head: AUTHOR_MARK in head)
+    aside = None
+    if not resume and folder.exists() and any(folder.iterdir()):
         if not force:
             raise ConfigError(f"{folder} already exists: pass --resume to finish it, or --force")
-        import shutil
+        check_replaceable(folder, owned=SWEEP_ENTRIES)
+        aside = folder.parent / f".{folder.name}.{os.getpid()}.old"  # kept until we succeed
+        os.replace(folder, aside)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if not (folder / MANIFEST).exists():  # marks the folder as this tool's from the start
+            write_manifest(folder, "sweep", only=lambda rel: rel.split("/")[0] in SWEEP_ENTRIES)
+        theirs = foreign_files(folder, SWEEP_ENTRIES) or []
+        done = _sweep(path, base, sweep, tune, ray, folder, state, pdf, address, max_concurrent,
+                      resume, hooks)  # fmt: skip
+    except BaseException:
+        if aside is not None:  # the old sweep comes back whole
+            shutil.rmtree(folder, ignore_errors=True)
+            os.replace(aside, folder)
+        raise
+    if aside is not None:
+        shutil.rmtree(aside, ignore_errors=True)
+    write_manifest(folder, "sweep", only=lambda rel: rel not in theirs)
+    return done
 
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    pdf = pdf or child_path(reports_dir(), folder.name, ".pdf", what="report name")
+
+def _sweep(
+    path: Path,
+    base: dict[str, Any],
+    sweep: SweepConfig,
+    tune: Any,
+    ray: Any,
+    folder: Path,
+    state: Path,
+    pdf: Path,
+    address: str | None,
+    max_concurrent: int | None,
+    resume: bool,
+    hooks: Hooks,
+) -> SweepRun:
+    """Fit the trials, choose on validation, test the winner once and draw its report."""
+    from portfolio_rl.plumbing.files import atomic_write, atomic_write_text, write_manifest
+    from portfolio_rl.report.pdf import make_report
+
     limit = max_concurrent or sweep.max_concurrent
     grid = _fit(tune, ray, base, sweep, folder, state, address, limit, resume, hooks)
     records = _records(grid, folder / "trials")
@@ -130,12 +181,10 @@ def run_sweep(
     winner |= deflated_winner(folder / "trials", table, winner)
     hooks.stage(f"testing the chosen configuration once: {json.dumps(winner['params'])}")
     test = _test_once(base, sweep, winner, folder, hooks)
-    from portfolio_rl.plumbing.files import atomic_write, atomic_write_text
-    from portfolio_rl.report.pdf import make_report
-
     atomic_write(test.run_dir / "sweep.csv", lambda tmp: table.to_csv(tmp, index=False))
     meta = winner | {"metric": sweep.metric, "sweep_file": str(path)}
     atomic_write_text(test.run_dir / "sweep.json", json.dumps(meta, indent=2, default=str) + "\n")
+    write_manifest(test.run_dir, "backtest")
     atomic_write(folder / "trials.csv", lambda tmp: table.to_csv(tmp, index=False))
     make_report(test.run_dir, pdf, force=True)
     return SweepRun(folder, table, winner, test, pdf)

@@ -320,15 +320,14 @@ def _in_parallel(
     Each fold's line comes back through a queue as the fold ends, so the bar moves fold by
     fold (jobs x folds in all) and a long job is never silent.
     """
-    import multiprocessing
     import queue as queues
+
+    from portfolio_rl.plumbing.processes import worker_pool
 
     hooks.stage(f"[2/4] training {len(args)} jobs in {workers} worker processes")
     started = time.perf_counter()
-    context = multiprocessing.get_context("spawn")  # no fork of a process that holds torch
-    manager = context.Manager()
+    manager, pool = worker_pool(workers)
     lines = manager.Queue()
-    pool = context.Pool(workers)
     try:
         pending = [pool.apply_async(_train_job_args, (a, lines)) for a in args]
         total, done = len(args) * folds, 0

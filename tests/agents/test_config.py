@@ -27,7 +27,7 @@ def test_literal_types_match_their_registries():
 def test_the_table_shows_choices_and_bounds():
     rows = {r["name"]: r for r in settings_table(TrainConfig)}
     assert rows["lr_schedule"]["choices"] == "constant | linear | cosine"
-    assert rows["group_size"]["choices"] == ">= 2"
+    assert rows["group_size"]["choices"] == "2 .. 4096"
     assert rows["gamma"]["choices"] == "0 .. 1" and rows["gamma"]["group"] == "PPO only"
     assert rows["rewards"]["default"] == "{log_growth: 1.0}"
 

@@ -167,7 +167,7 @@ def test_train_then_backtest_policy(tmp_path):
         (["train", "--train-end", "2016-01-01", "--val-end", "2015-01-01"], "train_end must be"),
         (["train", "--resume", "/nonexistent"], "error: nothing to resume"),
         (["train", "--set", "lr"], "expected KEY=VALUE"),
-        (["train", "--set", "lr=-1"], "lr must be at least 0"),
+        (["train", "--set", "lr=-1"], "lr must lie in 0..10"),
         (["train", "--set", "no_such=1"], "unknown key(s) no_such"),
         (["train", "--set", "distribution=gaussian"], "expected one of ['logistic_normal'"),
         (

@@ -38,7 +38,7 @@ rl: {seeds: [1, 2], algos: [grpo]}
     [
         ("colour: red", "unknown key.*colour"),
         ("backtest: {rebalanse_days: 5}", r"backtest: unknown key.*rebalanse_days"),
-        ("backtest: {rebalance_days: 0}", "rebalance_days must be at least 1"),
+        ("backtest: {rebalance_days: 0}", "rebalance_days must be from 1 to 2520"),
         ("backtest: {cost_bps: ten}", "expected a number"),
         ("rl: {algos: [dqn]}", "unknown algorithm"),
         ("splits: {train_end: 2015-01-01, val_end: 2014-01-01}", "train_end must be before"),

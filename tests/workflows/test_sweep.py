@@ -46,7 +46,13 @@ def write(tmp_path, text, name="sweep.yaml"):
         ("sweep:\n  searcher: optuna\n  space: {rl.train.lr: {grid: [1, 2]}}\n", "cannot grid"),
         ("sweep:\n  space: {rl.train.lr: {uniform: [1]}}\n", "low, high"),
         ("sweep:\n  space: {rl.train.nonsense: {grid: [1]}}\n", "nonsense"),
-        ("sweep:\n  space: {rl.train.lr: {grid: [-1.0]}}\n", "lr must be at least 0"),
+        ("sweep:\n  space: {rl.train.lr: {grid: [-1.0]}}\n", "lr must lie in 0..10"),
+        ("sweep:\n  space: {rl.train.lr: {loguniform: [0, 0.1]}}\n", "needs low above 0"),
+        ("sweep:\n  space: {rl.train.hidden: {randint: [8, 2]}}\n", "low must be below high"),
+        ("sweep:\n  space: {rl.train.hidden: {randint: [2.5, 8]}}\n", "whole numbers"),
+        ("sweep:\n  space: {rl.train.hidden: {grid: [1000000000]}}\n", "hidden must lie in"),
+        ("sweep:\n  space: {data.prices: {grid: [sp500, /no/such.csv]}}\n", "not found"),
+        ("1: 2\nsweep:\n  space: {rl.train.lr: {grid: [0.1]}}\n", "unknown key(s) 1"),
         ("sweep:\n  target: no_such_thing\n", "neither an RL algorithm nor a baseline"),
         ("sweep:\n  metric: calmar\n", "metric"),
         ("", "needs a `sweep:` block"),
@@ -56,6 +62,12 @@ def test_bad_sweep_files_are_one_error_line(tmp_path, block, message):
     result = runner.invoke(app, ["sweep", str(write(tmp_path, BASE + block))])
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
+
+
+def test_a_section_that_is_not_a_mapping_is_one_error_line(tmp_path):
+    text = BASE.split("rl:")[0] + "rl: null\nsweep:\n  space: {rl.train.lr: {grid: [0.1]}}\n"
+    result = runner.invoke(app, ["sweep", str(write(tmp_path, text))])
+    assert result.exit_code == 2 and "rl must be a mapping, got None" in result.output
 
 
 def test_a_trial_sets_its_values_and_trains_only_its_target(tmp_path):
