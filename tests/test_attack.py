@@ -239,3 +239,56 @@ def test_a_setting_far_too_large_is_refused_before_anything_is_allocated(small_p
     args = ["train", "--prices", str(path), "--set", "hidden=1000000000", "--out", str(tmp / "h")]
     result = runner.invoke(app, args)
     assert result.exit_code == 2 and "hidden must lie in 1..4096" in result.output
+
+
+@pytest.mark.parametrize("killed_at", ["unit", "copy"])
+def test_a_kill_at_any_write_leaves_the_old_checkpoint_or_the_new_one(
+    tmp_path, monkeypatch, killed_at
+):
+    import torch
+
+    from portfolio_rl.agents import records
+
+    records.save_unit(tmp_path, "policy", {"w": torch.zeros(2)}, {"best_iteration": 1})
+    real = records.atomic_write if killed_at == "unit" else records.atomic_write_text
+    name = "atomic_write" if killed_at == "unit" else "atomic_write_text"
+
+    def killed(path, *args):
+        raise KeyboardInterrupt  # kill -9 between or inside the writes
+
+    monkeypatch.setattr(records, name, killed)
+    with pytest.raises(KeyboardInterrupt):
+        records.save_unit(tmp_path, "policy", {"w": torch.ones(2)}, {"best_iteration": 2})
+    monkeypatch.setattr(records, name, real)
+    state, meta, _ = records.load_unit(tmp_path, "policy")
+    expected = 1 if killed_at == "unit" else 2
+    assert meta == {"best_iteration": expected}
+    assert torch.equal(state["w"], torch.full((2,), float(expected - 1)))
+    assert not (tmp_path / "policy.json").exists()  # no copy that disagrees with the unit
+
+
+@pytest.mark.parametrize(
+    ("file", "damage"),
+    [
+        ("config.json", b"\x89PNG\x00\x01"),
+        ("config.json", b"[1, 2]"),
+        ("metrics.csv", b"\x00\x01\x02"),
+        ("metrics.csv", b"strategy,sharpe\nequal_weight,high\n"),
+        ("weights/equal_weight.csv", b"date,A\n2020-01-02,lots\n"),
+        ("policies/grpo-s0/train_log.csv", b"iteration,val_score\n0,good\n"),
+        ("policies/grpo-s0/summary.json", b"\xff\xfe"),
+    ],
+)
+def test_report_on_an_edited_or_binary_run_file_is_one_error_line(tmp_path, file, damage):
+    run = tmp_path / "run"
+    assert backtest(run).exit_code == 0
+    if file.startswith("policies/"):
+        config = json.loads((run / "config.json").read_text())
+        config["policies"] = {"grpo_s0": "policies/grpo-s0"}
+        (run / "config.json").write_text(json.dumps(config))
+    (run / file).parent.mkdir(parents=True, exist_ok=True)
+    (run / file).write_bytes(damage)
+    result = runner.invoke(app, ["report", str(run), "-o", str(tmp_path / "r.pdf")])
+    assert result.exit_code == 2, result.output
+    assert f"{file} cannot be read" in result.output
+    assert not (tmp_path / "r.pdf").exists()

@@ -184,40 +184,44 @@ def trained(tmp_path_factory):
     return folder
 
 
+def rewrite_record(folder, stem, **fields):
+    """A unit whose record (inside the .pt) was forged, with its copy to match."""
+    from portfolio_rl.agents.records import load_unit, save_unit
+
+    state, meta, _ = load_unit(folder, stem)
+    save_unit(folder, stem, state, {k: v for k, v in (meta | fields).items() if v != "DROP"})
+
+
 @pytest.mark.parametrize(
-    ("meta", "weights", "message"),
+    ("copy", "record", "weights", "message"),
     [
-        ("[1, 2]", None, "policy.json is not a JSON object"),
-        ('"grpo"', None, "policy.json is not a JSON object"),
-        (
-            '{"obs_features": 14, "hidden": 32, "distribution": "logistic_normal"}',
-            None,
-            "was trained on an earlier version's features; this version computes",
-        ),
-        (
-            '{"obs_features": 8, "features": ["mom_5", "vol_21"]}',
-            None,
-            "was trained on 2 features per asset (this version adds mom_21",
-        ),
-        ("EDIT val_end", None, "policy.json does not match policy.pt (edited after training?)"),
-        ("EDIT hidden", None, "policy.json does not match policy.pt"),
-        ("EDIT assets", None, "policy.json does not match policy.pt"),
-        (None, b"", "policy.json does not match policy.pt"),
-        (None, b"garbage" * 10, "policy.json does not match policy.pt"),
+        ("[1, 2]", None, None, "policy.json does not match the record inside policy.pt"),
+        ("EDIT", None, None, "(edited after training?)"),
+        (None, {"features": "DROP"}, None, "was trained on an earlier version's features"),
+        (None, {"features": ["mom_5", "vol_21"]}, None, "trained on 2 features per asset"),
+        (None, {"val_end": 12345}, None, "field 'val_end' has an invalid value 12345"),
+        (None, {"val_end": "notadate"}, None, "field 'val_end' has an invalid value"),
+        (None, {"val_end": "2010-01-01"}, None, "train_end 2012-12-31 is not before val_end"),
+        (None, {"anchor": {"name": "min_variance"}}, None, "field 'anchor' has an invalid"),
+        (None, {"best_iteration": "x"}, None, "field 'best_iteration' has an invalid value"),
+        (None, {"hidden": 10**9}, None, "field 'hidden' has an invalid value"),
+        (None, {"assets": "DROP"}, None, "field 'assets' is missing"),
+        (None, None, b"", "policy.pt cannot be read"),
+        (None, None, b"garbage" * 10, "policy.pt cannot be read"),
     ],
 )
-def test_malformed_policy_files(tmp_path, trained, meta, weights, message):
+def test_malformed_policy_files(tmp_path, trained, copy, record, weights, message):
     import shutil
 
     folder = tmp_path / "p"
     shutil.copytree(trained, folder)
-    if meta is not None and meta.startswith("EDIT"):  # a field changed by hand
+    if copy == "EDIT":  # a field of the readable copy changed by hand
         edited = json.loads((folder / "policy.json").read_text())
-        key = meta.split()[1]
-        edited[key] = {"val_end": "1999-01-01", "hidden": 10**9, "assets": None}[key]
-        (folder / "policy.json").write_text(json.dumps(edited))
-    elif meta is not None:
-        (folder / "policy.json").write_text(meta)
+        (folder / "policy.json").write_text(json.dumps(edited | {"val_end": "1999-01-01"}))
+    elif copy is not None:
+        (folder / "policy.json").write_text(copy)
+    if record is not None:
+        rewrite_record(folder, "policy", **record)
     if weights is not None:
         (folder / "policy.pt").write_bytes(weights)
     one_error(invoke("backtest", "--policy", folder, "--out", tmp_path / "o"), message)
@@ -268,7 +272,7 @@ def test_run_directory_instead_of_policy_folder(tmp_path, trained):
     one_error(invoke("backtest", "--policy", run), "is a run directory")
 
 
-def test_resume_refuses_mismatched_checkpoints_and_finished_runs(tmp_path, trained):
+def test_resume_refuses_edited_or_damaged_checkpoints_and_finished_runs(tmp_path, trained):
     import shutil
 
     folder = tmp_path / "r"
@@ -276,12 +280,20 @@ def test_resume_refuses_mismatched_checkpoints_and_finished_runs(tmp_path, train
     result = invoke("train", "--resume", folder)
     assert result.exit_code == 0 and "nothing to resume" in result.output  # it has finished
     meta = json.loads((folder / "last.json").read_text())
-    meta["finished"] = None
-    meta["last_pt_sha256"] = "0" * 64  # a last.pt from another moment
-    (folder / "last.json").write_text(json.dumps(meta))
-    one_error(invoke("train", "--resume", folder), "from different iterations")
-    (folder / "last.json").unlink()
-    one_error(invoke("train", "--resume", folder), "last.pt or last.json is missing")
+    (folder / "last.json").write_text(json.dumps(meta | {"finished": None}))
+    one_error(invoke("train", "--resume", folder), "last.json does not match the record")
+    (folder / "last.json").unlink()  # a kill between the unit and its copy: the unit rules
+    result = invoke("train", "--resume", folder)
+    assert result.exit_code == 0 and "nothing to resume" in result.output
+    rewrite_record(folder, "last", finished=None, next_iteration="x")
+    one_error(invoke("train", "--resume", folder), "field 'next_iteration' has an invalid")
+    (folder / "config.json").write_text("{not json")
+    one_error(invoke("train", "--resume", folder), "config.json")
+    (folder / "last.pt").unlink()
+    (folder / "config.json").write_text(
+        json.dumps(json.loads((trained / "config.json").read_text()))
+    )
+    one_error(invoke("train", "--resume", folder), "last.pt is missing")
 
 
 def test_same_seed_same_checkpoint_bytes_and_usual_file_modes(tmp_path):
@@ -370,7 +382,7 @@ def test_a_report_needs_a_pdf_name_and_a_complete_run(tmp_path):
     assert invoke(*base, "--strategies", "equal_weight", "--out", out).exit_code == 0
     one_error(invoke("report", out, "-o", tmp_path / "r.png"), "a report is a PDF")
     (out / "returns.csv").write_text("date,equal_weight\n2020-01-01,abc\n")
-    one_error(invoke("report", out, "-o", tmp_path / "r.pdf"), "is not a complete run directory")
+    one_error(invoke("report", out, "-o", tmp_path / "r.pdf"), "returns.csv cannot be read")
 
 
 def test_a_full_disk_while_writing_the_pdf_is_one_line(tmp_path, monkeypatch):
@@ -395,6 +407,6 @@ def test_a_walk_forward_policy_folder_names_its_folds(tmp_path):
     for k in range(3):
         fold = tmp_path / "grpo-s0" / f"fold-0{k}"
         fold.mkdir(parents=True)
-        (fold / "policy.json").write_text("{}")
+        (fold / "policy.pt").write_bytes(b"")
     result = invoke("backtest", "--policy", tmp_path / "grpo-s0", "--out", tmp_path / "o")
     one_error(result, "holds 3 walk-forward folds (fold-00 .. fold-02)")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -14,7 +12,13 @@ import torch
 
 from portfolio_rl.agents.anchor import Anchor
 from portfolio_rl.agents.policy import SimplexPolicy
-from portfolio_rl.agents.runstate import policy_signature
+from portfolio_rl.agents.records import (
+    POLICY_FIELDS,
+    check_fields,
+    legacy_signature,
+    load_unit,
+    sha256,
+)
 from portfolio_rl.agents.steer import SteeredPolicy, decision_features, steered_decision
 from portfolio_rl.agents.steer_table import SteerContext
 from portfolio_rl.conventions.features import (
@@ -45,46 +49,56 @@ def check_features(meta: dict[str, Any], where: Path) -> None:
     )
 
 
-def load_policy(folder: str | Path) -> tuple[SimplexPolicy, dict[str, Any]]:
-    """The best policy of a training run folder and its metadata."""
+def read_policy(folder: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(state_dict, metadata)`` of a training run's ``policy.pt``, every field checked.
+
+    A ``policy.pt`` of an earlier version (the weights alone) is read with its
+    ``policy.json``, which must carry the signature that binds the two.
+    """
     folder = Path(folder)
-    meta_path, weights_path = folder / "policy.json", folder / "policy.pt"
-    if not meta_path.is_file() or not weights_path.is_file():
-        raise PortfolioRLError(f"{folder} is not a trained run (policy.pt and policy.json missing)")
-    try:
-        meta = json.loads(meta_path.read_text())
-        if not isinstance(meta, dict):
-            raise ValueError("policy.json is not a JSON object")
-    except ValueError as exc:
-        raise PortfolioRLError(f"cannot load the policy in {folder}: {exc}") from None
+    if not (folder / "policy.pt").is_file():
+        raise PortfolioRLError(f"{folder} is not a trained run (policy.pt missing)")
+    state, meta, data = load_unit(folder, "policy")
+    if meta is None:  # weights and metadata in two files, bound by a signature
+        try:
+            meta = json.loads((folder / "policy.json").read_text())
+            if not isinstance(meta, dict):
+                raise ValueError("policy.json is not a JSON object")
+        except (OSError, ValueError) as exc:
+            raise PortfolioRLError(f"cannot load the policy in {folder}: {exc}") from None
+        if meta.get("signature") != legacy_signature(meta, sha256(data)):
+            raise PortfolioRLError(
+                f"{folder}: policy.json does not match policy.pt (edited after training?); "
+                "train it again"
+            )
     check_features(meta, folder)
-    data = weights_path.read_bytes()
-    if meta.get("signature") != policy_signature(meta, hashlib.sha256(data).hexdigest()):
-        raise PortfolioRLError(
-            f"{folder}: policy.json does not match policy.pt (edited after training?); "
-            "train it again"
-        )
+    check_fields(meta, POLICY_FIELDS, folder / "policy.json")
+    return state, meta
+
+
+def load_policy(folder: str | Path) -> tuple[SimplexPolicy | SteeredPolicy, dict[str, Any]]:
+    """The best policy of a training run folder and its metadata."""
+    state, meta = read_policy(folder)
     try:
         if meta.get("steer"):
             steer = meta["steer"]
-            policy = SteeredPolicy(
+            policy: SimplexPolicy | SteeredPolicy = SteeredPolicy(
                 tuple(steer["names"]),
                 steer["configured"],
                 tuple(steer["levels"]),
                 meta["hidden"],
-                exposure=bool(meta.get("cash", False)),
+                exposure=meta["cash"],
             )
         else:
             policy = SimplexPolicy(
                 meta["obs_features"],
                 meta["hidden"],
                 meta["distribution"],
-                exposure=bool(meta.get("cash", False)),
-                anchored=meta.get("anchor") is not None,
+                exposure=meta["cash"],
+                anchored=meta["anchor"] is not None,
             )
-        state = torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
         policy.load_state_dict(state)
-    except Exception as exc:  # torch.load fails in many ways on a truncated or foreign file
+    except Exception as exc:  # weights of another shape, a record that does not fit them
         reason = (str(exc).splitlines() or [type(exc).__name__])[0]
         raise PortfolioRLError(f"cannot load the policy in {folder}: {reason}") from None
     policy.eval()

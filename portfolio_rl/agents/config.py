@@ -51,7 +51,7 @@ class TrainConfig:
     >>> TrainConfig(group_size=1)
     Traceback (most recent call last):
     ...
-    ValueError: group_size must be at least 2, got 1
+    ValueError: group_size must lie in 2..4096, got 1
     """
 
     # data

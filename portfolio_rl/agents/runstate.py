@@ -1,18 +1,18 @@
 """The bookkeeping of one training run: logs, validation, early stopping, checkpoints.
 
-Files in the run folder: ``config.json`` (the resolved TrainConfig), ``policy.pt`` +
-``policy.json`` (the best policy on validation, what the backtest loads), ``last.pt`` +
-``last.json`` (everything needed to resume bit-identically), ``train_log.csv`` (one row per
-iteration), ``summary.json``. Tensors are saved as ``state_dict``s and loaded with
+Files in the run folder: ``config.json`` (the resolved TrainConfig), ``policy.pt`` (the
+best policy on validation, what the backtest loads), ``last.pt`` (everything needed to
+resume bit-identically), each one unit with its metadata and a readable ``.json`` copy
+(`portfolio_rl.agents.records`), ``train_log.csv`` (one row per iteration),
+``summary.json``. Tensors are saved as ``state_dict``s and loaded with
 ``weights_only=True``: no pickled code.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,39 +26,18 @@ import torch
 from portfolio_rl.agents.config import TrainConfig
 from portfolio_rl.agents.data import MarketData
 from portfolio_rl.agents.policy import SimplexPolicy
+from portfolio_rl.agents.records import LAST_FIELDS, check_fields, load_unit, save_unit
 from portfolio_rl.agents.rollout import equal_weight_score, validation_score
 from portfolio_rl.conventions.features import FEATURE_NAMES, OBS_FEATURES
 from portfolio_rl.errors import DataError
 from portfolio_rl.plumbing.files import atomic_write, atomic_write_text
 
 
-def save_tensors(path: Path, state: dict[str, Any]) -> str:
-    """``torch.save`` atomically and byte-reproducibly; returns the file's sha256.
-
-    Saved to a buffer first: given a path, torch stores the file's (random temporary) name
-    inside the archive, so the same state would not give the same bytes.
-    """
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    data = buffer.getvalue()
-    atomic_write(path, lambda tmp: tmp.write_bytes(data))
-    return hashlib.sha256(data).hexdigest()
-
-
-def policy_signature(meta: dict[str, Any], weights_sha256: str) -> str:
-    """The sha256 that binds ``policy.json`` to ``policy.pt``: of the weights' hash and every
-    metadata field but itself. An integrity check against edits (a changed ``val_end`` would
-    open the in-sample test range), not a security measure: anyone can recompute it."""  # noqa: D205, D209
-    fields = {k: v for k, v in meta.items() if k != "signature"}
-    text = json.dumps([weights_sha256, fields], sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 def finished(folder: Path) -> str | None:
     """How a training run in ``folder`` ended, if it did (None: resumable or absent)."""
     try:
-        meta = json.loads((Path(folder) / "last.json").read_text())
-    except (OSError, ValueError):
+        _, meta, _ = load_unit(Path(folder), "last")
+    except DataError:
         return None
     return meta.get("finished") if isinstance(meta, dict) else None
 
@@ -185,12 +164,12 @@ class RunState:
             "steer": None
             if self.data.steering is None
             else self.data.steering.describe(self.data.prices.shape[1]),
-            "init_policy": self.config.init_policy,
+            "init_policy": None  # relative: a run folder's bytes do not depend on where it is
+            if self.config.init_policy is None
+            else os.path.relpath(self.config.init_policy, self.folder),
         }
         state = {k: v.detach().cpu().clone() for k, v in policy.state_dict().items()}
-        digest = save_tensors(self.folder / "policy.pt", state)
-        meta["signature"] = policy_signature(meta, digest)
-        atomic_write_text(self.folder / "policy.json", json.dumps(meta, indent=2) + "\n")
+        save_unit(self.folder, "policy", state, meta)
 
     def log(self, row: dict[str, Any]) -> None:
         """Append one iteration's figures (and write them to TensorBoard if it is installed)."""
@@ -223,17 +202,13 @@ class RunState:
     def checkpoint(self, iteration: int, finished: str | None = None) -> None:
         """Save everything needed to continue after ``iteration`` bit-identically.
 
-        ``last.pt`` holds the tensors and the iteration; ``last.json`` the rest, the same
-        iteration and the sha256 of ``last.pt``, so a pair from two different moments (a
-        crash between the two writes) is refused on resume.
+        ``last.pt`` holds the tensors and the rest (one unit, `save_unit`); ``last.json`` is
+        its readable copy, and ``train_log.csv`` is written from the rows it holds.
         """
         state = {name: m.state_dict() for name, m in self.modules.items()}
         state["torch_rng"] = torch.get_rng_state()
-        state["next_iteration"] = torch.tensor(iteration + 1)
-        digest = save_tensors(self.folder / "last.pt", state)
         meta = {
             "next_iteration": iteration + 1,
-            "last_pt_sha256": digest,
             "finished": finished,
             "best_score": self.best_score,
             "best_iteration": self.best_iteration,
@@ -241,28 +216,20 @@ class RunState:
             "numpy_rng": self.rng.bit_generator.state,
             "rows": self.rows,
         }
-        atomic_write_text(self.folder / "last.json", json.dumps(meta) + "\n")
+        save_unit(self.folder, "last", state, meta)
         self.write_log()
 
     def resume(self) -> None:
         """Restore the state saved by `checkpoint` into the registered modules and rng."""
-        ckpt, meta_path = self.folder / "last.pt", self.folder / "last.json"
-        if not ckpt.is_file() or not meta_path.is_file():
-            raise DataError(f"nothing to resume in {self.folder}: last.pt or last.json is missing")
-        data = ckpt.read_bytes()
-        try:
-            meta = json.loads(meta_path.read_text())
-            state = torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
-            step = int(state["next_iteration"])
-            matches = meta["last_pt_sha256"] == hashlib.sha256(data).hexdigest()
-        except Exception as exc:  # torch.load refuses code (UnpicklingError) and bad files
-            reason = (str(exc).splitlines() or [type(exc).__name__])[0]
-            raise DataError(f"cannot resume {self.folder}: {reason}") from None
-        if not matches or step != meta.get("next_iteration"):
+        if not (self.folder / "last.pt").is_file():
+            raise DataError(f"nothing to resume in {self.folder}: last.pt is missing")
+        state, meta, _ = load_unit(self.folder, "last")
+        if meta is None:
             raise DataError(
-                f"cannot resume {self.folder}: last.pt and last.json are from different "
-                "iterations (a crash between their writes?); start the run again"
+                f"cannot resume {self.folder}: its last.pt was written by an earlier version; "
+                "start the run again"
             )
+        check_fields(meta, LAST_FIELDS, self.folder / "last.json")
         try:
             for name, module in self.modules.items():
                 module.load_state_dict(state[name])

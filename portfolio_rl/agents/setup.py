@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,7 @@ import pandas as pd
 import torch
 
 from portfolio_rl.agents.anchor import Anchor
-from portfolio_rl.agents.checkpoint import check_features
+from portfolio_rl.agents.checkpoint import read_policy
 from portfolio_rl.agents.config import TrainConfig
 from portfolio_rl.agents.data import MarketData
 from portfolio_rl.agents.policy import SimplexPolicy
@@ -71,17 +70,10 @@ def starting_policy(
     rng = seed_everything(config.seed)
     policy = make_policy(config, device, steer)
     if config.init_policy is not None:
-        meta_path = Path(config.init_policy).with_name("policy.json")
-        if meta_path.is_file():
-            try:
-                meta = json.loads(meta_path.read_text())
-            except ValueError:
-                meta = {}
-            check_features(meta if isinstance(meta, dict) else {}, meta_path.parent)
         try:
-            state = torch.load(config.init_policy, weights_only=True, map_location=device)
+            state, _ = read_policy(Path(config.init_policy).parent)
             policy.load_state_dict(state)
-        except Exception as exc:  # a missing, foreign or truncated file
+        except Exception as exc:  # a missing, foreign or truncated file, another shape
             reason = (str(exc).splitlines() or [type(exc).__name__])[0]
             raise DataError(f"cannot start from {config.init_policy}: {reason}") from None
     return rng, policy

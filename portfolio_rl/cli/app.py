@@ -126,11 +126,11 @@ def strategy_names(text: str, with_policies: bool) -> tuple[str, ...]:
 def policy_folders(folders: list[Path]) -> list[Path]:
     """--policy: a training folder; a run directory is refused with the folders it holds."""
     for folder in folders:
-        if (folder / "policy.json").is_file():
+        if (folder / "policy.pt").is_file():
             continue
-        inside = sorted(p.parent for p in folder.glob("policies/*/policy.json"))
-        folds = sorted(p.parent for p in folder.glob("fold-*/policy.json"))
-        folds += sorted(p.parent for p in folder.glob("policies/*/fold-*/policy.json"))
+        inside = sorted(p.parent for p in folder.glob("policies/*/policy.pt"))
+        folds = sorted(p.parent for p in folder.glob("fold-*/policy.pt"))
+        folds += sorted(p.parent for p in folder.glob("policies/*/fold-*/policy.pt"))
         if inside:
             listing = ", ".join(str(p) for p in inside[:6])
             raise ConfigError(

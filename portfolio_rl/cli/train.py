@@ -131,7 +131,13 @@ def train(
         cfg_path = resume / "config.json"
         if not cfg_path.is_file():
             raise ConfigError(f"nothing to resume in {resume}: config.json not found")
-        train_cfg = from_mapping(TrainConfig, json.loads(cfg_path.read_text()), "config.json")
+        try:
+            saved = json.loads(cfg_path.read_text())
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot resume {resume}: config.json is damaged ({exc})") from None
+        if not isinstance(saved, dict):
+            raise ConfigError(f"cannot resume {resume}: config.json is not a JSON object")
+        train_cfg = from_mapping(TrainConfig, saved, f"{resume / 'config.json'}")
         given = {"algo": algo, "seed": seed, "prices": prices, "train_end": train_end}
         given |= {"val_end": val_end, "cash": cash, "anchor": anchor, "steer": steer}
         given |= parse_settings(set_ or [])

@@ -12,49 +12,95 @@ from portfolio_rl.errors import PortfolioRLError
 
 
 class Run:
-    """The tables of a run directory."""
+    """The tables of a run directory, every one checked on load.
+
+    A missing, truncated, binary or hand-edited file (text where numbers belong) is one
+    `PortfolioRLError` naming the file, never a traceback from a chart.
+    """
 
     def __init__(self, folder: Path) -> None:
-        def csv(name: str, **kw: Any) -> pd.DataFrame | None:
-            path = folder / name
-            return pd.read_csv(path, **kw) if path.is_file() else None
-
         self.folder = folder
-        try:
-            self.returns = pd.read_csv(folder / "returns.csv", index_col=0, parse_dates=True)
-            self.metrics = pd.read_csv(folder / "metrics.csv", index_col=0)
-            self.stats = pd.read_csv(folder / "stats.csv", index_col=0)
-            self.config = json.loads((folder / "config.json").read_text())
-            if self.metrics.empty or self.returns.empty:
-                raise ValueError("metrics.csv or returns.csv has no rows")
-            float(self.returns.to_numpy(dtype=float).sum())  # numbers, not text
-        except Exception as exc:  # a missing, truncated or edited file, however pandas fails
-            reason = (str(exc).splitlines() or [type(exc).__name__])[0]
-            raise PortfolioRLError(f"{folder} is not a complete run directory: {reason}") from None
-        self.turnover = csv("turnover.csv", index_col=0, parse_dates=True)
-        self.costs = csv("costs.csv", index_col=0, parse_dates=True)
-        self.failures = csv("failures.csv")
-        self.seeds = csv("seeds.csv")
-        self.folds = csv("folds.csv", index_col=0)
-        self.sweep = csv("sweep.csv")  # a sweep's trials (its test run only)
-        meta = folder / "sweep.json"
-        self.sweep_winner = json.loads(meta.read_text()) if meta.is_file() else None
+        self.returns = self._csv("returns.csv", index_col=0, parse_dates=True, required=True)
+        self.metrics = self._csv("metrics.csv", index_col=0, required=True, text=("status",))
+        self.stats = self._csv(
+            "stats.csv", index_col=0, required=True, text=("comparator", "anchor")
+        )
+        self.config = self._json("config.json", required=True)
+        for name, frame in (("metrics.csv", self.metrics), ("returns.csv", self.returns)):
+            if frame.empty:
+                self._fail(name, "it has no rows")
+        self.turnover = self._csv("turnover.csv", index_col=0, parse_dates=True)
+        self.costs = self._csv("costs.csv", index_col=0, parse_dates=True)
+        self.failures = self._csv("failures.csv", numeric=False)
+        self.seeds = self._csv("seeds.csv", numeric=False)
+        self.folds = self._csv("folds.csv", index_col=0, numeric=False)
+        self.sweep = self._csv("sweep.csv", numeric=False)  # a sweep's trials (its test run)
+        self.sweep_winner = self._json("sweep.json")
         self.steering = {  # what steered policies chose at each decision
-            p.stem: pd.read_csv(p, index_col=0, parse_dates=True)
+            p.stem: self._csv(p, index_col=0, parse_dates=True)
             for p in sorted((folder / "steering").glob("*.csv"))
         }
         self.weights = {
-            p.stem: pd.read_csv(p, index_col=0, parse_dates=True)
+            p.stem: self._csv(p, index_col=0, parse_dates=True)
             for p in sorted((folder / "weights").glob("*.csv"))
         }
         self.logs: dict[str, pd.DataFrame] = {}
         self.summaries: dict[str, dict[str, Any]] = {}
-        for name, rel in (self.config.get("policies") or {}).items():
-            folds = sorted((folder / rel).glob("fold-*")) or [folder / rel]  # walk-forward
+        policies = self.config.get("policies") or {}
+        if not isinstance(policies, dict):
+            self._fail("config.json", "its policies field is not a mapping")
+        for name, rel in policies.items():
+            folds = sorted((folder / str(rel)).glob("fold-*")) or [folder / str(rel)]
             for k, run in enumerate(folds):
                 label = name if len(folds) == 1 else f"{name} fold {k + 1}"
-                log, summary = run / "train_log.csv", run / "summary.json"
-                if log.is_file():
-                    self.logs[label] = pd.read_csv(log)
-                if summary.is_file():
-                    self.summaries[label] = json.loads(summary.read_text())
+                log = self._csv(run / "train_log.csv")
+                summary = self._json(run / "summary.json")
+                if log is not None:
+                    self.logs[label] = log
+                if summary is not None:
+                    self.summaries[label] = summary
+
+    def _path(self, name: str | Path) -> Path:
+        """A file of the run: a name inside its folder, or a path found under it."""
+        return name if isinstance(name, Path) else self.folder / name
+
+    def _fail(self, name: str | Path, reason: str) -> None:
+        raise PortfolioRLError(f"{self._path(name)} cannot be read: {reason}")
+
+    def _csv(
+        self,
+        name: str | Path,
+        required: bool = False,
+        numeric: bool = True,
+        text: tuple[str, ...] = (),
+        **kw: Any,
+    ) -> pd.DataFrame | None:
+        """A CSV of the run (None if absent and not required); numbers in every column but
+        the ``text`` ones unless ``numeric`` is False."""  # noqa: D205, D209
+        path = self._path(name)
+        if not path.is_file():
+            if required:
+                self._fail(name, "it is missing (not a complete run directory)")
+            return None
+        try:
+            frame = pd.read_csv(path, **kw)
+            if numeric:  # text in a table of numbers: an edit
+                frame.drop(columns=[c for c in text if c in frame]).to_numpy(dtype=float)
+        except Exception as exc:  # a truncated, binary or edited file, however pandas fails
+            self._fail(name, (str(exc).splitlines() or [type(exc).__name__])[0])
+        return frame
+
+    def _json(self, name: str | Path, required: bool = False) -> dict[str, Any] | None:
+        """A JSON object of the run (None if absent and not required)."""
+        path = self._path(name)
+        if not path.is_file():
+            if required:
+                self._fail(name, "it is missing (not a complete run directory)")
+            return None
+        try:
+            value = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
+            self._fail(name, str(exc))
+        if not isinstance(value, dict):
+            self._fail(name, "it is not a JSON object")
+        return value

@@ -51,8 +51,8 @@ def test_one_scenario_with_the_mean_is_plain_grpo_bit_for_bit(tmp_path, prices):
     kw = dict(iterations=4, scenarios=1, robust_measure="mean")
     trainer("robust_grpo")(config(**kw), prices, tmp_path / "robust")
     trainer("grpo")(config(**{**kw, "algo": "grpo"}), prices, tmp_path / "plain")
-    robust = torch.load(tmp_path / "robust" / "last.pt", weights_only=True)["policy"]
-    plain = torch.load(tmp_path / "plain" / "last.pt", weights_only=True)["policy"]
+    robust = torch.load(tmp_path / "robust" / "last.pt", weights_only=True)["state"]["policy"]
+    plain = torch.load(tmp_path / "plain" / "last.pt", weights_only=True)["state"]["policy"]
     assert all(torch.equal(robust[k], plain[k]) for k in plain)
     log = pd.read_csv(tmp_path / "robust" / "train_log.csv").iloc[1:]
     assert (log["robust_gap"] == 0).all() and (log["scenario_spread"] == 0).all()
@@ -179,7 +179,9 @@ def weight_of_a(tmp_path, algo, **kw):
     prices = four_scenarios()
     trainer(algo)(cfg, prices, tmp_path / algo)
     policy = make_policy(cfg, torch.device("cpu"))
-    policy.load_state_dict(torch.load(tmp_path / algo / "last.pt", weights_only=True)["policy"])
+    policy.load_state_dict(
+        torch.load(tmp_path / algo / "last.pt", weights_only=True)["state"]["policy"]
+    )
     data = MarketData.build(prices, cfg, torch.device("cpu"))
     starts = data.train_starts
     obs = observation(data.features[starts], torch.full((len(starts), 2), 0.5))

@@ -80,8 +80,8 @@ def test_seeds_together_vmapped_as_on_a_gpu_match_each_seed_alone(tmp_path, pric
     monkeypatch.setattr(StackedPolicy, "vmapped_devices", ("cpu",))  # the GPU's way, on CPU
     together, alone = train_both(tmp_path, prices)
     for s, (a, b) in enumerate(zip(alone, together, strict=True)):
-        pa = torch.load(tmp_path / f"alone-{s}" / "policy.pt", weights_only=True)
-        pb = torch.load(tmp_path / f"together-{s}" / "policy.pt", weights_only=True)
+        pa = torch.load(tmp_path / f"alone-{s}" / "policy.pt", weights_only=True)["state"]
+        pb = torch.load(tmp_path / f"together-{s}" / "policy.pt", weights_only=True)["state"]
         gap = max((pa[k] - pb[k]).abs().max().item() for k in pa)
         assert 0 <= gap < 1e-4, gap  # the batched products round differently, that is all
         # the same starts, paths and action noise: the rewards agree to float rounding

@@ -101,8 +101,8 @@ def test_resumed_run_equals_uninterrupted(tmp_path, sp500, monkeypatch, algo):
     monkeypatch.setattr(RunState, "log", original)
     resumed = trainer(algo)(cfg, sp500, tmp_path / "cut", resume=True)
     pd.testing.assert_frame_equal(full.log, resumed.log)
-    a = torch.load(tmp_path / "full" / "last.pt", weights_only=True)
-    b = torch.load(tmp_path / "cut" / "last.pt", weights_only=True)
+    a = torch.load(tmp_path / "full" / "last.pt", weights_only=True)["state"]
+    b = torch.load(tmp_path / "cut" / "last.pt", weights_only=True)["state"]
     for k, v in a["policy"].items():
         assert torch.equal(v, b["policy"][k]), k
 
@@ -123,19 +123,10 @@ def test_checkpoints_never_unpickle_code(tmp_path, sp500):
             return (print, ("pwned",))
 
     torch.save({"x": Evil()}, tmp_path / "policy.pt")
-    with pytest.raises(PortfolioRLError, match=r"policy\.json does not match policy\.pt"):
+    with pytest.raises(PortfolioRLError, match=r"policy\.pt cannot be read"):
         load_policy(tmp_path)
-    # even with metadata signed for the evil file, torch.load(weights_only=True) refuses it
-    import hashlib
-    import json
-
-    from portfolio_rl.agents.runstate import policy_signature
-
-    meta = json.loads((tmp_path / "policy.json").read_text())
-    digest = hashlib.sha256((tmp_path / "policy.pt").read_bytes()).hexdigest()
-    meta["signature"] = policy_signature(meta, digest)
-    (tmp_path / "policy.json").write_text(json.dumps(meta))
-    with pytest.raises(PortfolioRLError, match="cannot load the policy"):
+    torch.save({"state": {"x": Evil()}, "meta": "{}"}, tmp_path / "policy.pt")  # as a unit
+    with pytest.raises(PortfolioRLError, match=r"policy\.pt cannot be read"):
         load_policy(tmp_path)
 
 
@@ -177,7 +168,7 @@ def test_policy_decisions_do_not_see_the_future(tmp_path, sp500):
     )
     # the last policy, not the one chosen on validation (which may be the 1/N start)
     policy, meta = load_policy(tmp_path)
-    policy.load_state_dict(torch.load(tmp_path / "last.pt", weights_only=True)["policy"])
+    policy.load_state_dict(torch.load(tmp_path / "last.pt", weights_only=True)["state"]["policy"])
     strategy = PolicyStrategy("grpo", policy, meta)
     d = pd.Timestamp("2014-03-31")
     changed = sp500.copy()

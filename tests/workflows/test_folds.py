@@ -45,8 +45,8 @@ def test_a_diverging_later_fold_keeps_the_previous_folds_policy(tmp_path, monkey
     diverged, policies = trained.diverged, trained.policies
     assert len(diverged) == 1 and "fold 2" in diverged[0] and "diverged" in diverged[0]
     first, second = (tmp_path / "policies" / "grpo-s0" / f"fold-0{k}" for k in (0, 1))
-    a = torch.load(first / "policy.pt", weights_only=True)
-    b = torch.load(second / "policy.pt", weights_only=True)
+    a = torch.load(first / "policy.pt", weights_only=True)["state"]
+    b = torch.load(second / "policy.pt", weights_only=True)["state"]
     assert all(torch.equal(a[k], b[k]) for k in a)  # fold 2 trades fold 1's policy
     assert len(policies) == 1
 
