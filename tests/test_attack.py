@@ -292,3 +292,25 @@ def test_report_on_an_edited_or_binary_run_file_is_one_error_line(tmp_path, file
     assert result.exit_code == 2, result.output
     assert f"{file} cannot be read" in result.output
     assert not (tmp_path / "r.pdf").exists()
+
+
+def test_a_price_file_with_two_date_columns_is_refused(tmp_path):
+    from portfolio_rl.data.checks import validate_prices
+    from portfolio_rl.errors import DataError
+
+    days = pd.bdate_range("2020-01-01", periods=5)
+    frame = pd.DataFrame({"Date": days, "date": days.strftime("%Y%m%d"), "A": 1.0 + np.arange(5)})
+    with pytest.raises(DataError, match="more than one date column \\('Date', 'date'\\)"):
+        validate_prices(frame)
+
+
+def test_holdings_of_true_and_false_are_not_read_as_one_and_zero(tmp_path):
+    from portfolio_rl.errors import DataError
+    from portfolio_rl.workflows.allocation import read_holdings
+
+    path = tmp_path / "h.csv"
+    path.write_text("asset,value\nAAPL,True\nAMD,False\n")
+    with pytest.raises(DataError, match="every value must be a number"):
+        read_holdings(path)
+    path.write_text("asset,value\nAAPL, 100\nAMD,2.5e3\n")
+    assert read_holdings(path).to_dict() == {"AAPL": 100.0, "AMD": 2500.0}

@@ -51,6 +51,9 @@ def _check_header(path: Path) -> None:
 def date_index(frame: pd.DataFrame) -> pd.DataFrame:
     """The frame indexed by its parsed dates (a Date column or index), normalised to days."""
     date_cols = [c for c in frame.columns if str(c).strip().lower() in ("date", "datetime")]
+    if len(date_cols) > 1:  # never trade one of them as an asset
+        names = ", ".join(repr(str(c)) for c in date_cols)
+        raise DataError(f"more than one date column ({names}): keep one")
     if date_cols:
         frame = frame.set_index(date_cols[0])
     elif not isinstance(frame.index, pd.DatetimeIndex) and str(frame.index.name).lower() != "date":

@@ -115,7 +115,9 @@ def _fetch(
 _CACHE_VERSION = 2
 
 
-def _read_cache(path: Path) -> tuple[pd.Series, pd.Timestamp, pd.Timestamp] | None:
+def _read_cache(path: Path) -> tuple[pd.Series, pd.Timestamp, pd.Timestamp] | str | None:
+    """The cached closes and the range they cover; None if absent or of another version,
+    and a sentence when the file does not hold what it claims (it is fetched again)."""  # noqa: D205, D209
     import pyarrow.parquet as pq
 
     if not path.is_file():
@@ -125,10 +127,37 @@ def _read_cache(path: Path) -> tuple[pd.Series, pd.Timestamp, pd.Timestamp] | No
         meta = json.loads(table.schema.metadata[_META_KEY])
         if meta.get("version") != _CACHE_VERSION:
             return None
-        frame = table.to_pandas()
+        close = table.to_pandas()["Close"]
+        start, end = pd.Timestamp(meta["start"]), pd.Timestamp(meta["end"])
     except Exception:  # an unreadable cache is refetched, never trusted
-        return None
-    return frame["Close"], pd.Timestamp(meta["start"]), pd.Timestamp(meta["end"])
+        return "the cache file cannot be read"
+    problem = _coverage_problem(close, start, end)
+    if problem:
+        return f"the cache claims {start.date()}..{end.date()} but {problem}"
+    return close, start, end
+
+
+def _coverage_problem(close: pd.Series, start: pd.Timestamp, end: pd.Timestamp) -> str:
+    """Why ``close`` does not cover ``[start, end)`` as a daily series ('' when it does).
+
+    A daily close has a row on nearly every weekday (exchange holidays are under 4% of
+    them), from the first weekdays of the range to its last.
+    """
+    if close.empty or not isinstance(close.index, pd.DatetimeIndex) or start >= end:
+        return "holds no rows"
+    if close.isna().any() or not (close.to_numpy() > 0).all():
+        return "holds missing or non-positive prices"
+    if not close.index.is_monotonic_increasing or close.index.has_duplicates:
+        return "its dates are out of order"
+    weekdays = len(pd.bdate_range(start, end - pd.Timedelta(days=1)))
+    inside = close.loc[start : end - pd.Timedelta(days=1)]
+    if len(inside) < 0.9 * weekdays - 3:
+        return f"holds {len(inside)} rows for {weekdays} weekdays"
+    if inside.empty or _weekdays(start, inside.index[0]) > 3:
+        return "its rows start late"
+    if _weekdays(inside.index[-1] + pd.Timedelta(days=1), end) > 3:
+        return f"its rows end on {inside.index[-1].date()}"
+    return ""
 
 
 def _write_cache(path: Path, close: pd.Series, start: pd.Timestamp, end: pd.Timestamp) -> None:
@@ -243,6 +272,11 @@ def _covered_from(received: pd.Series, requested_start: pd.Timestamp) -> pd.Time
     return requested_start if weekdays_missing == 0 else first
 
 
+def _weekdays(a: pd.Timestamp, b: pd.Timestamp) -> int:
+    """Weekdays in ``[a, b)``."""
+    return len(pd.bdate_range(a, b - pd.Timedelta(days=1))) if a < b else 0
+
+
 def _short(a: pd.Timestamp, b: pd.Timestamp) -> bool:
     """A gap of a few days (a weekend and a holiday), not a hole in the data."""
     return (b - a).days < _SHORT_RANGE_DAYS
@@ -259,10 +293,10 @@ def _ticker_through_cache(
     nothing is recorded), each good extension written before the next is fetched.
     """
     cached = _read_cache(path)
-    if cached is None:
+    if cached is None or isinstance(cached, str):
         close, reason = _fetch(ticker, lo, hi, **kwargs)
         if close is None:
-            return None, reason
+            return None, reason if cached is None else f"{cached}; fetching again: {reason}"
         _write_cache(path, close, _covered_from(close, lo), _covered_until(close, hi))
         return close.loc[lo : hi - pd.Timedelta(days=1)], ""
 
@@ -270,8 +304,8 @@ def _ticker_through_cache(
     if lo < c_lo:  # earlier: the new piece must reach the cached start
         extra, reason = _fetch(ticker, lo, c_lo, **kwargs)
         if extra is None:
-            if not _short(lo, c_lo):
-                return None, reason
+            if _weekdays(lo, c_lo):  # a failed fetch is never a harmless gap
+                return None, f"{lo.date()}..{c_lo.date()} is not cached: {reason}"
         elif not _short(_covered_until(extra, c_lo), c_lo):
             end = extra.index[-1].date()
             return None, f"the answer for {lo.date()}..{c_lo.date()} stops at {end}: a hole"
@@ -283,8 +317,9 @@ def _ticker_through_cache(
     if hi > c_hi:  # later: the new piece must start where the cache ends
         extra, reason = _fetch(ticker, c_hi, hi, **kwargs)
         if extra is None:
-            if not _short(c_hi, hi):
-                return None, reason
+            today = pd.Timestamp.today().normalize()  # today's close may not exist yet
+            if _weekdays(c_hi, min(hi, today)):
+                return None, f"{c_hi.date()}..{hi.date()} is not cached: {reason}"
         elif not _short(c_hi, _covered_from(extra, c_hi)):
             start = extra.index[0].date()
             return None, f"the answer for {c_hi.date()}..{hi.date()} starts at {start}: a hole"

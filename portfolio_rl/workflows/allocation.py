@@ -41,12 +41,12 @@ MAX_MONEY = 1e15
 def read_holdings(path: Path) -> pd.Series:
     """Current positions from a CSV with columns ``asset`` and ``value`` (money, >= 0)."""
     try:
-        frame = pd.read_csv(path)
+        frame = pd.read_csv(path, dtype=str)  # True/False stays text, never 1 and 0
     except (OSError, ValueError) as exc:
         raise DataError(f"cannot read holdings {path}: {exc}".splitlines()[0]) from None
     if not {"asset", "value"} <= set(frame.columns):
         raise DataError(f"{path}: holdings need the columns asset and value")
-    values = pd.to_numeric(frame["value"], errors="coerce")
+    values = pd.to_numeric(frame["value"].str.strip(), errors="coerce")
     if values.isna().any() or not ((values >= 0) & (values <= MAX_MONEY)).all():
         raise DataError(f"{path}: every value must be a number from 0 to {MAX_MONEY:.0e}")
     if frame["asset"].duplicated().any():

@@ -162,10 +162,11 @@ def cached_range(tmp_path, ticker="AAA"):
     return meta["start"], meta["end"]
 
 
-def test_a_failed_short_extension_is_not_recorded_as_covered(tmp_path):
+def test_a_failed_short_extension_is_an_error_and_not_recorded_as_covered(tmp_path):
     fake = FakeYahoo({"AAA": ["good", "raise", "raise"]})
     run(fake, end="2021-03-01", cache=tmp_path, retries=1)  # to Friday 2021-02-26
-    run(fake, end="2021-03-05", cache=tmp_path, retries=1)  # Mon-Thu asked, rate-limited
+    with pytest.raises(DownloadError, match=r"2021-03-01\.\.2021-03-05 is not cached"):
+        run(fake, end="2021-03-05", cache=tmp_path, retries=1)  # Mon-Thu, rate-limited
     assert cached_range(tmp_path) == ("2021-01-01", "2021-03-01")
     frame, _ = run(fake, end="2021-03-05", cache=tmp_path)  # a good retry gets the four days
     assert frame.index[-1] == pd.Timestamp("2021-03-04") and len(frame) == 45
@@ -317,3 +318,18 @@ def test_a_cache_of_an_older_format_is_fetched_again(tmp_path):
     meta = {dl._META_KEY: json.dumps({"start": "2020-01-01", "end": "2020-12-31"}).encode()}
     pq.write_table(table.replace_schema_metadata(meta), tmp_path / "AAA.parquet")
     assert cache_range(tmp_path) is None  # untrusted: it may record days never received
+
+
+def test_a_cache_that_holds_less_than_it_claims_is_fetched_again_or_refused(tmp_path):
+    from portfolio_rl.data.download import _write_cache
+
+    fake = FakeYahoo()
+    full, _ = run(fake, start="2015-01-01", end="2020-12-31", cache=tmp_path)
+    path = tmp_path / "AAA.parquet"
+    _write_cache(path, full.iloc[:10, 0], pd.Timestamp("2015-01-01"), pd.Timestamp("2020-12-31"))
+    again, _ = run(fake, start="2015-01-01", end="2020-12-31", cache=tmp_path)
+    assert len(again) == len(full)  # fetched again, not served as five years
+    _write_cache(path, full.iloc[:10, 0], pd.Timestamp("2015-01-01"), pd.Timestamp("2020-12-31"))
+    offline = FakeYahoo({"AAA": ["raise"] * 10})
+    with pytest.raises(DownloadError, match=r"cache claims 2015-01-01\.\.2020-12-31 but holds 10"):
+        run(offline, start="2015-01-01", end="2020-12-31", cache=tmp_path, retries=1)
