@@ -55,9 +55,9 @@ def test_a_key_given_twice_in_yaml_is_an_error(tmp_path):
     assert load_yaml(path)["rl"]["seeds"] == [0]
 
 
-@pytest.mark.parametrize("damage", ["nan", "negative"])
+@pytest.mark.parametrize("damage", ["nan", "negative", "negative with its checksum"])
 def test_a_corrupt_anchor_table_is_computed_again(tmp_path, damage):
-    from portfolio_rl.backtest.anchors import anchor_table, table_key
+    from portfolio_rl.backtest.anchors import _write_table, anchor_table, table_key
 
     prices = load_prices("sp500", start="2015-01-01", end="2016-06-30").iloc[:, :5]
     good = anchor_table(prices, "inverse_vol", {}, 60, cache=tmp_path).weights
@@ -68,6 +68,8 @@ def test_a_corrupt_anchor_table_is_computed_again(tmp_path, damage):
     else:  # the right shape and sums, negative weights
         frame.iloc[100, :2] = [-0.5, frame.iloc[100, 1] + frame.iloc[100, 0] + 0.5]
     frame.to_parquet(path)
+    if damage.endswith("checksum"):  # a forged file: the checksum matches, the simplex not
+        _write_table(path, frame)
     again = anchor_table(prices, "inverse_vol", {}, 60, cache=tmp_path).weights
     pd.testing.assert_frame_equal(again, good)
 
@@ -314,3 +316,38 @@ def test_holdings_of_true_and_false_are_not_read_as_one_and_zero(tmp_path):
         read_holdings(path)
     path.write_text("asset,value\nAAPL, 100\nAMD,2.5e3\n")
     assert read_holdings(path).to_dict() == {"AAPL": 100.0, "AMD": 2500.0}
+
+
+def test_a_strategy_that_mostly_fails_is_marked_failed_not_reported_as_a_result(tmp_path):
+    from portfolio_rl.report.run import Run
+    from portfolio_rl.report.text import headline_table
+    from portfolio_rl.report.verdict import verdict
+
+    config = tmp_path / "c.yaml"  # five assets can never each hold at most 5%
+    config.write_text("strategy_params: {min_variance: {max_weight: 0.05}}\n")
+    out = tmp_path / "o"
+    args = [*BACKTEST, "--config", str(config), "--strategies", "equal_weight,min_variance"]
+    result = runner.invoke(app, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "marked failed, left out of the verdict" in result.output
+    run = Run(out)
+    assert run.metrics["failed"].to_dict() == {"equal_weight": False, "min_variance": True}
+    assert "min_variance (failed)" in headline_table(run.metrics, run.stats).index
+    assert verdict(run.metrics, run.stats).startswith(
+        "Marked failed, and left out of every comparison: min_variance"
+    )
+
+
+def test_anchor_auto_with_no_baseline_to_choose_is_refused(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("strategies: [benchmark]\nrl: {train: {anchor: auto}}\n")
+    result = runner.invoke(app, ["run", "--config", str(config), "--out", str(tmp_path / "o")])
+    assert (
+        result.exit_code == 2 and "anchor auto chooses among the run's baselines" in result.output
+    )
+    config.write_text("strategies: [benchmark]\n")
+    args = ["train", "--config", str(config), "--anchor", "auto", "--out", str(tmp_path / "t")]
+    result = runner.invoke(app, args)
+    assert (
+        result.exit_code == 2 and "anchor auto chooses among the run's baselines" in result.output
+    )

@@ -94,33 +94,65 @@ def anchor_table(
     params = dict(params or {})
     folder = (cache or cache_dir()) / "anchors"
     path = folder / f"{table_key(prices, name, params, window, days)}.parquet"
-    if path.is_file():
-        try:
-            weights = pd.read_parquet(path)
-            if valid_table(weights, prices):
-                weights.columns = prices.columns
-                return Anchor(name, params, window, weights.set_index(prices.index))
-        except (OSError, ValueError):
-            pass  # a damaged or edited cache file is computed again
+    cached = _read_table(path)
+    if cached is not None and valid_table(cached, prices, days):
+        cached.columns = prices.columns
+        return Anchor(name, params, window, cached.set_index(prices.index))
     weights = _compute(prices, name, params, window, progress, days)
     folder.mkdir(parents=True, exist_ok=True)
-    frame = weights.copy()
-    frame.columns = list(map(str, frame.columns))
-    atomic_write(path, lambda tmp: frame.to_parquet(tmp))
+    _write_table(path, weights)
     return Anchor(name, params, window, weights)
 
 
-def valid_table(weights: pd.DataFrame, prices: pd.DataFrame) -> bool:
-    """Whether a cached table can be served: the prices' assets and length, and on every row
-    that was computed (a table of some days leaves the others all NaN) finite, non-negative
-    weights that sum to one; a table with a partly NaN or a negative row, from an edit or a
-    damaged write, is computed again."""  # noqa: D205, D209
+def _checksum(frame: pd.DataFrame) -> str:
+    return hashlib.sha256(np.ascontiguousarray(frame.to_numpy(dtype=np.float64))).hexdigest()
+
+
+def _write_table(path: Path, weights: pd.DataFrame) -> None:
+    """Cache a table atomically with the sha256 of its values in the file's metadata."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = weights.copy()
+    frame.columns = list(map(str, frame.columns))
+    table = pa.Table.from_pandas(frame)
+    meta = dict(table.schema.metadata or {}) | {b"portfolio_rl_sha256": _checksum(frame).encode()}
+    table = table.replace_schema_metadata(meta)
+    atomic_write(path, lambda tmp: pq.write_table(table, tmp))
+
+
+def _read_table(path: Path) -> pd.DataFrame | None:
+    """A cached table whose values match their checksum; None if absent, damaged or edited."""
+    import pyarrow.parquet as pq
+
+    if not path.is_file():
+        return None
+    try:
+        table = pq.read_table(path)
+        digest = (table.schema.metadata or {}).get(b"portfolio_rl_sha256", b"").decode()
+        frame = table.to_pandas()
+        return frame if digest == _checksum(frame) else None
+    except Exception:  # a damaged or foreign file is computed again, never served
+        return None
+
+
+def valid_table(
+    weights: pd.DataFrame, prices: pd.DataFrame, days: pd.DatetimeIndex | None = None
+) -> bool:
+    """Whether a cached table can be served: the prices' assets and length, a row on every
+    day of its key (``days``, else every day), and on every row that was computed (a table
+    of some days leaves the others all NaN) finite, non-negative weights that sum to one; a
+    table with a partly NaN or a negative row, from an edit or a damaged write, is computed
+    again."""  # noqa: D205, D209
     if list(weights.columns) != list(map(str, prices.columns)) or len(weights) != len(prices):
         return False
     values = weights.to_numpy(dtype=float)
-    values = values[~np.isnan(values).all(axis=1)]
+    done = ~np.isnan(values).all(axis=1)
+    wanted = np.ones(len(prices), bool) if days is None else prices.index.isin(days)
+    values = values[done]
     return bool(
         len(values)
+        and done[wanted].all()
         and np.isfinite(values).all()
         and (values >= 0).all()
         and np.allclose(values.sum(axis=1), 1.0, atol=1e-6)

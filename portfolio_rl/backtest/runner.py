@@ -14,7 +14,13 @@ from portfolio_rl.backtest.engine import BacktestConfig, BacktestResult
 from portfolio_rl.backtest.metrics import compute_metrics
 from portfolio_rl.backtest.stats import compute_stats
 from portfolio_rl.backtest.strategies import BaselineStrategy
-from portfolio_rl.baselines import BASELINES, best_robust, make_baseline
+from portfolio_rl.baselines import (
+    BASELINES,
+    FAILED_SHARE,
+    best_robust,
+    failed_strategies,
+    make_baseline,
+)
 from portfolio_rl.conventions.market import daily_rate
 from portfolio_rl.errors import ConfigError
 from portfolio_rl.plumbing.files import atomic_write, atomic_write_text, child_path
@@ -79,6 +85,7 @@ def evaluate(
     metrics = compute_metrics(result.returns, result.turnover, result.costs, rf=rf)
     fails = result.failures.groupby("strategy").size() if len(result.failures) else pd.Series()
     metrics["solver_failures"] = [int(fails.get(n, 0)) for n in metrics.index]
+    metrics["failed"] = metrics["solver_failures"] > FAILED_SHARE * max(len(result.turnover), 1)
     reference = "equal_weight" if "equal_weight" in result.returns else None
     stats = compute_stats(
         result.returns,
@@ -94,13 +101,12 @@ def evaluate(
 
 
 def failing(result: BacktestResult, metrics: pd.DataFrame) -> list[str]:
-    """One line per strategy whose solves failed more often than not (weights were kept)."""
+    """One line per strategy marked failed (more than `FAILED_SHARE` of its decisions)."""
     rebalances = len(result.turnover)
-    fails = metrics.get("solver_failures", pd.Series(0, index=metrics.index))
     return [
-        f"{name}: {int(n)} of {rebalances} solves failed; it kept its previous weights then"
-        for name, n in fails.items()
-        if n > rebalances / 2
+        f"{name}: {int(metrics.loc[name, 'solver_failures'])} of {rebalances} solves failed "
+        "(it kept its previous weights then): marked failed, left out of the verdict"
+        for name in failed_strategies(metrics)
     ]
 
 

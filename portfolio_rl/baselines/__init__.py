@@ -80,14 +80,30 @@ def make_baseline(name: str, **params: Any) -> BaseModel:
     return cls(**params)
 
 
+#: A strategy whose decisions failed more often than this share of the rebalances is marked
+#: failed (``metrics.csv``'s ``failed``): its figures are the weights it kept, not a result,
+#: and the verdict leaves it out.
+FAILED_SHARE = 0.5
+
+
+def failed_strategies(metrics: pd.DataFrame) -> list[str]:
+    """The strategies of ``metrics`` marked failed (see `FAILED_SHARE`)."""
+    if "failed" not in metrics:
+        return []
+    return [str(n) for n in metrics.index[metrics["failed"].astype(bool)]]
+
+
 def best_robust(metrics: pd.DataFrame) -> str | None:
-    """The robust baseline with the highest Sharpe ratio in ``metrics``, if any."""
-    robust = [n for n in ROBUST if n in metrics.index]
+    """The robust baseline with the highest Sharpe ratio in ``metrics``, if any (never one
+    marked failed)."""  # noqa: D205, D209
+    failed = set(failed_strategies(metrics))
+    robust = [n for n in ROBUST if n in metrics.index and n not in failed]
     return str(metrics.loc[robust, "sharpe"].idxmax()) if robust else None
 
 
 __all__ = [
     "BASELINES",
+    "FAILED_SHARE",
     "ROBUST",
     "BaseModel",
     "Benchmark",
@@ -106,5 +122,6 @@ __all__ = [
     "VolTarget",
     "best_robust",
     "default_strategies",
+    "failed_strategies",
     "make_baseline",
 ]

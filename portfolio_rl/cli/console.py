@@ -105,6 +105,7 @@ def print_metrics(metrics: pd.DataFrame, title: str) -> None:
     for name, row in metrics.sort_values("sharpe", ascending=False).iterrows():
         cells = {key: fmt.format(row[key]) if key in row else "-" for _, key, fmt in METRIC_COLUMNS}
         label = f"{name} (in-sample)" if bool(row.get("in_sample", False)) else str(name)
+        label = f"{label} (failed)" if bool(row.get("failed", False)) else label
         rows.append((label, cells))
     if "solver_failures" in metrics and not metrics["solver_failures"].any():
         columns = [c for c in METRIC_COLUMNS if c[1] != "solver_failures"]  # all zero: say so

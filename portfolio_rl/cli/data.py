@@ -96,13 +96,19 @@ def data_download(
         bool, typer.Option(help="Drop tickers without data (with a warning) instead of failing.")
     ] = False,
     retries: Annotated[int, typer.Option(min=0, max=10, help="Retries per ticker.")] = 3,
+    force: Annotated[
+        bool, typer.Option(help="Replace an existing file at --out (else it is refused).")
+    ] = False,
 ) -> None:
     """Download adjusted daily closes with yfinance, through the per-ticker cache."""
     from portfolio_rl.data.checks import validate_prices
     from portfolio_rl.data.download import check_output, download_prices, write_prices
+    from portfolio_rl.errors import DownloadError
 
     if out is not None:
         check_output(out)  # before the download, not after it
+        if out.exists() and not force:
+            raise DownloadError(f"{out} already exists; pass --force to replace it")
     with console.progress_bar("download", len(tickers)) as bar:
         raw = download_prices(
             tickers,

@@ -107,6 +107,7 @@ def train(
 
     from portfolio_rl.agents.config import TrainConfig
     from portfolio_rl.agents.registry import ALGORITHMS
+    from portfolio_rl.baselines import default_strategies
     from portfolio_rl.plumbing.files import (
         folder_lock,
         foreign_files,
@@ -177,7 +178,8 @@ def train(
         overrides = parse_settings(set_ or []) | {k: v for k, v in flags.items() if v is not None}
         train_cfg = train_config_for(exp, algo, seed, **overrides)
         try:
-            check_anchor(train_cfg.anchor, train_cfg.cash)
+            names = list(exp.strategies or default_strategies(exp.cash))
+            check_anchor(train_cfg.anchor, train_cfg.cash, names)
             if train_cfg.steer != "none":
                 from portfolio_rl.baselines.steering import check_steerable
 

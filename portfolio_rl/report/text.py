@@ -76,6 +76,7 @@ def headline_table(
             ci = f"[{lo:.2f}, {hi:.2f}]"
         sd = spread.get(name)
         label = f"{name} (in-sample)" if bool(m.get("in_sample", False)) else name
+        label = f"{label} (failed)" if bool(m.get("failed", False)) else label
         rows[label] = {
             "CAGR": _pct(m["cagr"]),
             "Volatility": _pct(m["ann_vol"]),

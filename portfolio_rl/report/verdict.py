@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from portfolio_rl.agents.registry import METHOD, ROBUST_METHOD
-from portfolio_rl.baselines import best_robust
+from portfolio_rl.baselines import FAILED_SHARE, best_robust, failed_strategies
 from portfolio_rl.report.text import policy_rows
 
 ALPHA = 0.05
@@ -58,10 +58,15 @@ def verdict(metrics: pd.DataFrame, stats: pd.DataFrame, seeds: pd.DataFrame | No
     """The verdict paragraph of the report and the terminal: GRPO (and robust GRPO, when it
     ran) against the comparator named before the test, 1/N, the best robust baseline
     (chosen after the test, and said so) and the optimizer it started from."""  # noqa: D205, D209
+    failed = failed_strategies(metrics)
+    lines = [
+        f"Marked failed, and left out of every comparison: {', '.join(failed)} (more than "
+        f"{FAILED_SHARE:.0%} of its decisions failed; its figures are the weights it kept)."
+    ] if failed else []  # fmt: skip
+    metrics = metrics.drop(index=failed)
     methods = [m for m in (METHOD, ROBUST_METHOD) if policy_rows(metrics, m)]
     if not methods:
-        return "No GRPO policy was part of this run: no verdict on GRPO."
-    lines = []
+        return "\n".join([*lines, "No GRPO policy was part of this run: no verdict on GRPO."])
     robust = best_robust(metrics)
     comparator = comparator_of(stats)
     comparator = comparator if comparator in metrics.index else None
@@ -115,6 +120,7 @@ def seed_comparison(metrics: pd.DataFrame, stats: pd.DataFrame, algo: str = METH
         Index: the policies (``grpo_s0``); columns: ``Sharpe``, then for each reference its
         Sharpe (headed by its name) and ``p vs <name> (HAC)``. Empty without ``algo``.
     """  # noqa: D205
+    metrics = metrics.drop(index=failed_strategies(metrics))
     rows = policy_rows(metrics, algo)
     comparator = comparator_of(stats)
     refs = [(comparator, "comparator")] if comparator in metrics.index else []

@@ -185,7 +185,7 @@ class ExperimentConfig:
             )
         for algo in self.rl.algos:
             cfg = train_config_for(self, algo, self.rl.seeds[0])
-            check_anchor(cfg.anchor, self.cash)
+            check_anchor(cfg.anchor, self.cash, names)
             if cfg.steer != "none":
                 self._check_steer(cfg.steer, names)
         if self.rl.seeds_together and "grpo" in self.rl.algos:
@@ -230,10 +230,14 @@ class ExperimentConfig:
         return dataclasses.asdict(self)
 
 
-def check_anchor(anchor: str, cash: bool) -> None:
-    """Refuse an anchor that is not ``none``, ``auto`` or a baseline the run can hold."""
+def check_anchor(anchor: str, cash: bool, strategies: list[str] | None = None) -> None:
+    """Refuse an anchor that is not ``none``, ``auto`` or a baseline the run can hold, and
+    ``auto`` when the run's ``strategies`` hold no baseline to choose from."""  # noqa: D205, D209
     from portfolio_rl.baselines import BASELINES
 
+    if anchor == "auto" and strategies is not None:
+        if not [n for n in strategies if n != "benchmark"]:
+            raise ValueError("anchor auto chooses among the run's baselines: name some")
     if anchor in ("none", "auto"):
         return
     if anchor not in BASELINES or anchor == "benchmark":

@@ -76,7 +76,10 @@ def test_download_command_with_stand_in(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert list(pd.read_parquet(out).columns) == ["AAA", "BBB"]
     result = invoke(*[*args[:3], "DEAD", *args[3:]])
+    assert result.exit_code == 2 and "already exists; pass --force" in result.output
+    result = invoke(*[*args[:3], "DEAD", *args[3:], "--force"])
     assert result.exit_code == 2 and "error: no data for DEAD" in result.output
+    assert list(pd.read_parquet(out).columns) == ["AAA", "BBB"]  # a failed download keeps it
 
 
 def test_backtest_command_writes_the_run_directory(tmp_path):
