@@ -85,6 +85,7 @@ ThreadsFlag = Annotated[
     int | None,
     typer.Option(
         min=1,
+        max=1024,
         help="CPU cores to use: trainings run in this many worker processes, one thread "
         "each (default: the cores no other process is busy on). Results do not depend on it.",
     ),

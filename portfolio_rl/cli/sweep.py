@@ -30,7 +30,7 @@ def sweep(
     ] = None,
     max_concurrent: Annotated[
         int | None,
-        typer.Option(min=1, help="Trials at once (default: one per CPU Ray can see)."),
+        typer.Option(min=1, max=10_000, help="Trials at once (default: one per CPU Ray can see)."),
     ] = None,
     resume: Annotated[
         bool, typer.Option(help="Finish an interrupted sweep in --out; finished trials stay.")
