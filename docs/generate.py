@@ -2,7 +2,10 @@
 
     python docs/generate.py                  # everything below (hours on 2 cores)
     python docs/generate.py settings         # the settings tables (seconds)
+    python docs/generate.py quick            # `run --quick`: what it prints, its report's page 1
+    python docs/generate.py gallery          # run docs/examples/*.py, their pictures
     python docs/generate.py results sp500    # one documented run (see RUNS)
+    python docs/generate.py curves sp500     # its wealth and learning curves, from its folder
     python docs/generate.py bench            # the benchmark tables
     python docs/generate.py bench-steer      # the steered GRPO's figures alone
     python docs/generate.py quick500         # `run --quick` on a 500-asset price file
@@ -16,6 +19,8 @@ made it; nothing in README.md or the docs is typed by hand from a run.
 from __future__ import annotations
 
 import datetime
+import os
+import shutil
 import subprocess
 import sys
 import time
@@ -92,15 +97,130 @@ def settings() -> None:
     (OUT / "settings.md").write_text(settings_markdown())
 
 
+def fresh(folder: Path) -> Path:
+    """``folder`` emptied for a new run: the docs' runs are this script's own output."""
+    shutil.rmtree(folder, ignore_errors=True)
+    Path(f"{folder}.pdf").unlink(missing_ok=True)
+    return folder
+
+
+def quick() -> None:
+    """``portfolio-rl run --quick`` as a newcomer first runs it: what it prints (the progress
+    bars aside) and the first page of its report as a picture, for the README."""  # noqa: D205, D209
+    folder = fresh(RUNS_DIR / "docs-quick")
+    args = ["run", "--quick", "--out", str(folder), "--pdf", f"{folder}.pdf"]
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "portfolio_rl", *args],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        env=os.environ | {"COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb"},
+    )
+    seconds = time.perf_counter() - started
+    printed = done.stdout.replace(f"{ROOT}/", "").rstrip()
+    block = f"```text\n$ portfolio-rl run --quick\n{printed}\n```\n"
+    (OUT / "quick.md").write_text(stamp("`portfolio-rl run --quick`", seconds) + block)
+    page_one(folder, OUT / "quick-page1.png")
+    readme()
+
+
+def gallery() -> None:
+    """Run every example of ``docs/examples`` with the default settings; their pictures go
+    to ``docs/generated/gallery/``, stamped with the commit, and their wall times to
+    ``gallery.md``."""  # noqa: D205, D209
+    out = OUT / "gallery"
+    out.mkdir(parents=True, exist_ok=True)
+    env = os.environ | {"GALLERY_OUT": str(out), "GALLERY_STAMP": f"portfolio-rl {commit()}"}
+    rows, started = [], time.perf_counter()
+    for script in sorted((ROOT / "docs" / "examples").glob("*.py")):
+        begun = time.perf_counter()
+        subprocess.run([sys.executable, str(script)], cwd=ROOT, env=env, check=True)
+        rows.append(f"| `{script.name}` | {time.perf_counter() - begun:.0f} s |")
+    table = "\n".join(["| example | wall time |", "|---|---|", *rows]) + "\n"
+    what = "running the four examples"
+    (OUT / "gallery.md").write_text(stamp(what, time.perf_counter() - started) + table)
+
+
+def curves(name: str) -> None:
+    """Wealth and learning curves of a documented run, from its run folder: GRPO's seeds as
+    their mean and range beside the comparator and 1/N; the validation measure by iteration
+    in the first and the last walk-forward fold, mean +- sd over seeds beside 1/N's."""  # noqa: D205, D209
+    sys.path.insert(0, str(ROOT))
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import pandas as pd
+
+    from portfolio_rl.report.run import Run
+    from portfolio_rl.report.verdict import comparator_of
+
+    run = Run(RUNS_DIR / f"docs-{name}")
+    wealth = (1 + run.returns).cumprod()
+    seeds = [c for c in wealth if c.startswith("grpo_s")]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    mean = wealth[seeds].mean(axis=1)
+    left.fill_between(wealth.index, wealth[seeds].min(axis=1), wealth[seeds].max(axis=1),
+                      alpha=0.25, color="C0", lw=0)  # fmt: skip
+    left.plot(wealth.index, mean, color="C0", lw=1.4, label=f"GRPO, mean of {len(seeds)} seeds")
+    for k, other in enumerate(dict.fromkeys([comparator_of(run.stats), "equal_weight"])):
+        if other in wealth:
+            left.plot(wealth.index, wealth[other], color=f"C{k + 1}", lw=1.1, label=other)
+    left.set(title="Test: wealth of $1 net of costs (band: range over seeds)", yscale="log")
+    left.legend(frameon=False, fontsize=8)
+    folds = sorted({label.rsplit(" fold ", 1)[-1] for label in run.logs if " fold " in label})
+    for k, fold in enumerate(dict.fromkeys([folds[0], folds[-1]]) if folds else [None]):
+        keys = [f"{s} fold {fold}" if fold else s for s in seeds]
+        logs = [run.logs[key].dropna(subset=["val_score"]) for key in keys if key in run.logs]
+        if not logs:
+            continue
+        table = pd.concat([log.set_index("iteration")["val_score"] for log in logs], axis=1)
+        x, m, sd = table.index + 1, table.mean(axis=1), table.std(axis=1).fillna(0)
+        label = f"fold {fold}" if fold else "training"
+        right.plot(x, m, color=f"C{k}", lw=1.3, label=f"GRPO {label}, mean +- sd of seeds")
+        right.fill_between(x, m - sd, m + sd, color=f"C{k}", alpha=0.2, lw=0)
+        equal = np.mean([run.summaries[key]["val_equal_weight"] for key in keys])
+        right.axhline(equal, color=f"C{k}", ls="--", lw=1, label=f"1/N, {label}")
+    objective = next(iter(run.summaries.values()), {}).get("val_objective", "measure")
+    right.set(title=f"Validation {objective} by iteration (0: untrained)", xlabel="iteration")
+    right.legend(frameon=False, fontsize=8)
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+    made = (OUT / f"results-{name}.md").read_text().split("`")[3]  # the run's commit
+    fig.text(0.99, 0.01, f"portfolio-rl {made}", ha="right", fontsize=7, color="grey")
+    fig.tight_layout()
+    fig.savefig(OUT / f"curves-{name}.png", dpi=80)
+    plt.close(fig)
+
+
+def page_one(folder: Path, png: Path) -> None:
+    """The report's first page of the run in ``folder`` as a PNG (what the PDF shows)."""
+    sys.path.insert(0, str(ROOT))
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from portfolio_rl.report.charts import colours
+    from portfolio_rl.report.pdf import PAGES
+    from portfolio_rl.report.run import Run
+
+    run = Run(folder)
+    figure = PAGES[0](run, colours(list(run.returns.columns)))
+    figure.savefig(png, dpi=70)
+
+
 def results(name: str) -> None:
     """Re-run a documented configuration and write its results table and verdict."""
-    folder = RUNS_DIR / f"docs-{name}"
-    args = ["run", *RUNS[name], "--out", str(folder), "--pdf", str(folder) + ".pdf", "--force"]
+    folder = fresh(RUNS_DIR / f"docs-{name}")
+    args = ["run", *RUNS[name], "--out", str(folder), "--pdf", str(folder) + ".pdf"]
     seconds = cli(*args)
     md = OUT / f"results-{name}.md"
     cli("report", str(folder), "--markdown", str(md))
     command = "`portfolio-rl " + " ".join(["run", *RUNS[name]]) + "`"
     md.write_text(stamp(command, seconds) + md.read_text())
+    curves(name)
     if name in (HEADLINE, ANCHORED, STEERED):
         readme()
 
@@ -129,11 +249,11 @@ def quick500() -> None:
     from portfolio_rl.workflows.bench_scale import one_factor_prices
 
     RUNS_DIR.mkdir(parents=True, exist_ok=True)
-    prices, folder = RUNS_DIR / "docs-quick500.csv", RUNS_DIR / "docs-quick500"
+    prices, folder = RUNS_DIR / "docs-quick500.csv", fresh(RUNS_DIR / "docs-quick500")
     one_factor_prices(500).to_csv(prices)
     seconds = cli(
         "run", "--quick", "--prices", str(prices), "--out", str(folder),
-        "--pdf", str(folder) + ".pdf", "--force",
+        "--pdf", str(folder) + ".pdf",
     )  # fmt: skip
     md = OUT / "quick-500.md"
     cli("report", str(folder), "--markdown", str(md))
@@ -144,7 +264,7 @@ def quick500() -> None:
 def busy() -> None:
     """Time ``train --iterations 30`` (median of 3) and the default ``run``, each on an idle
     machine and beside one busy process (``python -c "while True: pass"``)."""  # noqa: D205, D209
-    folder = RUNS_DIR / "docs-busy"
+    folder = fresh(RUNS_DIR / "docs-busy")
     train = ["train", "--iterations", "30", "--out", str(folder / "train"), "--force"]
     run = ["run", "--out", str(folder / "run"), "--pdf", str(folder / "run.pdf"), "--force"]
     rows, started = [], time.perf_counter()
@@ -210,21 +330,33 @@ def readme() -> None:
     (OUT / "headline.md").write_text(block)
     path = ROOT / "README.md"
     text = fill(path.read_text(), "headline", block)
-    text = fill(text, "steered", seed_block(STEERED))
-    path.write_text(fill(text, "anchored", seed_block(ANCHORED)))
+    if (OUT / "quick.md").exists():
+        text = fill(text, "quick", (OUT / "quick.md").read_text())
+    path.write_text(fill(text, "steered", seed_block(STEERED)))
 
 
 def main(argv: list[str]) -> None:
     """Run the steps named on the command line (all of them by default)."""
     OUT.mkdir(parents=True, exist_ok=True)
-    what = argv or ["settings", "results", "bench", "quick500", "busy", "readme"]
-    if what[0] == "results":
+    what = argv or [
+        "settings",
+        "quick",
+        "gallery",
+        "results",
+        "bench",
+        "quick500",
+        "busy",
+        "readme",
+    ]
+    if what[0] in ("results", "curves"):
         for name in what[1:] or list(RUNS):
-            results(name)
+            (results if what[0] == "results" else curves)(name)
         return
     for step in what:
         {
             "settings": settings,
+            "quick": quick,
+            "gallery": gallery,
             "bench": bench,
             "bench-steer": lambda: bench(("bench-steer",)),
             "quick500": quick500,
