@@ -217,6 +217,7 @@ def results(name: str) -> None:
     args = ["run", *RUNS[name], "--out", str(folder), "--pdf", str(folder) + ".pdf"]
     seconds = cli(*args)
     md = OUT / f"results-{name}.md"
+    md.unlink(missing_ok=True)  # this script's own output, replaced
     cli("report", str(folder), "--markdown", str(md))
     command = "`portfolio-rl " + " ".join(["run", *RUNS[name]]) + "`"
     md.write_text(stamp(command, seconds) + md.read_text())
@@ -256,9 +257,10 @@ def quick500() -> None:
         "--pdf", str(folder) + ".pdf",
     )  # fmt: skip
     md = OUT / "quick-500.md"
+    md.unlink(missing_ok=True)  # this script's own output, replaced
     cli("report", str(folder), "--markdown", str(md))
     what = "`portfolio-rl run --quick --prices FILE` on 500 assets"
-    md.write_text(stamp(what, seconds) + md.read_text())
+    md.write_text(stamp(what, seconds) + md.read_text().replace(f"{ROOT}/", ""))
 
 
 def busy() -> None:

@@ -221,8 +221,17 @@ def run_all(
         str | None,
         typer.Option(help="Comma-separated tickers to download with yfinance instead."),
     ] = None,
-    start: Annotated[str | None, typer.Option(help="First price date, YYYY-MM-DD.")] = None,
-    end: Annotated[str | None, typer.Option(help="Last price date, YYYY-MM-DD.")] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            help="First price date, YYYY-MM-DD (default: the config's data.start; 2010-01-01 "
+            "with --tickers). Training reads from here; the test starts after splits.val_end."
+        ),
+    ] = None,
+    end: Annotated[
+        str | None,
+        typer.Option(help="Last price date, YYYY-MM-DD (default: the config's, else the data's)."),
+    ] = None,
     quick: Annotated[
         bool, typer.Option(help="A first look: GRPO alone, 2 seeds, at most 20 iterations a fold.")
     ] = False,

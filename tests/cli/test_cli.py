@@ -224,7 +224,7 @@ def test_bench_prints_the_walk_forward_side_by_side(monkeypatch):
     result = invoke("bench")
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert any("env_steps_per_s" in line and "40,000" in line for line in lines)
+    assert any("gymnasium env: steps per second" in line and "40,000" in line for line in lines)
     assert any("min_cvar" in line and "7.50" in line and "7.5x" in line for line in lines)
     assert any("dro_cvar" in line and "1.20" in line and "-" in line for line in lines)
     assert invoke("bench", "--only", "nope").output.startswith("error: unknown benchmark")
