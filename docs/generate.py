@@ -2,6 +2,7 @@
 
     python docs/generate.py                  # everything below (hours on 2 cores)
     python docs/generate.py settings         # the settings tables (seconds)
+    python docs/generate.py experiments      # the shipped experiment files as a table
     python docs/generate.py quick            # `run --quick`: what it prints, its report's page 1
     python docs/generate.py gallery          # run docs/examples/*.py, their pictures
     python docs/generate.py results sp500    # one documented run (see RUNS)
@@ -102,6 +103,14 @@ def fresh(folder: Path) -> Path:
     shutil.rmtree(folder, ignore_errors=True)
     Path(f"{folder}.pdf").unlink(missing_ok=True)
     return folder
+
+
+def experiments() -> None:
+    """``docs/generated/experiments.md``: the shipped experiment files as the code reads them."""
+    sys.path.insert(0, str(ROOT))
+    from portfolio_rl.workflows.experiments_table import experiments_markdown
+
+    (OUT / "experiments.md").write_text(experiments_markdown(ROOT / "backtests"))
 
 
 def quick() -> None:
@@ -357,6 +366,7 @@ def main(argv: list[str]) -> None:
     for step in what:
         {
             "settings": settings,
+            "experiments": experiments,
             "quick": quick,
             "gallery": gallery,
             "bench": bench,

@@ -127,3 +127,9 @@ def test_every_example_runs_and_draws_its_picture(tmp_path, script):
     subprocess.run([sys.executable, str(path)], cwd=ROOT, env=env, check=True, capture_output=True)
     assert (tmp_path / script.replace(".py", ".png")).stat().st_size > 10_000
     assert (GENERATED / "gallery" / script.replace(".py", ".png")).is_file()  # in the docs
+
+
+def test_the_experiments_table_is_what_the_configs_say():
+    from portfolio_rl.workflows.experiments_table import experiments_markdown
+
+    assert (GENERATED / "experiments.md").read_text() == experiments_markdown(ROOT / "backtests")
