@@ -321,7 +321,7 @@ def test_holdings_of_true_and_false_are_not_read_as_one_and_zero(tmp_path):
 def test_a_strategy_that_mostly_fails_is_marked_failed_not_reported_as_a_result(tmp_path):
     from portfolio_rl.report.run import Run
     from portfolio_rl.report.text import headline_table
-    from portfolio_rl.report.verdict import verdict
+    from portfolio_rl.report.verdicts import verdict
 
     config = tmp_path / "c.yaml"  # five assets can never each hold at most 5%
     config.write_text("strategy_params: {min_variance: {max_weight: 0.05}}\n")

@@ -133,3 +133,36 @@ def test_the_experiments_table_is_what_the_configs_say():
     from portfolio_rl.workflows.experiments_table import experiments_markdown
 
     assert (GENERATED / "experiments.md").read_text() == experiments_markdown(ROOT / "backtests")
+
+
+def _generate():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("generate", ROOT / "docs" / "generate.py")
+    generate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generate)
+    return generate
+
+
+def test_the_api_pages_list_the_public_names_and_nothing_else():
+    generate = _generate()
+    for package in generate.API:
+        page = (ROOT / "docs" / "api" / f"{package}.md").read_text()
+        assert page == generate.api_page(package), package
+    pages = {p.stem for p in (ROOT / "docs" / "api").glob("*.md")} - {"index"}
+    assert pages == set(generate.API)
+
+
+def test_every_public_class_and_function_has_a_running_example():
+    import importlib
+    import inspect
+
+    missing = []
+    for package in _generate().API:
+        module = importlib.import_module(f"portfolio_rl.{package}")
+        for name in module.__all__:
+            value = getattr(module, name)
+            if inspect.isclass(value) or inspect.isfunction(value):
+                if ">>>" not in (inspect.getdoc(value) or ""):
+                    missing.append(f"{package}.{name}")
+    assert not missing, missing

@@ -77,7 +77,19 @@ def read_policy(folder: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def load_policy(folder: str | Path) -> tuple[SimplexPolicy | SteeredPolicy, dict[str, Any]]:
-    """The best policy of a training run folder and its metadata."""
+    """The best policy of a training run folder and its metadata.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from portfolio_rl.agents import TrainConfig, load_policy, train
+    >>> from portfolio_rl.data import load_prices
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = train(TrainConfig(iterations=0), load_prices("sp500", end="2014-12-31"), folder)
+    >>> policy, meta = load_policy(folder)
+    >>> meta["algo"], len(meta["assets"])
+    ('grpo', 20)
+    """
     state, meta = read_policy(folder)
     try:
         if meta.get("steer"):

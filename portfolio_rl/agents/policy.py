@@ -120,6 +120,17 @@ class SimplexPolicy(nn.Module):
         Scores are the log of an anchor's weights plus the head's tilt, and the exposure
         logit the anchor's plus the exposure head's (`portfolio_rl.agents.anchor`); both
         heads start at zero, so the untrained policy decides the anchor's weights.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from portfolio_rl.agents import SimplexPolicy
+    >>> from portfolio_rl.conventions.features import OBS_FEATURES
+    >>> policy = SimplexPolicy(OBS_FEATURES, hidden=16)
+    >>> with torch.no_grad():
+    ...     weights = policy.mean_weights(policy(torch.zeros(5, OBS_FEATURES)))
+    >>> weights.shape, round(float(weights.sum()), 6)
+    (torch.Size([5]), 1.0)
     """
 
     def __init__(

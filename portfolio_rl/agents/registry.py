@@ -61,6 +61,17 @@ def train(
     Returns
     -------
     TrainResult
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from portfolio_rl.agents import TrainConfig, train
+    >>> from portfolio_rl.data import load_prices
+    >>> prices = load_prices("sp500", start="2008-01-01", end="2014-12-31")
+    >>> config = TrainConfig(iterations=2, batch_starts=4, group_size=4, eval_every=1)
+    >>> result = train(config, prices, tempfile.mkdtemp())
+    >>> result.iterations_run, result.stopped
+    (2, 'iterations')
     """
     from pathlib import Path
 

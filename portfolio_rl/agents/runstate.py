@@ -53,7 +53,18 @@ LOGGED_STATS = ("kl", "clip_ratio_low", "clip_ratio_high", "entropy", "grad_norm
 
 @dataclass
 class TrainResult:
-    """What a finished training run reports."""
+    """What a finished training run reports.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from portfolio_rl.agents import TrainConfig, train
+    >>> from portfolio_rl.data import load_prices
+    >>> prices = load_prices("sp500", start="2008-01-01", end="2014-12-31")
+    >>> result = train(TrainConfig(iterations=0), prices, tempfile.mkdtemp())
+    >>> result.best_iteration, result.kept, list(result.log.columns[:2])
+    (-1, 'the untrained start', ['iteration', 'val_score'])
+    """
 
     folder: Path
     best_score: float

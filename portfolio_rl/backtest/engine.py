@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from portfolio_rl.backtest.strategies import Strategy, failures_of, status_of, uses_cash
 from portfolio_rl.conventions.market import hold, rebalance, simple_returns, split_cash
 from portfolio_rl.errors import DataError
 
@@ -42,6 +43,13 @@ class BacktestConfig:
         Trading days between rebalances.
     cost_bps, impact_bps : float
         The cost model.
+
+    Examples
+    --------
+    >>> from portfolio_rl.backtest import BacktestConfig
+    >>> config = BacktestConfig(start="2018-01-01", cost_bps=5)
+    >>> config.window, config.rebalance_days, config.cost_bps
+    (252, 21, 5)
     """
 
     start: str | None = None
@@ -72,7 +80,19 @@ class BacktestConfig:
 
 @dataclass
 class BacktestResult:
-    """Everything a run directory holds about the backtest itself."""
+    """Everything a run directory holds about the backtest itself.
+
+    Examples
+    --------
+    >>> from portfolio_rl.backtest import BacktestConfig, BaselineStrategy, run_backtest
+    >>> from portfolio_rl.baselines import EqualWeight, MinVariance
+    >>> from portfolio_rl.data import load_prices
+    >>> prices = load_prices("sp500", start="2016-01-01", end="2019-12-31")
+    >>> strategies = [BaselineStrategy("1/N", EqualWeight()), BaselineStrategy("mv", MinVariance())]
+    >>> result = run_backtest(prices, strategies, BacktestConfig(start="2018-01-01", cost_bps=10))
+    >>> list(result.returns.columns), result.weights["mv"].shape[1]
+    (['1/N', 'mv'], 20)
+    """
 
     returns: pd.DataFrame
     """(date x strategy) daily simple returns net of costs."""
@@ -98,7 +118,7 @@ def decision_window(prices: pd.DataFrame, t: int, config: BacktestConfig) -> pd.
 
 
 def decide(
-    strategy: Any, window: pd.DataFrame, held: np.ndarray, risky_only: bool
+    strategy: Strategy, window: pd.DataFrame, held: np.ndarray, risky_only: bool
 ) -> tuple[np.ndarray | None, str]:
     """One decision of one strategy at the last close of ``window``: the engine's rule.
 
@@ -106,7 +126,7 @@ def decide(
     cash weight. Returns ``(weights, "optimal")``, or ``(None, reason)`` when the strategy
     failed, raised or returned invalid weights (the caller keeps the previous ones).
     """
-    before = getattr(strategy, "failures", 0)
+    before = failures_of(strategy)
     try:
         if risky_only:
             w = strategy.decide(window.iloc[:, :-1], held[:-1].copy())
@@ -115,15 +135,15 @@ def decide(
             w = np.asarray(strategy.decide(window, held.copy()), dtype=float)
     except Exception as exc:  # a strategy's failure is recorded, never fatal
         return None, f"{type(exc).__name__}: {exc}"
-    status = getattr(strategy, "status", "invalid weights")
-    if _valid(w, window.shape[1]) and getattr(strategy, "failures", 0) == before:
+    status = status_of(strategy)
+    if _valid(w, window.shape[1]) and failures_of(strategy) == before:
         return w, "optimal"
     return None, status if status != "optimal" else "invalid"
 
 
 def run_backtest(
     prices: pd.DataFrame,
-    strategies: Sequence[Any],
+    strategies: Sequence[Strategy],
     config: BacktestConfig,
     benchmark: pd.Series | None = None,
     progress: Callable[[int, int], None] | None = None,
@@ -136,7 +156,8 @@ def run_backtest(
         Validated prices, including the history before ``config.start`` that windows need;
         a last ``cash`` column makes cash an asset.
     strategies : sequence of Strategy
-        Objects with ``name`` and ``decide(prices_window, prev_weights) -> weights``.
+        Objects with ``name`` and ``decide(prices_window, prev_weights) -> weights``
+        ([`Strategy`][portfolio_rl.backtest.strategies.Strategy]); anything else is refused.
     config : BacktestConfig
     benchmark : Series, optional
         Index level on the same dates; adds the ``benchmark`` column (buy-and-hold).
@@ -146,7 +167,21 @@ def run_backtest(
     Returns
     -------
     BacktestResult
+
+    Examples
+    --------
+    >>> from portfolio_rl.backtest import BacktestConfig, BaselineStrategy, run_backtest
+    >>> from portfolio_rl.baselines import EqualWeight, MinVariance
+    >>> from portfolio_rl.data import load_prices
+    >>> prices = load_prices("sp500", start="2016-01-01", end="2019-12-31")
+    >>> strategies = [BaselineStrategy("1/N", EqualWeight()), BaselineStrategy("mv", MinVariance())]
+    >>> result = run_backtest(prices, strategies, BacktestConfig(start="2018-01-01", cost_bps=10))
+    >>> result.returns.index[0] >= result.weights["1/N"].index[0]  # it earns after it decides
+    True
     """
+    odd = [repr(s) for s in strategies if not isinstance(s, Strategy)]
+    if odd:
+        raise TypeError(f"not strategies (need a name and decide()): {', '.join(odd)}")
     dates = prices.index
     values = prices.to_numpy(dtype=float)
     rets = simple_returns(values)
@@ -175,7 +210,7 @@ def run_backtest(
     held = {s.name: start.copy() for s in strategies}
     first_fallback = start if cash else np.full(n_assets, 1.0 / n_assets)
     target = {s.name: first_fallback.copy() for s in strategies}
-    risky_only = {s.name: cash and not getattr(s, "uses_cash", False) for s in strategies}
+    risky_only = {s.name: cash and not uses_cash(s) for s in strategies}
     wealth = {s.name: np.empty(n_days) for s in strategies}
     level = dict.fromkeys(names, 1.0)
     weights = {s.name: np.empty((len(decisions), n_assets)) for s in strategies}

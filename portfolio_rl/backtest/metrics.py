@@ -64,6 +64,19 @@ def compute_metrics(
     Returns
     -------
     DataFrame of shape (n_strategies, len(MEASURES))
+
+    Examples
+    --------
+    >>> from portfolio_rl.backtest import BacktestConfig, BaselineStrategy, run_backtest
+    >>> from portfolio_rl.baselines import EqualWeight, MinVariance
+    >>> from portfolio_rl.data import load_prices
+    >>> prices = load_prices("sp500", start="2016-01-01", end="2019-12-31")
+    >>> strategies = [BaselineStrategy("1/N", EqualWeight()), BaselineStrategy("mv", MinVariance())]
+    >>> result = run_backtest(prices, strategies, BacktestConfig(start="2018-01-01", cost_bps=10))
+    >>> from portfolio_rl.backtest import compute_metrics
+    >>> metrics = compute_metrics(result.returns, result.turnover, result.costs)
+    >>> metrics.loc["1/N", ["cagr", "sharpe"]].round(3).tolist()
+    [0.152, 0.999]
     """
     rows = {}
     for name in returns.columns:

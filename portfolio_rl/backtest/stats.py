@@ -211,6 +211,16 @@ def hac_sharpe_test(
     ----------
     Ledoit, O. & Wolf, M. (2008). Robust performance hypothesis testing with the Sharpe
     ratio. Journal of Empirical Finance 15(5).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from portfolio_rl.backtest import hac_sharpe_test
+    >>> rng = np.random.default_rng(0)
+    >>> a, b = rng.normal(0.001, 0.01, 1000), rng.normal(0.0, 0.01, 1000)
+    >>> diff, p = hac_sharpe_test(a, b)
+    >>> round(float(diff), 2), round(float(p), 3)
+    (0.97, 0.157)
     """
     x = np.column_stack([a, b, a * a, b * b]).astype(float)
     if _same(a, b):
@@ -345,6 +355,17 @@ def compute_stats(
     against the reference, the best robust baseline and (anchored policies) their anchor
     (Jobson-Korkie-Memmel ``p_vs_*`` and Ledoit-Wolf HAC ``p_hac_vs_*``, the one the verdict
     quotes), PSR (vs 0) and DSR (given all the strategies in the table as the trials).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from portfolio_rl.backtest import compute_stats
+    >>> daily = np.random.default_rng(0).normal(0.0005, 0.01, (750, 2))
+    >>> returns = pd.DataFrame(daily, pd.bdate_range("2020", periods=750), ["1/N", "mv"])
+    >>> stats = compute_stats(returns, reference="1/N", n_boot=200)
+    >>> round(float(stats.loc["mv", "p_hac_vs_ew"]), 2)
+    0.5
     """
     raw = returns.dropna()
     out = bootstrap_ci(raw, n_boot=n_boot, seed=seed, rf=rf)

@@ -6,7 +6,7 @@ and the weights it currently holds (drifted); it cannot see later prices by cons
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -14,8 +14,28 @@ import pandas as pd
 from portfolio_rl.conventions.market import simple_returns
 
 
+@runtime_checkable
 class Strategy(Protocol):
-    """The interface of the engine: ``decide(prices_window, prev_weights) -> weights``."""
+    """The one contract of the engine: a ``name`` and ``decide(prices_window, prev_weights)``.
+
+    `portfolio_rl.backtest.run_backtest` refuses anything else. Three attributes are
+    optional, read through `uses_cash`, `failures_of` and `status_of` with their defaults:
+    ``uses_cash`` (bool, default False: it sees the risky columns and holds no cash),
+    ``failures`` (int, default 0: a count of failed solves; a rise during a decision means
+    it failed and the engine keeps the previous weights) and ``status`` (str, the last
+    solve's status, for the record of failures).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from portfolio_rl.backtest import Strategy
+    >>> class Hold60:  # any object with a name and decide() is a strategy
+    ...     name = "60/40"
+    ...     def decide(self, prices, prev_weights):
+    ...         return np.array([0.6, 0.4])
+    >>> isinstance(Hold60(), Strategy)
+    True
+    """
 
     name: str
 
@@ -24,10 +44,36 @@ class Strategy(Protocol):
         ...
 
 
+def uses_cash(strategy: Strategy) -> bool:
+    """Whether a strategy sets the cash weight itself (its optional ``uses_cash``)."""
+    return bool(getattr(strategy, "uses_cash", False))
+
+
+def failures_of(strategy: Strategy) -> int:
+    """A strategy's count of failed solves (its optional ``failures``; 0 without one)."""
+    return int(getattr(strategy, "failures", 0))
+
+
+def status_of(strategy: Strategy) -> str:
+    """The status of a strategy's last solve (its optional ``status``)."""
+    return str(getattr(strategy, "status", "invalid weights"))
+
+
 class BaselineStrategy:
     """Adapter of an estimator (``fit(returns, prev_weights)``, ``weights_``) to the engine.
 
     The estimator gets the window's daily simple returns ``P[s]/P[s-1] - 1``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from portfolio_rl.backtest import BaselineStrategy
+    >>> from portfolio_rl.baselines import InverseVolatility
+    >>> from portfolio_rl.data import load_prices
+    >>> window = load_prices("sp500", start="2019-01-01", end="2019-12-31")
+    >>> weights = BaselineStrategy("iv", InverseVolatility()).decide(window, np.zeros(20))
+    >>> weights.shape, round(float(weights.sum()), 6)
+    ((20,), 1.0)
     """
 
     def __init__(self, name: str, model: Any) -> None:

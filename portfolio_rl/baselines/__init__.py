@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from portfolio_rl.baselines.base import BaseModel, ConstrainedModel, ConvexModel
+from portfolio_rl.baselines.base import BaseModel
 from portfolio_rl.baselines.cvar import DROCVaR, MinCVaR
 from portfolio_rl.baselines.mean_risk import (
     MaxSharpe,
@@ -67,6 +67,15 @@ def make_baseline(name: str, **params: Any) -> BaseModel:
     """Build the baseline ``name`` with its defaults updated by ``params``.
 
     A ``base`` given by name (``vol_target``'s) is built here too, with ``base_params``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> returns = np.random.default_rng(0).normal(0.0005, 0.01, size=(252, 4))
+    >>> from portfolio_rl.baselines import make_baseline
+    >>> weights = make_baseline("min_variance", max_weight=0.3).fit(returns).weights_
+    >>> bool(weights.max() <= 0.3 + 1e-6), round(float(weights.sum()), 6)
+    (True, 1.0)
     """
     if name not in BASELINES:
         raise KeyError(name)
@@ -101,14 +110,11 @@ def best_robust(metrics: pd.DataFrame) -> str | None:
     return str(metrics.loc[robust, "sharpe"].idxmax()) if robust else None
 
 
+#: The public names: the registry, the models, and `make_baseline` (the base classes and the
+#: helpers of the report and the workflows stay importable, not documented as public).
 __all__ = [
     "BASELINES",
-    "FAILED_SHARE",
-    "ROBUST",
-    "BaseModel",
     "Benchmark",
-    "ConstrainedModel",
-    "ConvexModel",
     "DROCVaR",
     "EqualWeight",
     "InverseVolatility",
@@ -120,8 +126,5 @@ __all__ = [
     "RiskParity",
     "RobustMeanVariance",
     "VolTarget",
-    "best_robust",
-    "default_strategies",
-    "failed_strategies",
     "make_baseline",
 ]

@@ -165,6 +165,15 @@ holding_days, solver, fallback_solver
     ----------
     Rockafellar, R. T. & Uryasev, S. (2000). Optimization of conditional value-at-risk.
     Journal of Risk 2(3).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> returns = np.random.default_rng(0).normal(0.0005, 0.01, size=(252, 4))
+    >>> from portfolio_rl.baselines import MinCVaR
+    >>> weights = MinCVaR(beta=0.95).fit(returns).weights_
+    >>> weights.shape, round(float(weights.sum()), 6)
+    ((4,), 1.0)
     """
 
     name = "min_cvar"
@@ -202,6 +211,15 @@ holding_days, solver, fallback_solver
     ----------
     Mohajerin Esfahani, P. & Kuhn, D. (2018). Data-driven distributionally robust
     optimization using the Wasserstein metric. Mathematical Programming 171.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> returns = np.random.default_rng(0).normal(0.0005, 0.01, size=(252, 4))
+    >>> from portfolio_rl.baselines import DROCVaR
+    >>> weights = DROCVaR(radius=0.002).fit(returns).weights_
+    >>> weights.shape, round(float(weights.sum()), 6)
+    ((4,), 1.0)
     """
 
     radius: float = 0.002

@@ -134,6 +134,15 @@ class MeanVariance(_MeanRisk):
     covariance, min_weight, max_weight, max_turnover, cost_bps, holding_days, solver, \
 fallback_solver
         Common constraints, see [`ConstrainedModel`][portfolio_rl.baselines.base.ConstrainedModel].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> returns = np.random.default_rng(0).normal(0.0005, 0.01, size=(252, 4))
+    >>> from portfolio_rl.baselines import MeanVariance
+    >>> weights = MeanVariance(risk_aversion=5.0).fit(returns).weights_
+    >>> weights.shape, round(float(weights.sum()), 6)
+    ((4,), 1.0)
     """
 
     risk_aversion: float = 5.0
@@ -190,6 +199,15 @@ solver, fallback_solver
     Goldfarb, D. & Iyengar, G. (2003). Robust portfolio selection problems. Mathematics of
     Operations Research 28(1). Tütüncü, R. H. & Koenig, M. (2004). Robust asset allocation.
     Annals of Operations Research 132.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> returns = np.random.default_rng(0).normal(0.0005, 0.01, size=(252, 4))
+    >>> from portfolio_rl.baselines import RobustMeanVariance
+    >>> weights = RobustMeanVariance(uncertainty="ellipsoid").fit(returns).weights_
+    >>> weights.shape, round(float(weights.sum()), 6)
+    ((4,), 1.0)
     """
 
     uncertainty: str = "ellipsoid"
@@ -247,6 +265,15 @@ class MaxSharpe(_MeanRisk):
     References
     ----------
     Cornuejols, G. & Tütüncü, R. (2007). Optimization Methods in Finance, §8.2.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> returns = np.random.default_rng(0).normal(0.0005, 0.01, size=(252, 4))
+    >>> from portfolio_rl.baselines import MaxSharpe
+    >>> weights = MaxSharpe().fit(returns).weights_
+    >>> weights.shape, round(float(weights.sum()), 6)
+    ((4,), 1.0)
     """
 
     name = "max_sharpe"

@@ -19,6 +19,15 @@ class EqualWeight(BaseModel):
     ----------
     DeMiguel, V., Garlappi, L. & Uppal, R. (2009). Optimal versus naive diversification:
     how inefficient is the 1/N portfolio strategy? Review of Financial Studies 22(5).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> returns = np.random.default_rng(0).normal(0.0005, 0.01, size=(252, 4))
+    >>> from portfolio_rl.baselines import EqualWeight
+    >>> weights = EqualWeight().fit(returns).weights_
+    >>> weights.shape, round(float(weights.sum()), 6)
+    ((4,), 1.0)
     """
 
     name = "equal_weight"
@@ -29,7 +38,17 @@ class EqualWeight(BaseModel):
 
 @dataclass(eq=False, repr=False)
 class InverseVolatility(BaseModel):
-    """Weights proportional to ``1 / sigma_i``, the sample std (ddof=1) of the window."""
+    """Weights proportional to ``1 / sigma_i``, the sample std (ddof=1) of the window.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> returns = np.random.default_rng(0).normal(0.0005, 0.01, size=(252, 4))
+    >>> from portfolio_rl.baselines import InverseVolatility
+    >>> weights = InverseVolatility().fit(returns).weights_
+    >>> weights.shape, round(float(weights.sum()), 6)
+    ((4,), 1.0)
+    """
 
     name = "inverse_vol"
 
@@ -48,6 +67,19 @@ class Benchmark(BaseModel):
 
     The backtest engine runs it on the index series of the data source (``SP500`` for
     ``sp500``); it has no weights over the portfolio's assets.
+
+    Examples
+    --------
+    >>> from portfolio_rl.backtest import BaselineStrategy, run_backtest, BacktestConfig
+    >>> from portfolio_rl.baselines import Benchmark
+    >>> from portfolio_rl.data import load_prices
+    >>> from portfolio_rl.data.sources import load_benchmark
+    >>> prices = load_prices("sp500", start="2018-01-01", end="2019-12-31")
+    >>> index = load_benchmark("sp500")
+    >>> result = run_backtest(prices, [BaselineStrategy("benchmark", Benchmark())],
+    ...                       BacktestConfig(start="2019-01-01"), benchmark=index)
+    >>> list(result.returns.columns)
+    ['benchmark']
     """
 
     name = "benchmark"
@@ -79,6 +111,15 @@ class Momentum(BaseModel):
     Jegadeesh, N. & Titman, S. (1993). Returns to buying winners and selling losers.
     Journal of Finance 48(1). Moskowitz, T. J. & Grinblatt, M. (1999). Do industries explain
     momentum? Journal of Finance 54(4).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> returns = np.random.default_rng(0).normal(0.0005, 0.01, size=(252, 4))
+    >>> from portfolio_rl.baselines import Momentum
+    >>> weights = Momentum(lookback=126, skip=21).fit(returns).weights_
+    >>> weights.shape, round(float(weights.sum()), 6)
+    ((4,), 1.0)
     """
 
     top_k: int | None = None
@@ -129,6 +170,16 @@ class VolTarget(BaseModel):
     References
     ----------
     Moreira, A. & Muir, T. (2017). Volatility-managed portfolios. Journal of Finance 72(4).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> returns = np.random.default_rng(0).normal(0.0005, 0.01, size=(252, 4))
+    >>> from portfolio_rl.baselines import VolTarget
+    >>> cash = np.zeros((252, 1))  # the last column is cash
+    >>> weights = VolTarget(target_vol=0.05).fit(np.hstack([returns, cash])).weights_
+    >>> weights.shape, round(float(weights.sum()), 6), bool(weights[-1] > 0)
+    ((5,), 1.0, True)
     """
 
     base: BaseModel = field(default_factory=EqualWeight)

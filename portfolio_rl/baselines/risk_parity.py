@@ -38,6 +38,15 @@ class RiskParity(BaseModel):
     Maillard, S., Roncalli, T. & Teiletche, J. (2010). The properties of equally weighted
     risk contribution portfolios. Journal of Portfolio Management 36(4).
     Spinu, F. (2013). An algorithm for computing risk parity weights. SSRN 2297383.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> returns = np.random.default_rng(0).normal(0.0005, 0.01, size=(252, 4))
+    >>> from portfolio_rl.baselines import RiskParity
+    >>> weights = RiskParity().fit(returns).weights_
+    >>> weights.shape, round(float(weights.sum()), 6)
+    ((4,), 1.0)
     """
 
     name = "risk_parity"

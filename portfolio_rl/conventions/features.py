@@ -142,6 +142,15 @@ def asset_features(prices: np.ndarray, rows: slice | np.ndarray | None = None) -
     ndarray of shape (..., n_days, n_assets, N_FEATURES), float64
         Row ``t`` depends on ``prices[..., t - LOOKBACK : t + 1, :]`` only; rows
         ``t < LOOKBACK`` are NaN. With ``rows``, those rows only.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from portfolio_rl.conventions import FEATURE_NAMES, asset_features
+    >>> prices = 100 * np.cumprod(1 + np.random.default_rng(0).normal(0, 0.01, (300, 3)), axis=0)
+    >>> features = asset_features(prices)
+    >>> features.shape == (300, 3, len(FEATURE_NAMES)), bool(np.isnan(features[0]).all())
+    (True, True)
     """
     prices = np.asarray(prices, dtype=np.float64)
     *batch, n_days, n_assets = prices.shape
@@ -296,6 +305,14 @@ def observation(features: Any, weights: Any) -> Any:
     Returns
     -------
     ndarray (float32) or Tensor (the features' dtype) of shape (..., n_assets, OBS_FEATURES)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from portfolio_rl.conventions import FEATURE_NAMES, observation
+    >>> obs = observation(np.zeros((4, len(FEATURE_NAMES))), np.full(4, 0.25))
+    >>> obs.shape == (4, len(FEATURE_NAMES) + 1), obs[:, -1].tolist()
+    (True, [1.0, 1.0, 1.0, 1.0])
     """
     n_assets = weights.shape[-1]
     column = (weights * n_assets)[..., None]

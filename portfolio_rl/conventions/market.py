@@ -56,6 +56,14 @@ def rebalance(
     Returns
     -------
     turnover, cost : arrays of shape (...)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from portfolio_rl.conventions import rebalance
+    >>> turnover, cost = rebalance(np.array([0.5, 0.5]), np.array([1.0, 0.0]), cost_bps=10.0)
+    >>> float(turnover), round(float(cost), 6)
+    (1.0, 0.001)
     """
     trade = w_target - w_drifted
     if cash:
@@ -83,6 +91,14 @@ def hold(weights: Array, returns: Array) -> tuple[Array, Array]:
         Portfolio value on each day relative to the rebalance close (1.0 there).
     drifted : array of shape (..., n_assets)
         Weights at the close of the last day, after drifting with prices.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from portfolio_rl.conventions import hold
+    >>> value, drifted = hold(np.array([0.5, 0.5]), np.array([[0.10, 0.0], [0.0, 0.0]]))
+    >>> value.round(3).tolist(), drifted.round(4).tolist()
+    ([1.05, 1.05], [0.5238, 0.4762])
     """
     growth = _growth(returns)
     value = (growth * weights[..., None, :]).sum(-1)
@@ -169,7 +185,15 @@ def split_cash(prices: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
 
 
 def simple_returns(prices: np.ndarray) -> np.ndarray:
-    """``r[t] = P[t]/P[t-1] - 1`` with ``r[0] = 0``, same shape as ``prices`` (..., T, n)."""
+    """``r[t] = P[t]/P[t-1] - 1`` with ``r[0] = 0``, same shape as ``prices`` (..., T, n).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from portfolio_rl.conventions import simple_returns
+    >>> simple_returns(np.array([[100.0], [110.0], [99.0]])).round(3).ravel().tolist()
+    [0.0, 0.1, -0.1]
+    """
     prices = np.asarray(prices, dtype=np.float64)
     out = np.zeros_like(prices)
     out[..., 1:, :] = prices[..., 1:, :] / prices[..., :-1, :] - 1.0

@@ -66,6 +66,14 @@ def sharpe(
     Returns
     -------
     float, ndarray or Tensor with ``axis`` removed
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from portfolio_rl.conventions import sharpe
+    >>> daily = np.tile([0.012, -0.008], 126)  # a year: mean 0.2%, std 1% a day
+    >>> round(float(sharpe(daily)), 2)
+    3.17
     """
     x = excess(returns, rf)
     if is_torch(x):
@@ -111,7 +119,15 @@ def drawdowns(returns: np.ndarray) -> np.ndarray:
 
 def max_drawdown(returns: np.ndarray) -> Any:
     """Largest drawdown, a negative number (0 if wealth never fell below a peak); a float for
-    one path, an array for paths along the last axis."""  # noqa: D205, D209
+    one path, an array for paths along the last axis.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from portfolio_rl.conventions import max_drawdown
+    >>> round(float(max_drawdown(np.array([0.10, -0.50, 0.20]))), 2)
+    -0.5
+    """  # noqa: D205
     out = drawdowns(returns).min(axis=-1)
     return float(out) if np.ndim(out) == 0 else out
 
@@ -134,7 +150,16 @@ def calmar(returns: np.ndarray) -> float:
 
 def cvar(returns: np.ndarray, level: float = 0.95) -> Any:
     """Historical CVaR: mean of the returns at or below the ``1 - level`` quantile (negative);
-    a float for one path, an array for paths along the last axis."""  # noqa: D205, D209
+    a float for one path, an array for paths along the last axis.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from portfolio_rl.conventions import cvar
+    >>> returns = np.array([-0.04, -0.02, 0.0, 0.01, 0.02] * 20)
+    >>> round(float(cvar(returns, 0.8)), 4)
+    -0.04
+    """  # noqa: D205
     r = np.asarray(returns, float)
     tail = r <= np.quantile(r, 1.0 - level, axis=-1, keepdims=True)
     out = np.where(tail, r, 0.0).sum(axis=-1) / tail.sum(axis=-1)

@@ -105,6 +105,18 @@ def validate_prices(frame: pd.DataFrame, warn_stale: bool = True) -> pd.DataFram
     -------
     DataFrame of shape (n_dates, n_assets)
         Float prices on a sorted, unique ``DatetimeIndex``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from portfolio_rl.data import validate_prices
+    >>> raw = pd.DataFrame({"Date": ["2020-01-03", "2020-01-02"], "A": [101.0, 100.0]})
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")  # the repairs are reported as DataWarnings
+    ...     clean = validate_prices(raw)
+    >>> clean["A"].tolist(), str(clean.index[0].date())
+    ([100.0, 101.0], '2020-01-02')
     """
     frame = date_index(frame.copy())
     if frame.shape[1] == 0:

@@ -210,6 +210,19 @@ def download_prices(
     -------
     DataFrame of shape (n_dates, n_tickers)
         Raw (not yet validated) closes, NaN where a ticker has no row on a date.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> from portfolio_rl.data import download_prices
+    >>> def stand_in(ticker, start, end):  # yfinance.download's answer, offline
+    ...     days = pd.bdate_range(start, end - pd.Timedelta(days=1))
+    ...     return pd.DataFrame({"Close": range(1, len(days) + 1)}, index=days, dtype=float)
+    >>> frame = download_prices(["AAA", "BBB"], "2021-01-01", "2021-02-01",
+    ...                         cache=tempfile.mkdtemp(), downloader=stand_in)
+    >>> frame.shape
+    (21, 2)
     """
     tickers = list(dict.fromkeys(t.strip().upper() for t in tickers if t.strip()))
     if not tickers:

@@ -83,6 +83,15 @@ def bootstrap_returns(
     Returns
     -------
     ndarray of shape (length, n_assets) or (size, length, n_assets)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from portfolio_rl.data import bootstrap_returns
+    >>> history = np.random.default_rng(0).normal(0, 0.01, (500, 3))
+    >>> paths = bootstrap_returns(history, 126, mean_block=20, rng=np.random.default_rng(1), size=8)
+    >>> paths.shape
+    (8, 126, 3)
     """
     idx = stationary_bootstrap_indices(len(returns), length, mean_block, rng, size, first)
     return returns[idx]
@@ -109,6 +118,14 @@ def gbm_returns(
     -------
     ndarray of shape (n_days, n_assets)
         ``exp(x) - 1`` with ``x ~ N((mu - diag(cov)/2)/252, cov/252)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from portfolio_rl.data import gbm_returns
+    >>> returns = gbm_returns(np.full(2, 0.05), np.eye(2) * 0.04, 252, np.random.default_rng(0))
+    >>> returns.shape
+    (252, 2)
     """
     mu, cov = np.asarray(mu, float), np.asarray(cov, float)
     drift = (mu - 0.5 * np.diag(cov)) / 252
@@ -157,7 +174,15 @@ def regime_returns(
 
 
 def returns_to_prices(returns: np.ndarray, start: float = 100.0) -> np.ndarray:
-    """Prices from simple returns, ``P[0] = start * (1 + r[0])``; shape (..., T, n)."""
+    """Prices from simple returns, ``P[0] = start * (1 + r[0])``; shape (..., T, n).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from portfolio_rl.data import returns_to_prices
+    >>> returns_to_prices(np.array([[0.1], [-0.1]])).round(2).ravel().tolist()
+    [110.0, 99.0]
+    """
     return start * np.cumprod(1.0 + returns, axis=-2)
 
 

@@ -92,6 +92,12 @@ class DataConfig:
         Download these with yfinance (through the cache) instead.
     start, end : str, optional
         Date range of the prices loaded (history for features included).
+
+    Examples
+    --------
+    >>> from portfolio_rl.data import DataConfig
+    >>> DataConfig(prices="industries49", start="1990-01-01")
+    DataConfig(prices='industries49', tickers=None, start='1990-01-01', end=None)
     """
 
     prices: str = "sp500"
@@ -150,6 +156,13 @@ def load_prices(
     -------
     DataFrame of shape (n_dates, n_assets)
         Validated adjusted closes.
+
+    Examples
+    --------
+    >>> from portfolio_rl.data import load_prices
+    >>> prices = load_prices("sp500", start="2015-01-01", end="2015-12-31")
+    >>> prices.shape, str(prices.index[0].date())
+    ((252, 20), '2015-01-02')
     """
     frame = _read_source(source)
     prices = _slice_dates(validate_prices(frame, warn_stale=False), start, end, min_rows)
@@ -240,6 +253,14 @@ def risk_free(data: DataConfig, index: pd.DatetimeIndex, annual_rate: float = 0.
     Returns
     -------
     Series of daily simple rates, named ``rf``
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from portfolio_rl.data import DataConfig, risk_free
+    >>> days = pd.bdate_range("2020-01-01", periods=3)
+    >>> risk_free(DataConfig(prices="sp500"), days, annual_rate=0.02).round(6).tolist()
+    [7.9e-05, 7.9e-05, 7.9e-05]
     """
     spec = BUNDLED.get(data.prices) if not data.tickers else None
     if spec is None or spec.risk_free_file is None:

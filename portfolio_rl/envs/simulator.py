@@ -19,7 +19,16 @@ from portfolio_rl.conventions.market import hold, rebalance
 
 
 class SimResult(NamedTuple):
-    """Output of `simulate` (shapes for B starts, G trajectories, K steps of h days)."""
+    """Output of `simulate` (shapes for B starts, G trajectories, K steps of h days).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from portfolio_rl.envs import simulate
+    >>> result = simulate(torch.full((1, 2, 3, 4), 0.25), torch.zeros(1, 3 * 5, 4), cost_bps=10.0)
+    >>> result.wealth.shape, result.turnover.shape
+    (torch.Size([1, 2, 16]), torch.Size([1, 2, 3]))
+    """
 
     wealth: torch.Tensor
     """(B, G, K*h + 1) wealth at each close after its trades, starting at the first decision
@@ -63,6 +72,15 @@ def simulate(
     Returns
     -------
     SimResult
+
+    Examples
+    --------
+    >>> import torch
+    >>> from portfolio_rl.envs import simulate
+    >>> weights = torch.full((1, 2, 3, 4), 0.25)  # B=1 start, G=2 trajectories, K=3 steps, n=4
+    >>> result = simulate(weights, torch.zeros(1, 3 * 5, 4), cost_bps=10.0)  # h=5 flat days
+    >>> round(float(result.wealth[0, 0, -1]), 4)  # the first purchase cost 10 bps
+    0.999
     """
     b, g, k, n = weights.shape
     h = returns.shape[1] // k

@@ -4,5 +4,5 @@ from portfolio_rl.plumbing.lazy import lazy_exports
 
 __getattr__, __all__ = lazy_exports(
     __name__,
-    {"make_report": "portfolio_rl.report.pdf", "verdict": "portfolio_rl.report.verdict"},
+    {"make_report": "portfolio_rl.report.pdf", "verdict": "portfolio_rl.report.verdicts"},
 )

@@ -16,7 +16,7 @@ from portfolio_rl.report.layout import table as _table
 from portfolio_rl.report.protocol import fold_note
 from portfolio_rl.report.run import Run
 from portfolio_rl.report.text import headline_table, policy_rows, stats_table
-from portfolio_rl.report.verdict import seed_comparison, tail_verdict
+from portfolio_rl.report.verdicts import seed_comparison, tail_verdict
 
 
 def page_against(run: Run, colour_of: dict[str, str]):

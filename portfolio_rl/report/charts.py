@@ -241,6 +241,8 @@ def turnover_chart(metrics: pd.DataFrame, ax: Any, colour_of: dict[str, str]) ->
 def training_curve(logs: dict[str, pd.DataFrame], key: str, ax: Any, title: str) -> None:
     """One logged figure against the iteration, one line per training run."""
     for name, log in logs.items():
+        if key not in log:  # a run of 0 iterations logs its validation only
+            continue
         x = log["iteration"] + 1
         y = log[key] + (log["clip_ratio_low"] if key == "clip_ratio_high" else 0)
         mask = y.notna()

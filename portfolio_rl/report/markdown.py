@@ -1,7 +1,7 @@
 """A run's results as markdown: the headline table and the verdict, for the docs and README.
 
 The same tables and sentences as the PDF's first page (`portfolio_rl.report.text` and
-`portfolio_rl.report.verdict`), so a figure in the documentation is the run's own, never
+`portfolio_rl.report.verdicts`), so a figure in the documentation is the run's own, never
 typed by hand.
 """
 
@@ -13,7 +13,7 @@ from portfolio_rl.plumbing.markdown import markdown_table
 from portfolio_rl.report.protocol import protocol_lines
 from portfolio_rl.report.run import Run
 from portfolio_rl.report.text import headline_table
-from portfolio_rl.report.verdict import seed_comparison, verdict
+from portfolio_rl.report.verdicts import seed_comparison, verdict
 
 #: The first line of ``report --markdown``'s file: ``--force`` replaces only such files.
 MARKDOWN_MARK = b"<!-- portfolio-rl report --markdown"

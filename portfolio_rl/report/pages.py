@@ -33,7 +33,7 @@ from portfolio_rl.report.text import (
     stats_table,
     summarise_seeds,
 )
-from portfolio_rl.report.verdict import verdict
+from portfolio_rl.report.verdicts import verdict
 
 
 def page_summary(run: Run, colour_of: dict[str, str]):

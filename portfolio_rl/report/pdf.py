@@ -41,7 +41,21 @@ AUTHOR_MARK = f"/Author ({AUTHOR})".encode()
 
 
 def make_report(run_dir: str | Path, pdf: str | Path, force: bool = False) -> Path:
-    """Write the report of ``run_dir`` to ``pdf`` (atomically; never over a file unless forced)."""
+    """Write the report of ``run_dir`` to ``pdf`` (atomically; never over a file unless forced).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from portfolio_rl.report import make_report
+    >>> from portfolio_rl.workflows import backtest, load_experiment
+    >>> from portfolio_rl.plumbing.typed import replace
+    >>> exp = replace(load_experiment("backtests/sp500.yaml"), strategies=["equal_weight"])
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> done = backtest(exp, out=folder / "run")
+    >>> make_report(done.run_dir, folder / "report.pdf").stat().st_size > 10_000
+    True
+    """
     import matplotlib
 
     matplotlib.use("Agg")

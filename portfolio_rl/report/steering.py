@@ -18,7 +18,7 @@ from portfolio_rl.conventions.measures import max_drawdown
 from portfolio_rl.report.layout import page as _page
 from portfolio_rl.report.layout import table as _table
 from portfolio_rl.report.run import Run
-from portfolio_rl.report.verdict import comparator_of
+from portfolio_rl.report.verdicts import comparator_of
 
 #: How each chosen parameter is drawn: its label and whether on a log scale.
 PANELS = {

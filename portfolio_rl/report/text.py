@@ -1,6 +1,6 @@
 """The report's words and tables: the headline and statistics tables and the limitations.
 
-The verdict's sentences are in [`portfolio_rl.report.verdict`][]; the limitations are the
+The verdict's sentences are in [`portfolio_rl.report.verdicts`][]; the limitations are the
 ones this run's data and results warrant.
 """
 

@@ -1,7 +1,8 @@
 """Workflows: typed configs in, result objects out, nothing printed.
 
-Experiments and their walk-forward folds, the pipeline behind the commands (``train``,
-``backtest``, ``run``), allocation, sweeps and the benchmarks.
+Experiments and their walk-forward folds, the pipeline behind the commands (``backtest``,
+``run``), allocation, sweeps and the benchmarks. One training of a config is
+`portfolio_rl.agents.train`.
 
 Examples
 --------
@@ -18,10 +19,8 @@ __getattr__, __all__ = lazy_exports(
     {
         "ExperimentConfig": "portfolio_rl.workflows.experiment",
         "load_experiment": "portfolio_rl.workflows.experiment",
-        "train_config_for": "portfolio_rl.workflows.experiment",
         "backtest": "portfolio_rl.workflows.pipeline",
         "run": "portfolio_rl.workflows.pipeline",
-        "train": "portfolio_rl.workflows.pipeline",
         "allocate": "portfolio_rl.workflows.allocation",
     },
 )

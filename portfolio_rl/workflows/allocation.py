@@ -62,11 +62,19 @@ def allocate(
     capital: float | None = None,
 ) -> Allocation:
     """The weights ``policy`` (a trained run) or ``strategy`` (a baseline) holds after the
-    last close of ``exp``'s data, and the trades from ``holdings`` (money per asset)."""  # noqa: D205, D209
+    last close of ``exp``'s data, and the trades from ``holdings`` (money per asset).
+
+    Examples
+    --------
+    >>> from portfolio_rl.workflows import allocate, load_experiment
+    >>> done = allocate(load_experiment("backtests/sp500.yaml"), strategy="inverse_vol")
+    >>> round(float(done.weights.sum()), 6), len(done.weights)
+    (1.0, 20)
+    """  # noqa: D205
     from portfolio_rl.backtest.engine import decide, decision_window
     from portfolio_rl.backtest.runner import build_baselines
     from portfolio_rl.conventions.market import rebalance, split_cash
-    from portfolio_rl.workflows.pipeline import market_data
+    from portfolio_rl.workflows.market import market_data
     from portfolio_rl.workflows.policies import load_policies
 
     if (policy is None) == (strategy is None):

@@ -143,6 +143,13 @@ class ExperimentConfig:
         every policy against it (and against 1/N). ``auto``: robust_mv_ellipsoid when the
         run has it, else none (1/N alone); the best robust baseline by test Sharpe stays in
         the report, labelled as chosen after the test.
+
+    Examples
+    --------
+    >>> from portfolio_rl.workflows import ExperimentConfig
+    >>> exp = ExperimentConfig()
+    >>> exp.data.prices, exp.rl.seeds, exp.comparator
+    ('sp500', (0, 1, 2, 3, 4), 'robust_mv_ellipsoid')
     """
 
     name: str = "sp500"
@@ -297,6 +304,13 @@ def load_experiment(path: str | Path | None) -> ExperimentConfig:
     """Load an experiment YAML safely (`plumbing.typed.load_yaml`), or the defaults.
 
     Every value is checked here, before any data is read or any run directory made.
+
+    Examples
+    --------
+    >>> from portfolio_rl.workflows import load_experiment
+    >>> exp = load_experiment("backtests/sp500_steered.yaml")
+    >>> exp.rl.algos, exp.rl.train["steer"], exp.splits.val_end
+    (('grpo',), 'robust_mv_ellipsoid', '2014-12-31')
     """
     if path is None:
         return ExperimentConfig()

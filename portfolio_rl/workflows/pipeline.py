@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from portfolio_rl.data.sources import load_data, risk_free
 from portfolio_rl.errors import ConfigError
 from portfolio_rl.plumbing.typed import parse_date, replace
 from portfolio_rl.workflows.experiment import ExperimentConfig, SplitConfig
 from portfolio_rl.workflows.folds import fold_starts, fold_table, test_start
 from portfolio_rl.workflows.guides import fold_anchors, fold_steering
 from portfolio_rl.workflows.hooks import SILENT, Hooks
+from portfolio_rl.workflows.market import auto_splits, market_data, risk_free_summary
 from portfolio_rl.workflows.training import one_thread, train_policies
 
 if TYPE_CHECKING:
@@ -61,36 +61,6 @@ class PipelineRun(BacktestRun):
     pdf: Path = Path()
     seeds: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     verdict: str = ""
-
-
-def auto_splits(prices: pd.DataFrame) -> SplitConfig:
-    """Train / validation / test as the first 60% / next 20% / last 20% of the dates."""
-    dates = prices.index
-    return SplitConfig(
-        train_end=str(dates[int(len(dates) * 0.6)].date()),
-        val_end=str(dates[int(len(dates) * 0.8)].date()),
-    )
-
-
-def market_data(
-    exp: ExperimentConfig, min_rows: int = 2, hooks: Hooks | None = None
-) -> tuple[pd.DataFrame, pd.Series | None, pd.Series]:
-    """Prices (with a last ``cash`` column when ``exp.cash``), benchmark and risk-free rate.
-
-    The daily risk-free series is the dataset's own (``industries49``: the French ``RF``)
-    or ``exp.rf``; the same series is what cash earns and what Sharpe is in excess of.
-    """
-    from portfolio_rl.conventions.market import add_cash_prices
-
-    if exp.data.tickers:
-        with (hooks or SILENT).bar("download", len(exp.data.tickers)) as update:
-            prices, bench = load_data(exp.data, min_rows=min_rows, progress=update)
-    else:
-        prices, bench = load_data(exp.data, min_rows=min_rows)
-    rf = risk_free(exp.data, prices.index, exp.rf)
-    if exp.cash:
-        prices = add_cash_prices(prices, rf)
-    return prices, bench, rf
 
 
 def backtest_and_evaluate(
@@ -149,6 +119,17 @@ def backtest(
     training and validation data are not a test); an explicit earlier start
     (``start_given``) is refused unless ``allow_in_sample``, and then the policies' rows are
     marked in-sample in ``metrics.csv`` and the report.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from portfolio_rl.plumbing.typed import replace
+    >>> from portfolio_rl.workflows import backtest, load_experiment
+    >>> exp = replace(load_experiment("backtests/sp500.yaml"), strategies=["equal_weight"])
+    >>> done = backtest(exp, out=Path(tempfile.mkdtemp()) / "run")
+    >>> list(done.metrics.index), (done.run_dir / "manifest.json").is_file()
+    (['equal_weight'], True)
     """
     from portfolio_rl.backtest.runner import write_run
     from portfolio_rl.plumbing.files import staged_run_dir
@@ -201,7 +182,7 @@ def backtest(
             "in_sample": in_sample,
             "data_range": [str(prices.index[0].date()), str(prices.index[-1].date())],
             "assets": list(prices.columns),
-            "risk_free": _risk_free_summary(rf.loc[result.returns.index[0] :]),
+            "risk_free": risk_free_summary(rf.loc[result.returns.index[0] :]),
         }
         write_run(staging, result, metrics, stats, config)
         if any(p.meta.get("steer") for p in loaded):  # what each steered policy chose
@@ -268,10 +249,24 @@ def run(
 
     ``workers`` processes train the algorithms and seeds in parallel; the results do not
     depend on how many (every training uses one thread).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from portfolio_rl.plumbing.typed import replace
+    >>> from portfolio_rl.workflows import load_experiment, run
+    >>> exp = load_experiment("backtests/sp500.yaml")
+    >>> rl = replace(exp.rl, algos=("grpo",), seeds=(0,), train={"iterations": 0})
+    >>> exp = replace(exp, rl=rl, strategies=["equal_weight"], n_boot=50)
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> done = run(exp, out=folder / "run", pdf=folder / "run.pdf")
+    >>> sorted(done.metrics.index), done.pdf.is_file()
+    (['equal_weight', 'grpo_s0'], True)
     """
     from portfolio_rl.plumbing import files
     from portfolio_rl.report.pdf import AUTHOR_MARK, make_report
-    from portfolio_rl.report.verdict import verdict
+    from portfolio_rl.report.verdicts import verdict
 
     started = time.perf_counter()
     if pdf is not None and Path(pdf).suffix.lower() != ".pdf":
@@ -317,17 +312,6 @@ def run(
     )
 
 
-def _risk_free_summary(rf: pd.Series) -> dict[str, Any]:
-    """What the report says of the risk-free series over the test period."""
-    from portfolio_rl.conventions.market import PERIODS
-
-    return {
-        "annualised_mean": float((1 + rf).prod() ** (PERIODS / max(len(rf), 1)) - 1),
-        "first": float(rf.iloc[0]) if len(rf) else 0.0,
-        "last": float(rf.iloc[-1]) if len(rf) else 0.0,
-    }
-
-
 def _train_and_backtest(
     exp: ExperimentConfig,
     prices: pd.DataFrame,
@@ -371,7 +355,7 @@ def _train_and_backtest(
         },
         "anchors": trained.anchor_choices,
         "data_range": [str(prices.index[0].date()), str(prices.index[-1].date())],
-        "risk_free": _risk_free_summary(rf.loc[exp.backtest.start :]),
+        "risk_free": risk_free_summary(rf.loc[exp.backtest.start :]),
         "assets": list(prices.columns),
         "quick": quick,
         "folds": [str(d.date()) for d in starts],

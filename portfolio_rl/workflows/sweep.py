@@ -209,7 +209,7 @@ def score(r: np.ndarray, metric: str) -> float:
 def validation_returns(exp: ExperimentConfig, target: str, seed: int, folder: Path) -> pd.Series:
     """Daily net returns of a trial's policy (or baseline) over the validation range."""
     from portfolio_rl.agents.registry import ALGORITHMS
-    from portfolio_rl.workflows.pipeline import market_data
+    from portfolio_rl.workflows.market import market_data
 
     prices, _, _ = market_data(exp)
     if target in ALGORITHMS:

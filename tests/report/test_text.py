@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from portfolio_rl.report.text import stats_table
-from portfolio_rl.report.verdict import tail_verdict, verdict
+from portfolio_rl.report.verdicts import tail_verdict, verdict
 
 
 def tables(grpo_sharpes, p_values, ew=0.9, robust=0.8):
@@ -134,7 +134,7 @@ def test_the_verdict_leads_with_the_comparator_named_before_the_test():
     import numpy as np
 
     from portfolio_rl.backtest.stats import compute_stats
-    from portfolio_rl.report.verdict import seed_comparison
+    from portfolio_rl.report.verdicts import seed_comparison
 
     rng = np.random.default_rng(0)
     days = pd.bdate_range("2015-01-01", periods=750)

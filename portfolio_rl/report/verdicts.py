@@ -57,7 +57,22 @@ def comparator_of(stats: pd.DataFrame) -> str | None:
 def verdict(metrics: pd.DataFrame, stats: pd.DataFrame, seeds: pd.DataFrame | None = None) -> str:
     """The verdict paragraph of the report and the terminal: GRPO (and robust GRPO, when it
     ran) against the comparator named before the test, 1/N, the best robust baseline
-    (chosen after the test, and said so) and the optimizer it started from."""  # noqa: D205, D209
+    (chosen after the test, and said so) and the optimizer it started from.
+
+    Examples
+    --------
+    >>> from portfolio_rl.backtest import BacktestConfig, BaselineStrategy, run_backtest
+    >>> from portfolio_rl.baselines import EqualWeight, MinVariance
+    >>> from portfolio_rl.data import load_prices
+    >>> prices = load_prices("sp500", start="2016-01-01", end="2019-12-31")
+    >>> strategies = [BaselineStrategy("1/N", EqualWeight()), BaselineStrategy("mv", MinVariance())]
+    >>> result = run_backtest(prices, strategies, BacktestConfig(start="2018-01-01", cost_bps=10))
+    >>> from portfolio_rl.backtest import compute_metrics, compute_stats
+    >>> from portfolio_rl.report import verdict
+    >>> metrics = compute_metrics(result.returns)
+    >>> verdict(metrics, compute_stats(result.returns, reference="1/N", n_boot=100))
+    'No GRPO policy was part of this run: no verdict on GRPO.'
+    """  # noqa: D205
     failed = failed_strategies(metrics)
     lines = [
         f"Marked failed, and left out of every comparison: {', '.join(failed)} (more than "
