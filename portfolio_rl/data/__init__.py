@@ -19,7 +19,7 @@ __getattr__, __all__ = lazy_exports(
         "BUNDLED": "portfolio_rl.data.sources",
         "DataConfig": "portfolio_rl.data.sources",
         "load_prices": "portfolio_rl.data.sources",
-        "risk_free": "portfolio_rl.data.sources",
+        "risk_free": "portfolio_rl.data.rates",
         "download_prices": "portfolio_rl.data.download",
         "validate_prices": "portfolio_rl.data.checks",
         "bootstrap_returns": "portfolio_rl.data.market_paths",

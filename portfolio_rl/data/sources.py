@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -80,6 +81,18 @@ BUNDLED: dict[str, BundledDataset] = {
 }
 
 
+#: Risk-free series shipped with the package: name -> (file, column), daily percent.
+BUNDLED_RF = {"french_rf": ("ff_factors_daily_pct.csv.gz", "RF")}
+
+
+def flat_rate(source: str | None) -> float | None:
+    """A ``risk_free`` that is a number, as a float (else None)."""
+    try:
+        return None if source is None else float(source)
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True)
 class DataConfig:
     """Where the prices come from.
@@ -92,18 +105,32 @@ class DataConfig:
         Download these with yfinance (through the cache) instead.
     start, end : str, optional
         Date range of the prices loaded (history for features included).
+    risk_free : str, optional
+        What cash earns and Sharpe is in excess of: an annual rate (``0.04``), a bundled
+        series (``french_rf``: the one-month T-bill of Kenneth French's data), a file
+        (a date column and one rate column), or a Yahoo ticker downloaded through the price
+        cache (``^IRX``: the 13-week T-bill yield). Default: the dataset's own series
+        (``industries49``), else the experiment's flat ``rf``.
+    risk_free_units : {"annual_percent", "daily_decimal"}, optional
+        How a file's or a ticker's rates are written (a ticker: annual percent by default).
+    risk_free_fill : bool
+        Forward-fill the series over dates it lacks (the report says so); without it, a
+        series that misses part of the prices' range is an error naming the gap.
 
     Examples
     --------
     >>> from portfolio_rl.data import DataConfig
-    >>> DataConfig(prices="industries49", start="1990-01-01")
-    DataConfig(prices='industries49', tickers=None, start='1990-01-01', end=None)
+    >>> DataConfig(prices="industries49", start="1990-01-01").risk_free is None
+    True
     """
 
     prices: str = "sp500"
     tickers: tuple[str, ...] | None = None
     start: str | None = "2000-01-01"
     end: str | None = None
+    risk_free: str | None = None
+    risk_free_units: Literal["annual_percent", "daily_decimal"] | None = None
+    risk_free_fill: bool = False
 
     def __post_init__(self) -> None:
         from portfolio_rl.plumbing.typed import parse_date
@@ -112,6 +139,19 @@ class DataConfig:
         hi = None if self.end is None else parse_date(self.end, "end")
         if lo is not None and hi is not None and lo > hi:
             raise ValueError(f"start {self.start} is after end {self.end}")
+        rate = flat_rate(self.risk_free)
+        if rate is not None and not -1 < rate <= 1:
+            raise ValueError(f"risk_free {rate} is not an annual rate above -1 and at most 1")
+        if self.risk_free and rate is None and self.risk_free not in BUNDLED_RF:
+            if Path(self.risk_free).suffix and self.risk_free_units is None:
+                raise ValueError(
+                    f"risk_free_units: say whether {self.risk_free} holds annual_percent or "
+                    "daily_decimal rates"
+                )
+            if not Path(self.risk_free).suffix:
+                from portfolio_rl.plumbing.files import safe_name
+
+                safe_name(self.risk_free.strip().upper(), "risk-free ticker")
 
 
 def load_data(
@@ -240,36 +280,6 @@ def _price_index(frame: pd.DataFrame) -> pd.DataFrame:
     prices = 100.0 * (1.0 + returns).cumprod()
     start = pd.DataFrame(100.0, index=base.rename("Date"), columns=prices.columns)
     return pd.concat([start, prices])
-
-
-def risk_free(data: DataConfig, index: pd.DatetimeIndex, annual_rate: float = 0.0) -> pd.Series:
-    """The daily risk-free rate on ``index``: the dataset's own series, else ``annual_rate``.
-
-    The same series is what cash earns, what Sharpe and Sortino are in excess of, and what
-    the report shows. A bundled series is forward-filled over dates it lacks and, before its
-    first date, set to its first value (the French ``RF`` starts in 1970, the industry
-    returns in July 1969).
-
-    Returns
-    -------
-    Series of daily simple rates, named ``rf``
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> from portfolio_rl.data import DataConfig, risk_free
-    >>> days = pd.bdate_range("2020-01-01", periods=3)
-    >>> risk_free(DataConfig(prices="sp500"), days, annual_rate=0.02).round(6).tolist()
-    [7.9e-05, 7.9e-05, 7.9e-05]
-    """
-    spec = BUNDLED.get(data.prices) if not data.tickers else None
-    if spec is None or spec.risk_free_file is None:
-        rate = (1.0 + annual_rate) ** (1.0 / PERIODS) - 1.0
-        return pd.Series(rate, index=index, name="rf")
-    raw = date_index(read_file(data_dir() / spec.risk_free_file))
-    daily = raw[spec.risk_free_column].astype(float) / 100.0
-    aligned = daily.reindex(index.union(daily.index)).ffill().reindex(index)
-    return aligned.bfill().rename("rf")
 
 
 def summarize(prices: pd.DataFrame) -> pd.DataFrame:

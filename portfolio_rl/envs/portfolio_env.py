@@ -127,7 +127,7 @@ class PortfolioEnv(gym.Env):
         ``softmax`` or ``simplex``.
     cash_rate : float or Series, optional
         Adds a last asset ``cash`` earning this annual rate, or the daily rates of a Series
-        on the price dates (e.g. [`portfolio_rl.data.sources.risk_free`][]); trades in it are
+        on the price dates (e.g. [`portfolio_rl.data.rates.risk_free`][]); trades in it are
         free and episodes start fully in it. Observations stay those of the risky assets
         (cash's weight is what they leave). Without it, episodes start from cash outside the
         portfolio.

@@ -27,6 +27,7 @@ def protocol_lines(run: Run) -> list[str]:
     risk_free = cfg.get("risk_free") or {}
     rf_text = (
         f"risk-free rate {risk_free['annualised_mean']:.2%} a year over the test period"
+        + (f" ({risk_free['source']})" if risk_free.get("source") else "")
         if risk_free
         else f"rf = {cfg.get('rf', 0):.2%}"
     )

@@ -110,7 +110,8 @@ def bench_steer(iterations: int = 8) -> dict[str, Any]:
     from portfolio_rl.backtest.engine import BacktestConfig
     from portfolio_rl.backtest.steering import steering_for, table_days
     from portfolio_rl.conventions.market import add_cash_prices
-    from portfolio_rl.data.sources import DataConfig, load_prices, risk_free
+    from portfolio_rl.data.rates import risk_free
+    from portfolio_rl.data.sources import DataConfig, load_prices
 
     prices = load_prices("industries49", start="1990-01-01", end="2004-12-31")
     prices = add_cash_prices(prices, risk_free(DataConfig(prices="industries49"), prices.index))

@@ -6,7 +6,8 @@ from typing import Any
 
 import pandas as pd
 
-from portfolio_rl.data.sources import load_data, risk_free
+from portfolio_rl.data.rates import risk_free
+from portfolio_rl.data.sources import load_data
 from portfolio_rl.workflows.experiment import ExperimentConfig, SplitConfig
 from portfolio_rl.workflows.hooks import SILENT, Hooks
 
@@ -41,11 +42,19 @@ def market_data(
     return prices, bench, rf
 
 
-def risk_free_summary(rf: pd.Series) -> dict[str, Any]:
-    """What the report says of the risk-free series over the test period."""
+def risk_free_summary(rf: pd.Series, exp: ExperimentConfig) -> dict[str, Any]:
+    """What the report says of the risk-free series over the test period, and its source."""
     from portfolio_rl.conventions.market import PERIODS
 
+    data = exp.data
+    source = f"a flat {exp.rf:.2%} a year"
+    if data.risk_free is not None:
+        source = str(data.risk_free)
+        source += " (forward-filled where it has no rate)" if data.risk_free_fill else ""
+    elif data.prices == "industries49" and not data.tickers:
+        source = "the dataset's own series (French RF)"
     return {
+        "source": source,
         "annualised_mean": float((1 + rf).prod() ** (PERIODS / max(len(rf), 1)) - 1),
         "first": float(rf.iloc[0]) if len(rf) else 0.0,
         "last": float(rf.iloc[-1]) if len(rf) else 0.0,

@@ -182,7 +182,7 @@ def backtest(
             "in_sample": in_sample,
             "data_range": [str(prices.index[0].date()), str(prices.index[-1].date())],
             "assets": list(prices.columns),
-            "risk_free": risk_free_summary(rf.loc[result.returns.index[0] :]),
+            "risk_free": risk_free_summary(rf.loc[result.returns.index[0] :], exp),
         }
         write_run(staging, result, metrics, stats, config)
         if any(p.meta.get("steer") for p in loaded):  # what each steered policy chose
@@ -355,7 +355,7 @@ def _train_and_backtest(
         },
         "anchors": trained.anchor_choices,
         "data_range": [str(prices.index[0].date()), str(prices.index[-1].date())],
-        "risk_free": risk_free_summary(rf.loc[exp.backtest.start :]),
+        "risk_free": risk_free_summary(rf.loc[exp.backtest.start :], exp),
         "assets": list(prices.columns),
         "quick": quick,
         "folds": [str(d.date()) for d in starts],

@@ -144,7 +144,8 @@ def test_every_bundled_file_ships_in_the_wheel():
 
 
 def test_industries49_gives_back_every_return_of_the_file():
-    from portfolio_rl.data.sources import DataConfig, risk_free
+    from portfolio_rl.data.rates import risk_free
+    from portfolio_rl.data.sources import DataConfig
     from portfolio_rl.plumbing.files import data_dir
 
     prices = load_prices("industries49")

@@ -157,7 +157,8 @@ def test_cash_asset_earns_its_rate_and_trades_in_it_are_free():
 
 
 def test_cash_earns_a_daily_risk_free_series():
-    from portfolio_rl.data.sources import DataConfig, load_prices, risk_free
+    from portfolio_rl.data.rates import risk_free
+    from portfolio_rl.data.sources import DataConfig, load_prices
 
     prices = load_prices("industries49", start="1990-01-01", end="1994-12-31")
     rf = risk_free(DataConfig(prices="industries49"), prices.index)
