@@ -21,7 +21,7 @@ from portfolio_rl.baselines import (
     failed_strategies,
     make_baseline,
 )
-from portfolio_rl.conventions.market import daily_rate
+from portfolio_rl.conventions.market import PERIODS, daily_rate
 from portfolio_rl.errors import ConfigError
 from portfolio_rl.plumbing.files import atomic_write, atomic_write_text, child_path
 
@@ -86,6 +86,8 @@ def evaluate(
     fails = result.failures.groupby("strategy").size() if len(result.failures) else pd.Series()
     metrics["solver_failures"] = [int(fails.get(n, 0)) for n in metrics.index]
     metrics["failed"] = metrics["solver_failures"] > FAILED_SHARE * max(len(result.turnover), 1)
+    if "benchmark" in result.returns:
+        metrics = metrics.join(against_benchmark(result.returns))
     reference = "equal_weight" if "equal_weight" in result.returns else None
     stats = compute_stats(
         result.returns,
@@ -98,6 +100,17 @@ def evaluate(
         comparator=comparator,
     )
     return metrics, stats
+
+
+def against_benchmark(returns: pd.DataFrame) -> pd.DataFrame:
+    """Each strategy against the ``benchmark`` column: the annualised active return (mean
+    daily difference x 252), tracking error (its annualised std) and their ratio, the
+    information ratio (Grinold & Kahn, Active Portfolio Management, 2000)."""  # noqa: D205, D209
+    active = returns.drop(columns="benchmark").sub(returns["benchmark"], axis=0)
+    mean, error = active.mean() * PERIODS, active.std(ddof=1) * np.sqrt(PERIODS)
+    return pd.DataFrame(
+        {"active_return": mean, "tracking_error": error, "information_ratio": mean / error}
+    )
 
 
 def failing(result: BacktestResult, metrics: pd.DataFrame) -> list[str]:

@@ -116,6 +116,11 @@ class DataConfig:
     risk_free_fill : bool
         Forward-fill the series over dates it lacks (the report says so); without it, a
         series that misses part of the prices' range is an error naming the gap.
+    benchmark : str, optional
+        The index the report measures active return, tracking error and the information
+        ratio against: a bundled index (``sp500``), a file (a date column and one level
+        column) or a Yahoo ticker through the price cache (``SPY``); ``none`` for no
+        benchmark. Default: the dataset's own index (the bundled S&P 500 sample's).
 
     Examples
     --------
@@ -131,6 +136,7 @@ class DataConfig:
     risk_free: str | None = None
     risk_free_units: Literal["annual_percent", "daily_decimal"] | None = None
     risk_free_fill: bool = False
+    benchmark: str | None = None
 
     def __post_init__(self) -> None:
         from portfolio_rl.plumbing.typed import parse_date
@@ -142,6 +148,11 @@ class DataConfig:
         rate = flat_rate(self.risk_free)
         if rate is not None and not -1 < rate <= 1:
             raise ValueError(f"risk_free {rate} is not an annual rate above -1 and at most 1")
+        bench = self.benchmark
+        if bench not in (None, "none") and bench not in BUNDLED and not Path(bench).suffix:
+            from portfolio_rl.plumbing.files import safe_name
+
+            safe_name(bench.strip().upper(), "benchmark ticker")
         if self.risk_free and rate is None and self.risk_free not in BUNDLED_RF:
             if Path(self.risk_free).suffix and self.risk_free_units is None:
                 raise ValueError(
@@ -168,10 +179,41 @@ def load_data(
         raw = download_prices(data.tickers, data.start or "2000-01-01", end, progress=progress)
         return load_prices(validate_prices(raw), min_rows=min_rows), None
     prices = load_prices(data.prices, start=data.start, end=data.end, min_rows=min_rows)
-    bench = load_benchmark(data.prices)
-    if bench is not None:
-        bench = bench.reindex(prices.index).ffill()
-    return prices, bench
+    return prices, benchmark_of(data, prices.index)
+
+
+def benchmark_of(data: DataConfig, index: pd.DatetimeIndex) -> pd.Series | None:
+    """The benchmark's level on ``index`` (forward-filled over holidays), or None.
+
+    A series that starts after ``index`` or stops more than a week before its end is an
+    error naming the gap: a benchmark line must cover the whole test.
+    """
+    source = data.benchmark
+    if source == "none" or (source is None and (data.tickers or data.prices not in BUNDLED)):
+        return None
+    if source is None or source in BUNDLED:
+        level = load_benchmark(source or data.prices)
+        if level is None:
+            return None
+    elif Path(source).suffix:
+        frame = load_prices(source)
+        if frame.shape[1] != 1:
+            raise DataError(f"benchmark file {source}: give a date column and one level column")
+        level = frame.iloc[:, 0]
+    else:
+        from portfolio_rl.data.download import download_prices
+
+        end = (index[-1] + pd.Timedelta(days=1)).strftime("%Y-%m-%d")
+        start = (index[0] - pd.Timedelta(days=10)).strftime("%Y-%m-%d")
+        level = download_prices([source], start, end).iloc[:, 0].dropna()
+    name = source or data.prices
+    if level.index[0] > index[0] or level.index[-1] < index[-1] - pd.Timedelta(days=7):
+        raise DataError(
+            f"the benchmark {name} covers {level.index[0].date()}..{level.index[-1].date()}, "
+            f"not the prices' {index[0].date()}..{index[-1].date()}: give a longer series, "
+            "shorten data.start/end, or set data.benchmark: none"
+        )
+    return level.reindex(index.union(level.index)).ffill().reindex(index).rename(name)
 
 
 def load_prices(

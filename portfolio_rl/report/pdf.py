@@ -11,7 +11,7 @@ from pathlib import Path
 
 from portfolio_rl.errors import PortfolioRLError
 from portfolio_rl.plumbing.files import atomic_write, check_file_replaceable
-from portfolio_rl.report import appendix, pages, steering
+from portfolio_rl.report import appendix, benchmark, pages, steering
 from portfolio_rl.report.charts import colours
 from portfolio_rl.report.run import Run
 
@@ -28,6 +28,7 @@ PAGES = (
     pages.page_training,
     appendix.page_folds,
     pages.page_stats,
+    benchmark.page_benchmark,
     pages.page_limitations,
     pages.page_glossary,
     appendix.page_sweep,

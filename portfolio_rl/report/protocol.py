@@ -138,8 +138,9 @@ def glossary(names: list[str], config: dict) -> list[str]:
                 "what the policy did before any update."
             )
         elif name == "benchmark":
-            index = (
-                "the S&P 500" if config.get("data", {}).get("prices") == "sp500" else "the index"
+            data = config.get("data", {})
+            index = data.get("benchmark") or (
+                "the S&P 500" if data.get("prices") == "sp500" else "the index"
             )
             lines.append(f"benchmark: {index}, bought and held (not a portfolio of these assets).")
         elif name in BASELINES:

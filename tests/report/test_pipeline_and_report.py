@@ -71,8 +71,9 @@ def test_run_writes_everything(small_run):
 def test_pdf_has_the_sections_and_metadata(small_run):
     _, pdf, _ = small_run
     reader, pages = pdf_text(pdf)
-    # no cash: no exposure page; walk-forward: a folds page; robust GRPO: its page; seeds last
-    assert len(pages) == 12
+    # no cash: no exposure page; walk-forward: a folds page; robust GRPO: its page; the
+    # bundled S&P 500 index: a benchmark page; seeds last
+    assert len(pages) == 13
     text = "\n".join(pages)
     for heading in (
         "Appendix: every trained policy",
@@ -87,6 +88,7 @@ def test_pdf_has_the_sections_and_metadata(small_run):
         "The strategies in this report",
         "min_variance: Minimum variance",
         "Statistics",
+        "Against the benchmark (sp500)",
         "Limitations",
         "Verdict",
         "Survivorship bias",
