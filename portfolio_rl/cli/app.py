@@ -81,6 +81,15 @@ CashFlag = Annotated[
 ]
 
 
+#: ``--force`` of the commands that write a run folder (backtest, train).
+ForceFlag = Annotated[
+    bool,
+    typer.Option(
+        help="Replace an existing run folder in --out, at the end and whole, if portfolio-rl "
+        "wrote every file in it (its manifest.json); a folder holding anything else "
+        "is refused, never emptied."
+    ),
+]
 ThreadsFlag = Annotated[
     int | None,
     typer.Option(

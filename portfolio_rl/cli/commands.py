@@ -11,6 +11,7 @@ import typer
 from portfolio_rl.cli import console
 from portfolio_rl.cli.app import (
     CashFlag,
+    ForceFlag,
     ThreadsFlag,
     app,
     command,
@@ -77,14 +78,7 @@ def backtest(
     out: Annotated[
         Path | None, typer.Option(help="Run directory (default backtests/runs/<time>-backtest).")
     ] = None,
-    force: Annotated[
-        bool,
-        typer.Option(
-            help="Replace an existing run folder in --out, at the end and whole, if portfolio-rl "
-            "wrote every file in it (its manifest.json); a folder holding anything else "
-            "is refused, never emptied."
-        ),
-    ] = False,
+    force: ForceFlag = False,
 ) -> None:
     """Walk-forward backtest of baselines (and trained policies) with costs; writes a run dir."""
     from portfolio_rl.backtest.engine import BacktestConfig

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from portfolio_rl.cli import console
-from portfolio_rl.cli.app import CashFlag, app, command
+from portfolio_rl.cli.app import CashFlag, ForceFlag, app, command
 from portfolio_rl.errors import ConfigError, PortfolioRLError
 
 
@@ -88,14 +88,7 @@ def train(
     out: Annotated[
         Path | None, typer.Option(help="Run directory (default backtests/runs/<time>-train-...).")
     ] = None,
-    force: Annotated[
-        bool,
-        typer.Option(
-            help="Replace an existing run folder in --out, at the end and whole, if portfolio-rl "
-            "wrote every file in it (its manifest.json); a folder holding anything else "
-            "is refused, never emptied."
-        ),
-    ] = False,
+    force: ForceFlag = False,
 ) -> None:
     """Train an allocation policy (GRPO, robust GRPO, PPO or REINFORCE) on the training range.
 
