@@ -351,3 +351,16 @@ def test_anchor_auto_with_no_baseline_to_choose_is_refused(tmp_path):
     assert (
         result.exit_code == 2 and "anchor auto chooses among the run's baselines" in result.output
     )
+
+
+def test_a_sweep_killed_while_replacing_a_folder_gives_the_old_one_back(tmp_path):
+    from portfolio_rl.plumbing.files import write_manifest
+    from portfolio_rl.workflows.sweep_ray import restore_killed
+
+    folder, old = tmp_path / "sweep", tmp_path / ".sweep.4194303.old"  # a pid nobody has
+    (old / "trials").mkdir(parents=True)
+    (old / "trials" / "t.csv").write_text("old")
+    (folder / "ray").mkdir(parents=True)  # what the killed sweep had written
+    write_manifest(folder, "sweep")
+    restore_killed(folder)
+    assert (folder / "trials" / "t.csv").read_text() == "old" and not old.exists()

@@ -129,6 +129,7 @@ def run_sweep(
     if resume:
         if not tune.Tuner.can_restore(str(state)):
             raise ConfigError(f"nothing to resume in {folder}: no sweep state there")
+    restore_killed(folder, hooks)
     pdf = pdf or child_path(reports_dir(), folder.name, ".pdf", what="report name")
     check_file_replaceable(pdf, True, lambda head: AUTHOR_MARK in head)
     aside = None
@@ -154,6 +155,38 @@ def run_sweep(
         shutil.rmtree(aside, ignore_errors=True)
     write_manifest(folder, "sweep", only=lambda rel: rel not in theirs)
     return done
+
+
+def restore_killed(folder: Path, hooks: Hooks = SILENT) -> None:
+    """Bring back a sweep folder that a killed ``sweep --force`` had moved aside.
+
+    ``--force`` keeps the old sweep as ``.NAME.PID.old`` until the new one ends; when that
+    process is dead, the old sweep returns to ``NAME`` and the killed one's partial folder
+    goes (only if portfolio-rl wrote all of it: anything else is refused).
+    """
+    import shutil
+
+    from portfolio_rl.plumbing.files import check_replaceable
+
+    for stale in sorted(folder.parent.glob(f".{folder.name}.*.old")):
+        pid = stale.name[len(folder.name) + 2 : -len(".old")]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        if folder.exists():
+            check_replaceable(folder, owned=SWEEP_ENTRIES)
+            shutil.rmtree(folder)
+        os.replace(stale, folder)
+        hooks.stage(f"restored {folder}: a sweep that was replacing it was killed")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _sweep(
