@@ -250,9 +250,23 @@ def test_policy_backtests_start_after_validation(tmp_path, trained):
     assert metrics.loc["grpo", "in_sample"] and not metrics.loc["equal_weight", "in_sample"]
 
 
-def test_a_policy_trained_on_other_assets_is_refused(tmp_path, trained):
+def test_a_plain_policy_carries_to_another_universe_and_the_run_says_so(tmp_path, trained):
     args = ["backtest", "--prices", "factors", "--policy", trained, "--out", tmp_path / "o"]
-    one_error(invoke(*args), "trained on other assets")
+    result = invoke(*args, "--strategies", "equal_weight")
+    assert result.exit_code == 0, result.output
+    assert "grpo was trained on 20 other assets" in result.output
+    config = json.loads((tmp_path / "o" / "config.json").read_text())
+    assert config["transfers"] and "applied to these 5" in config["transfers"][0]
+    weights = pd.read_csv(tmp_path / "o" / "weights" / "grpo.csv", index_col=0)
+    assert weights.shape[1] == 5 and np.allclose(weights.sum(axis=1), 1.0)
+
+
+def test_an_anchored_policy_on_other_assets_is_refused(tmp_path):
+    folder = tmp_path / "anchored"
+    args = ["train", "--anchor", "min_variance", "--iterations", "0", "--out", folder]
+    assert invoke(*args).exit_code == 0
+    result = invoke("backtest", "--prices", "factors", "--policy", folder, "--out", tmp_path / "o")
+    one_error(result, "an anchored or steered policy needs its own universe")
 
 
 def test_a_policy_trained_with_cash_needs_cash(tmp_path):

@@ -175,25 +175,47 @@ class PolicyStrategy:
         self.solver: Any = None
         self.chosen: list[dict[str, Any]] = []
         self.failures, self.status = 0, "optimal"
+        #: Set by `check_assets` when the prices hold other assets than the training data.
+        self.transfer: str | None = None
 
-    def check_assets(self, columns: list[str]) -> None:
-        """Refuse prices whose assets (names and order) differ from the training data's."""
+    def check_assets(self, columns: list[str]) -> str | None:
+        """Check the prices' assets against the training data's; a note when they differ.
+
+        A plain policy is one encoder applied to every asset (permutation-equivariant, any
+        number of assets), so it carries to another universe with the same features: the
+        note says so. An anchored or steered policy reads its baseline's weights of the
+        assets it was trained on, and a policy with cash needs a cash column: both refuse.
+        """
         expected = list(self.meta.get("assets", []))
         # a policy without cash runs on the risky columns of a cash run; one with cash needs it
         given = list(columns) if self.uses_cash else [c for c in columns if c != CASH]
-        if given != expected:
-            missing = sorted(set(expected) - set(given))
-            extra = sorted(set(given) - set(expected))
+        if given == expected:
+            return None
+        missing = sorted(set(expected) - set(given))
+        extra = sorted(set(given) - set(expected))
+        if missing == [CASH]:
+            raise PortfolioRLError(
+                f"policy {self.name!r} was trained with cash; it holds cash: pass --cash"
+            )
+        if self.meta.get("anchor") or self.meta.get("steer"):
             detail = (
                 f"missing {missing}, not trained on {extra}"
                 if missing or extra
                 else "the same assets in another order"
             )
-            hint = "; it holds cash: pass --cash" if missing == [CASH] else ""
             raise PortfolioRLError(
-                f"policy {self.name!r} was trained on other assets ({detail}); "
-                f"use it on the data it was trained on{hint}"
+                f"policy {self.name!r} was trained on other assets ({detail}); an anchored or "
+                "steered policy needs its own universe: use it on the data it was trained on"
             )
+        if not missing and not extra:
+            return None  # the same assets in another order: one encoder, order does not matter
+        n = len([a for a in expected if a != CASH])
+        self.transfer = (
+            f"{self.name} was trained on {n} other assets ({', '.join(expected[:3])}, ...) "
+            f"and applied to these {len([c for c in given if c != CASH])}: the same features, "
+            "one encoder per asset"
+        )
+        return self.transfer
 
     @torch.no_grad()
     def decide(self, prices: pd.DataFrame, prev_weights: np.ndarray) -> np.ndarray:

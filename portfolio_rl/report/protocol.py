@@ -79,6 +79,7 @@ def protocol_lines(run: Run) -> list[str]:
         f"per unit of turnover (+{bt.get('impact_bps', 0)} bps square-law impact), {rf_text} "
         f"(Sharpe and Sortino are in excess of it). Returns are daily, net of costs. {cash_text}",
         _policies_line(cfg, policies, rl, objective)
+        + "".join(f" Another universe: {note}." for note in cfg.get("transfers") or [])
         + " Sharpe intervals: stationary bootstrap, 95%.",
     ]
 

@@ -43,7 +43,8 @@ class BacktestRun:
     stats: pd.DataFrame = field(repr=False)
 
     notes: list[str] = field(default_factory=list)
-    """Policies that kept their untrained start (what they decide instead)."""
+    """Policies that kept their untrained start (what they decide instead), and policies
+    applied to another universe than they were trained on."""
 
     @property
     def warnings(self) -> list[str]:
@@ -166,8 +167,7 @@ def backtest(
     hooks.stage(
         f"walk-forward backtest of {prices.shape[1]} assets from {start}, every {every} days"
     )
-    for policy in loaded:
-        policy.check_assets(list(prices.columns))
+    transfers = [note for p in loaded if (note := p.check_assets(list(prices.columns)))]
     from portfolio_rl.baselines import default_strategies
 
     names = exp.strategies or default_strategies(exp.cash)
@@ -183,13 +183,14 @@ def backtest(
             "data_range": [str(prices.index[0].date()), str(prices.index[-1].date())],
             "assets": list(prices.columns),
             "risk_free": risk_free_summary(rf.loc[result.returns.index[0] :], exp),
+            "transfers": transfers,
         }
         write_run(staging, result, metrics, stats, config)
         if any(p.meta.get("steer") for p in loaded):  # what each steered policy chose
             from portfolio_rl.backtest.steering import write_chosen
 
             write_chosen(staging, loaded)
-    return BacktestRun(run_dir, exp, result, metrics, stats, untrained(loaded))
+    return BacktestRun(run_dir, exp, result, metrics, stats, untrained(loaded) + transfers)
 
 
 def train(
