@@ -6,6 +6,7 @@
     python docs/generate.py api              # the API pages: each package's public names
     python docs/generate.py quick            # `run --quick`: what it prints, its report's page 1
     python docs/generate.py gallery          # run docs/examples/*.py, their pictures
+    python docs/generate.py transfer         # GRPO trained on one universe, tested on both
     python docs/generate.py results sp500    # one documented run (see RUNS)
     python docs/generate.py curves sp500     # its wealth and learning curves, from its folder
     python docs/generate.py bench            # the benchmark tables
@@ -264,6 +265,31 @@ def curves(name: str) -> None:
     plt.close(fig)
 
 
+def transfer() -> None:
+    """GRPO trained on one universe and tested on the other, beside the one trained there.
+
+    Both train on 2000-2010 and validate on 2011-2012 with the default settings (one seed
+    each, the same seed); each test (2015 on) runs both policies and every baseline.
+    """
+    folder = fresh(RUNS_DIR / "docs-transfer")
+    started, lines = time.perf_counter(), []
+    splits = ["--train-end", "2010-12-31", "--val-end", "2012-12-31"]
+    for universe in ("sp500", "industries49"):
+        cli("train", "--prices", universe, *splits, "--out", str(folder / universe))
+    for test in ("sp500", "industries49"):
+        out, md = folder / f"test-{test}", OUT / f"transfer-{test}.md"
+        policies = [a for u in ("sp500", "industries49") for a in ("--policy", str(folder / u))]
+        cli("backtest", "--prices", test, "--start", "2015-01-01", *policies, "--out", str(out))
+        md.unlink(missing_ok=True)
+        cli("report", str(out), "--markdown", str(md))
+        lines.append(f"**Tested on {test}, 2015 on** (`grpo_{test}` was trained on it):\n")
+        lines.append(md.read_text().replace(f"{ROOT}/", ""))
+        md.unlink()
+    what = "training on each universe and testing each policy on both"
+    text = stamp(what, time.perf_counter() - started) + "\n".join(lines)
+    (OUT / "transfer.md").write_text(text)
+
+
 def page_one(folder: Path, png: Path) -> None:
     """The report's first page of the run in ``folder`` as a PNG (what the PDF shows)."""
     sys.path.insert(0, str(ROOT))
@@ -429,6 +455,7 @@ def main(argv: list[str]) -> None:
             "api": api,
             "quick": quick,
             "gallery": gallery,
+            "transfer": transfer,
             "bench": bench,
             "bench-steer": lambda: bench(("bench-steer",)),
             "quick500": quick500,

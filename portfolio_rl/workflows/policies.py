@@ -17,20 +17,26 @@ if TYPE_CHECKING:
 
 def load_policies(folders: Sequence[Path]) -> list[PolicyStrategy]:
     """Trained runs as strategies named after their algorithm (``grpo``), with the seed
-    appended (``grpo_s1``) when several runs of one algorithm are given."""  # noqa: D205, D209
+    appended (``grpo_s1``) when several runs of one algorithm are given, and the folder's
+    name instead (``grpo_sp500``) when they also share the seed."""  # noqa: D205, D209
     from collections import Counter
 
     if not folders:  # a baselines-only backtest never imports torch
         return []
     from portfolio_rl.agents.checkpoint import load_policy_strategy
+    from portfolio_rl.plumbing.files import safe_name
 
     loaded = [load_policy_strategy(folder) for folder in folders]
     counts = Counter(p.name for p in loaded)
     for p in loaded:
         if counts[p.name] > 1:
             p.name = f"{p.name}_s{p.meta['seed']}"
+    counts = Counter(p.name for p in loaded)
+    for p, folder in zip(loaded, folders, strict=True):
+        if counts[p.name] > 1:  # one algorithm and seed twice: told apart by their folders
+            p.name = f"{p.meta['algo']}_{safe_name(Path(folder).resolve().name, 'policy name')}"
     if len({p.name for p in loaded}) != len(loaded):
-        raise ConfigError("two --policy runs have the same algorithm and seed")
+        raise ConfigError("two --policy runs have the same algorithm, seed and folder name")
     return loaded
 
 
