@@ -68,7 +68,7 @@ class _ScenarioCVaR(ConstrainedModel):
         program at every rebalance. Either way the solution is the same to solver tolerance.
     covariance, min_weight, max_weight, max_turnover, cost_bps, holding_days, solver, \
 fallback_solver
-        Common constraints, see [`ConstrainedModel`][portfolio_rl.baselines.base.ConstrainedModel].
+        Common constraints, see `portfolio_rl.baselines.base.ConstrainedModel`.
     """
 
     beta: float = 0.95

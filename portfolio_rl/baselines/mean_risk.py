@@ -133,7 +133,7 @@ class MeanVariance(_MeanRisk):
         ``lambda`` in annualised units (the same number as in daily units).
     covariance, min_weight, max_weight, max_turnover, cost_bps, holding_days, solver, \
 fallback_solver
-        Common constraints, see [`ConstrainedModel`][portfolio_rl.baselines.base.ConstrainedModel].
+        Common constraints, see `portfolio_rl.baselines.base.ConstrainedModel`.
 
     Examples
     --------

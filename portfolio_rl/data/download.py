@@ -194,7 +194,7 @@ def download_prices(
     start, end : str
         ``YYYY-MM-DD``; ``end`` is exclusive, as in yfinance.
     cache : str or Path, optional
-        Cache folder (default: see [`portfolio_rl.plumbing.files.cache_dir`][]).
+        Cache folder (default: see `portfolio_rl.plumbing.files.cache_dir`).
     drop_missing : bool
         Drop tickers with no data (with a warning) instead of failing.
     retries : int

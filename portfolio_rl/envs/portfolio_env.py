@@ -53,7 +53,7 @@ class PortfolioEnv(gym.Env):
     ## Observation space
 
     ``Box(-5, max(5, n_assets), (n_risky, OBS_FEATURES), float32)``; one row per risky
-    asset: the features of [`portfolio_rl.conventions.features`][], in the order of its
+    asset: the features of `portfolio_rl.conventions.features`, in the order of its
     ``FEATURE_NAMES`` (trailing returns, volatilities, drawdown, then the equal-weight
     index's market-level features, the same on every row), and last the asset's current
     drifted weight times the number of assets (1.0 at equal weight). Every feature of the
@@ -61,7 +61,7 @@ class PortfolioEnv(gym.Env):
 
     ## Rewards
 
-    A weighted sum of the rewards of `REWARDS` ([`portfolio_rl.conventions.rewards`][]), the
+    A weighted sum of the rewards of `REWARDS` (`portfolio_rl.conventions.rewards`), the
     registry that training uses, e.g. ``rewards={"log_growth": 1.0, "variance_penalty": 2.0}``
     (mean-variance with risk aversion 2). Per-step forms are paid at each step;
     trajectory-level rewards (``sharpe``, ``drawdown_penalty``) are paid on the step that ends
@@ -137,7 +137,7 @@ class PortfolioEnv(gym.Env):
         ``cash_rate``); reported as ``info["anchor"]`` at each decision.
     steer : object, optional
         A steered policy's action transform
-        ([`portfolio_rl.backtest.steering.EnvSteering`][]): the action is then the policy's
+        (`portfolio_rl.backtest.steering.EnvSteering`): the action is then the policy's
         latent vector, and the weights its baseline solved exactly on the window of
         ``window`` returns ending at the decision, with the held weights, as in the backtest.
     """
