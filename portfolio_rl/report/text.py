@@ -16,8 +16,18 @@ from portfolio_rl.report.run import Run
 
 
 def policy_rows(metrics: pd.DataFrame, algo: str) -> list[str]:
-    """Strategy names of the trained policies of ``algo`` (``grpo`` or ``grpo_s<seed>``)."""
-    return [n for n in metrics.index if n == algo or n.startswith(f"{algo}_s")]
+    """Strategy names of the trained policies of ``algo`` (``grpo`` or ``grpo_s<seed>``;
+    ``grpo_sp500``, a run named after its folder, is not one of its seeds)."""  # noqa: D205, D209
+    import re
+
+    return [n for n in metrics.index if re.fullmatch(rf"{re.escape(algo)}(_s\d+)?", str(n))]
+
+
+def named_runs(metrics: pd.DataFrame, algo: str) -> list[str]:
+    """Policies of ``algo`` named after their folders (``grpo_sp500``: told apart from
+    another run of the same seed, e.g. trained on another universe), each its own row."""  # noqa: D205, D209
+    seeds = set(policy_rows(metrics, algo))
+    return [n for n in metrics.index if str(n).startswith(f"{algo}_") and n not in seeds]
 
 
 def _pct(v: float) -> str:

@@ -13,7 +13,7 @@ import pandas as pd
 
 from portfolio_rl.agents.registry import METHOD, ROBUST_METHOD
 from portfolio_rl.baselines import FAILED_SHARE, best_robust, failed_strategies
-from portfolio_rl.report.text import policy_rows
+from portfolio_rl.report.text import named_runs, policy_rows
 
 ALPHA = 0.05
 
@@ -80,6 +80,7 @@ def verdict(metrics: pd.DataFrame, stats: pd.DataFrame, seeds: pd.DataFrame | No
     ] if failed else []  # fmt: skip
     metrics = metrics.drop(index=failed)
     methods = [m for m in (METHOD, ROBUST_METHOD) if policy_rows(metrics, m)]
+    methods += named_runs(metrics, METHOD)  # e.g. one GRPO per training universe
     if not methods:
         return "\n".join([*lines, "No GRPO policy was part of this run: no verdict on GRPO."])
     robust = best_robust(metrics)

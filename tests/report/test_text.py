@@ -171,3 +171,19 @@ def test_an_experiment_names_only_a_comparator_it_runs():
     assert ExperimentConfig(compare_to="none").comparator is None
     with pytest.raises(ValueError, match="compare_to 'dro_cvar' is not one of the run's"):
         ExperimentConfig(strategies=("equal_weight",), compare_to="dro_cvar")
+
+
+def test_policies_named_after_their_folders_are_not_seeds_and_get_their_own_verdict():
+    import pandas as pd
+
+    from portfolio_rl.report.text import named_runs, policy_rows
+    from portfolio_rl.report.verdicts import verdict
+
+    names = ["grpo_s0", "grpo_s1", "grpo_sp500", "grpo_industries49", "equal_weight"]
+    metrics = pd.DataFrame({"sharpe": [0.9, 0.8, 0.7, 0.6, 0.5]}, index=names)
+    assert policy_rows(metrics, "grpo") == ["grpo_s0", "grpo_s1"]
+    assert named_runs(metrics, "grpo") == ["grpo_sp500", "grpo_industries49"]
+    stats = pd.DataFrame({"p_hac_vs_ew": [0.5] * 5}, index=names)
+    said = verdict(metrics, stats)
+    assert "GRPO_SP500 had a higher Sharpe ratio than equal_weight" in said
+    assert "over 2 seed(s) vs 0.500" in said  # the seeds of grpo, without the named runs
