@@ -364,3 +364,13 @@ def test_a_sweep_killed_while_replacing_a_folder_gives_the_old_one_back(tmp_path
     write_manifest(folder, "sweep")
     restore_killed(folder)
     assert (folder / "trials" / "t.csv").read_text() == "old" and not old.exists()
+
+
+@pytest.mark.parametrize("field", ["backtest", "data", "rl", "policies", "risk_free", "n_boot"])
+def test_report_on_a_run_config_with_an_edited_field_is_one_error_line(tmp_path, field):
+    run = tmp_path / "run"
+    assert backtest(run).exit_code == 0
+    config = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps(config | {field: ["edited"]}))
+    result = runner.invoke(app, ["report", str(run), "-o", str(tmp_path / "r.pdf")])
+    assert result.exit_code == 2 and f"its {field} field has an invalid value" in result.output

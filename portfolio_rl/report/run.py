@@ -11,6 +11,43 @@ import pandas as pd
 from portfolio_rl.errors import PortfolioRLError
 
 
+def _numbers(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(v, int | float | str) or v is None for v in value.values()
+    )
+
+
+def _is_dict(value: Any) -> bool:
+    return isinstance(value, dict)
+
+
+def _texts(value: Any) -> bool:  # or null
+    return value is None or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+
+
+#: The shapes the report reads from a run's ``config.json``: a field of another kind (an
+#: edit) is one error naming it, never a traceback from a page.
+CONFIG_FIELDS: dict[str, Any] = {
+    **dict.fromkeys(("data", "splits", "backtest", "rl", "strategy_params"), _is_dict),
+    "policies": lambda v: (
+        v is None or (_is_dict(v) and all(isinstance(x, str) for x in v.values()))
+    ),
+    "risk_free": lambda v: (
+        _numbers(v)
+        and all(
+            isinstance(v.get(k, 0.0), int | float) for k in ("annualised_mean", "first", "last")
+        )
+    ),
+    "assets": _texts,
+    "transfers": _texts,
+    "data_range": lambda v: v is None or (_texts(v) and len(v) == 2),
+    "strategies": _texts,
+    "n_boot": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "rf": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "train_and_backtest_s": lambda v: v is None or isinstance(v, int | float),
+}
+
+
 class Run:
     """The tables of a run directory, every one checked on load.
 
@@ -26,6 +63,9 @@ class Run:
             "stats.csv", index_col=0, required=True, text=("comparator", "anchor")
         )
         self.config = self._json("config.json", required=True)
+        for key, check in CONFIG_FIELDS.items():
+            if key in self.config and not check(self.config[key]):
+                self._fail("config.json", f"its {key} field has an invalid value")
         for name, frame in (("metrics.csv", self.metrics), ("returns.csv", self.returns)):
             if frame.empty:
                 self._fail(name, "it has no rows")
