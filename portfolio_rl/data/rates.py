@@ -10,7 +10,14 @@ import pandas as pd
 
 from portfolio_rl.conventions.market import PERIODS
 from portfolio_rl.data.checks import date_index, read_file
-from portfolio_rl.data.sources import BUNDLED, BUNDLED_RF, check_source, flat_rate
+from portfolio_rl.data.sources import (
+    BUNDLED,
+    BUNDLED_RF,
+    check_source,
+    flat_rate,
+    on_days,
+    ticker_series,
+)
 from portfolio_rl.errors import DataError
 from portfolio_rl.plumbing.files import data_dir
 
@@ -48,8 +55,7 @@ def risk_free(data: DataConfig, index: pd.DatetimeIndex, annual_rate: float = 0.
         rate = (1.0 + annual_rate) ** (1.0 / PERIODS) - 1.0
         return pd.Series(rate, index=index, name="rf")
     daily = _bundled_rf(spec.risk_free_file, spec.risk_free_column)
-    aligned = daily.reindex(index.union(daily.index)).ffill().reindex(index)
-    return aligned.bfill().rename("rf")
+    return on_days(daily, index).bfill().rename("rf")
 
 
 def _bundled_rf(file: str, column: str) -> pd.Series:
@@ -74,11 +80,7 @@ def _daily_series(data: DataConfig, index: pd.DatetimeIndex) -> pd.Series:
             )
         rates = frame[columns[0]].astype(float).dropna()
     else:
-        from portfolio_rl.data.download import download_prices
-
-        end = (index[-1] + pd.Timedelta(days=1)).strftime("%Y-%m-%d")
-        start = (index[0] - pd.Timedelta(days=10)).strftime("%Y-%m-%d")
-        rates = download_prices([source], start, end).iloc[:, 0].dropna()
+        rates = ticker_series(source, index)
         units = units or "annual_percent"  # Yahoo quotes T-bill yields in annual percent
     if units == "annual_percent":
         return (1.0 + rates / 100.0) ** (1.0 / PERIODS) - 1.0
@@ -105,5 +107,4 @@ def _cover(daily: pd.Series, index: pd.DatetimeIndex, data: DataConfig) -> pd.Se
                 f"{hi.date()} inside the prices' range {index[0].date()}..{index[-1].date()}; "
                 "give a longer series or set data.risk_free_fill: true"
             )
-    aligned = daily.reindex(index.union(daily.index)).ffill().reindex(index)
-    return aligned.bfill().rename("rf")
+    return on_days(daily, index).bfill().rename("rf")

@@ -201,11 +201,7 @@ def benchmark_of(data: DataConfig, index: pd.DatetimeIndex) -> pd.Series | None:
             raise DataError(f"benchmark file {source}: give a date column and one level column")
         level = frame.iloc[:, 0]
     else:
-        from portfolio_rl.data.download import download_prices
-
-        end = (index[-1] + pd.Timedelta(days=1)).strftime("%Y-%m-%d")
-        start = (index[0] - pd.Timedelta(days=10)).strftime("%Y-%m-%d")
-        level = download_prices([source], start, end).iloc[:, 0].dropna()
+        level = ticker_series(source, index)
     name = source or data.prices
     if level.index[0] > index[0] or level.index[-1] < index[-1] - pd.Timedelta(days=7):
         raise DataError(
@@ -213,7 +209,22 @@ def benchmark_of(data: DataConfig, index: pd.DatetimeIndex) -> pd.Series | None:
             f"not the prices' {index[0].date()}..{index[-1].date()}: give a longer series, "
             "shorten data.start/end, or set data.benchmark: none"
         )
-    return level.reindex(index.union(level.index)).ffill().reindex(index).rename(name)
+    return on_days(level, index).rename(name)
+
+
+def on_days(series: pd.Series, index: pd.DatetimeIndex) -> pd.Series:
+    """``series`` on ``index``: each day its latest value on or before it (NaN before the
+    first), so holidays of the series do not leave holes."""  # noqa: D205, D209
+    return series.reindex(index.union(series.index)).ffill().reindex(index)
+
+
+def ticker_series(ticker: str, index: pd.DatetimeIndex) -> pd.Series:
+    """A Yahoo ticker's closes over ``index`` (from ten days before it), through the cache."""
+    from portfolio_rl.data.download import download_prices
+
+    end = (index[-1] + pd.Timedelta(days=1)).strftime("%Y-%m-%d")
+    start = (index[0] - pd.Timedelta(days=10)).strftime("%Y-%m-%d")
+    return download_prices([ticker], start, end).iloc[:, 0].dropna()
 
 
 def load_prices(

@@ -118,13 +118,7 @@ def write_manifest(folder: Path, kind: str, only: Callable[[str], bool] | None =
     ``only(relative_path)`` keeps a file out of the record when False (a run continued in
     place records only what it wrote and what the record already held).
     """
-    folder = Path(folder)
-    files = [
-        p.relative_to(folder).as_posix()
-        for p in sorted(folder.rglob("*"))
-        if (p.is_file() or p.is_symlink()) and p.name != MANIFEST
-    ]
-    files = [rel for rel in files if only is None or only(rel)]
+    files = [rel for rel in _files(Path(folder)) if only is None or only(rel)]
     text = json.dumps({"tool": "portfolio-rl", "kind": kind, "files": files}, indent=1)
     atomic_write_text(folder / MANIFEST, text + "\n")
 
@@ -143,14 +137,16 @@ def foreign_files(folder: Path, owned: tuple[str, ...] = ()) -> list[str] | None
         listed = None
     if listed is None:
         return None
-    foreign = []
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder).as_posix()
-        if (path.is_dir() and not path.is_symlink()) or rel == MANIFEST:
-            continue
-        if rel not in listed and rel.split("/")[0] not in owned:
-            foreign.append(rel)
-    return foreign
+    return [r for r in _files(folder) if r not in listed and r.split("/")[0] not in owned]
+
+
+def _files(folder: Path) -> list[str]:
+    """Every file (or link) below ``folder`` but its own manifest, as sorted relative paths."""
+    return [
+        path.relative_to(folder).as_posix()
+        for path in sorted(folder.rglob("*"))
+        if not (path.is_dir() and not path.is_symlink()) and path != folder / MANIFEST
+    ]
 
 
 def check_replaceable(folder: Path, owned: tuple[str, ...] = (), option: str = "--out") -> None:
