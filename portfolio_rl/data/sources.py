@@ -177,8 +177,9 @@ def load_data(
 
         end = data.end or pd.Timestamp.today().strftime("%Y-%m-%d")
         raw = download_prices(data.tickers, data.start or "2000-01-01", end, progress=progress)
-        return load_prices(validate_prices(raw), min_rows=min_rows), None
-    prices = load_prices(data.prices, start=data.start, end=data.end, min_rows=min_rows)
+        prices = load_prices(validate_prices(raw), min_rows=min_rows)
+    else:
+        prices = load_prices(data.prices, start=data.start, end=data.end, min_rows=min_rows)
     return prices, benchmark_of(data, prices.index)
 
 

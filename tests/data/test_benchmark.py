@@ -1,6 +1,8 @@
 """A benchmark for any universe: a bundled index, a file, a ticker through the cache; the
 active return, tracking error and information ratio against it."""
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -57,6 +59,12 @@ def test_a_ticker_benchmark_is_read_through_the_cache(tmp_path, monkeypatch):
     days = pd.bdate_range("2020-01-01", "2020-12-31")
     level = benchmark_of(DataConfig(prices="factors", benchmark="SPY"), days)
     assert level.index.equals(days) and level.notna().all() and level.name == "SPY"
+    from portfolio_rl.data.sources import load_data
+
+    tickers = DataConfig(tickers=("AAA", "BBB"), start="2020-01-01", benchmark="SPY")
+    prices, bench = load_data(tickers, min_rows=10)  # a download gets its benchmark too
+    assert bench is not None and bench.index.equals(prices.index)
+    assert load_data(replace(tickers, benchmark=None), min_rows=10)[1] is None
 
 
 def test_defaults_and_a_benchmark_that_does_not_cover_the_prices(tmp_path, level_file):
