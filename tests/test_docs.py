@@ -10,7 +10,7 @@ GENERATED = ROOT / "docs" / "generated"
 
 def test_readme_is_short_and_its_headline_is_the_generated_one():
     readme = (ROOT / "README.md").read_text()
-    assert len(readme.splitlines()) <= 200
+    assert len(readme.splitlines()) <= 150
     assert readme.index("portfolio-rl run") < readme.index("## Results")  # commands first
     quick = readme.split("<!-- quick:start -->\n")[1].split("<!-- quick:end -->")[0]
     assert quick == (GENERATED / "quick.md").read_text()
