@@ -175,8 +175,6 @@ class PolicyStrategy:
         self.solver: Any = None
         self.chosen: list[dict[str, Any]] = []
         self.failures, self.status = 0, "optimal"
-        #: Set by `check_assets` when the prices hold other assets than the training data.
-        self.transfer: str | None = None
 
     def check_assets(self, columns: list[str]) -> str | None:
         """Check the prices' assets against the training data's; a note when they differ.
@@ -210,12 +208,11 @@ class PolicyStrategy:
         if not missing and not extra:
             return None  # the same assets in another order: one encoder, order does not matter
         n = len([a for a in expected if a != CASH])
-        self.transfer = (
+        return (
             f"{self.name} was trained on {n} other assets ({', '.join(expected[:3])}, ...) "
             f"and applied to these {len([c for c in given if c != CASH])}: the same features, "
             "one encoder per asset"
         )
-        return self.transfer
 
     @torch.no_grad()
     def decide(self, prices: pd.DataFrame, prev_weights: np.ndarray) -> np.ndarray:

@@ -149,7 +149,7 @@ def _files(folder: Path) -> list[str]:
     ]
 
 
-def check_replaceable(folder: Path, owned: tuple[str, ...] = (), option: str = "--out") -> None:
+def check_replaceable(folder: Path, owned: tuple[str, ...] = ()) -> None:
     """Refuse ``--force`` on a folder holding anything portfolio-rl did not write.
 
     ``--force`` replaces a folder only when its ``manifest.json`` says this tool wrote
@@ -159,7 +159,7 @@ def check_replaceable(folder: Path, owned: tuple[str, ...] = (), option: str = "
     if foreign is None:
         raise PortfolioRLError(
             f"{folder} is not a folder portfolio-rl wrote (no {MANIFEST}); --force replaces "
-            f"only those: remove it yourself or choose another {option}"
+            f"only those: remove it yourself or choose another --out"
         )
     if foreign:
         shown = ", ".join(foreign[:5]) + (
@@ -167,7 +167,7 @@ def check_replaceable(folder: Path, owned: tuple[str, ...] = (), option: str = "
         )
         raise PortfolioRLError(
             f"{folder} holds files portfolio-rl did not write ({shown}); --force would delete "
-            f"them: move them out or choose another {option}"
+            f"them: move them out or choose another --out"
         )
 
 
