@@ -94,7 +94,10 @@ def test_every_command_and_option_the_docs_name_exists():
                 wrong.append(f"{page}: `{command.name}` has no option {flag}")
             if flag == "--set" and k + 1 < len(rest) and "=" in rest[k + 1]:
                 key = rest[k + 1].split("=")[0].strip("[]")
-                if key not in settings and not key.isupper():  # KEY: a placeholder
+                if command.name in ("run", "backtest"):
+                    if not _experiment_path(key):
+                        wrong.append(f"{page}: no experiment setting {key!r}")
+                elif key not in settings and not key.isupper():  # KEY: a placeholder
                     wrong.append(f"{page}: no training setting {key!r}")
     assert not wrong, wrong
 
@@ -166,3 +169,19 @@ def test_every_public_class_and_function_has_a_running_example():
                 if ">>>" not in (inspect.getdoc(value) or ""):
                     missing.append(f"{package}.{name}")
     assert not missing, missing
+
+
+def _experiment_path(key):
+    """Whether a dotted ``--set`` path of run/backtest names a field of the experiment."""
+    import dataclasses
+
+    from portfolio_rl.workflows.experiment import ExperimentConfig
+
+    node = ExperimentConfig()
+    for part in key.split("."):
+        if not dataclasses.is_dataclass(node):
+            return isinstance(node, dict)  # a mapping's keys are free (strategy_params, train)
+        if part not in {f.name for f in dataclasses.fields(node)}:
+            return False
+        node = getattr(node, part)
+    return True

@@ -48,16 +48,20 @@ class Anchor:
     weights : DataFrame of shape (n_dates, n_assets)
         The weights decided at each close from the window ending there, a last ``cash``
         column with cash; rows before the first full window are equal weights.
+    mandate : dict
+        The mandate the baseline solved under (``Mandate.to_dict``; empty: none).
     """
 
     name: str
     params: dict[str, Any]
     window: int
     weights: pd.DataFrame = field(repr=False)
+    mandate: dict[str, Any] = field(default_factory=dict)
 
     def describe(self) -> dict[str, Any]:
         """What ``policy.json`` records of the anchor (enough to rebuild its weights)."""
-        return {"name": self.name, "params": self.params, "window": self.window}
+        out = {"name": self.name, "params": self.params, "window": self.window}
+        return out | ({"mandate": self.mandate} if self.mandate else {})
 
 
 def anchor_logits(anchor: torch.Tensor, cash: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -92,7 +96,7 @@ def anchor_logits(anchor: torch.Tensor, cash: bool) -> tuple[torch.Tensor, torch
 def start_weights(anchor: np.ndarray, cash: bool) -> np.ndarray:
     """What an untrained anchored policy decides from the anchor's weights ``anchor``
     (..., n) (+1 with cash): the policy's own transform of `anchor_logits` at zero tilt."""  # noqa: D205, D209
-    log_mix, logit = anchor_logits(torch.as_tensor(np.asarray(anchor, dtype=np.float64)), cash)
+    log_mix, logit = anchor_logits(torch.as_tensor(np.array(anchor, dtype=np.float64)), cash)
     mix = torch.softmax(log_mix, dim=-1)
     if logit is None:
         return mix.numpy()

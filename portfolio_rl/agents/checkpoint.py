@@ -27,6 +27,7 @@ from portfolio_rl.conventions.features import (
     asset_features,
     observation,
 )
+from portfolio_rl.conventions.mandate import Limits, project
 from portfolio_rl.conventions.market import CASH, split_cash
 from portfolio_rl.errors import PortfolioRLError
 
@@ -175,6 +176,11 @@ class PolicyStrategy:
         self.solver: Any = None
         self.chosen: list[dict[str, Any]] = []
         self.failures, self.status = 0, "optimal"
+        self.limits: Limits | None = None
+
+    def constrain(self, limits: Limits) -> None:
+        """A mandate's limits: the end of the action transform, as in training."""
+        self.limits = limits
 
     def check_assets(self, columns: list[str]) -> str | None:
         """Check the prices' assets against the training data's; a note when they differ.
@@ -227,7 +233,7 @@ class PolicyStrategy:
             return self._steered(obs, risky.to_numpy(), prev_weights, prices.index[-1])
         w = self.policy.mean_weights(self.policy(obs, self._anchor_row(prices.index[-1])))
         w = w.double().numpy()
-        return w / w.sum()
+        return project(w / w.sum(), self.limits)
 
     def _steered(
         self, obs: torch.Tensor, risky: np.ndarray, held: np.ndarray, date: pd.Timestamp
@@ -250,7 +256,7 @@ class PolicyStrategy:
         if w is None:
             self.failures += 1
             raise PortfolioRLError(f"{self.meta['steer']['name']} failed: {self.status}")
-        return w
+        return project(w, self.limits)
 
     def _anchor_row(self, date: pd.Timestamp) -> torch.Tensor | None:
         """The anchor's weights decided at ``date`` (None for a policy without an anchor)."""
@@ -293,6 +299,11 @@ class FoldedPolicy:
         self.name, self.folds = name, folds
         self.uses_cash = folds[0][1].uses_cash
         self.meta = folds[-1][1].meta
+
+    def constrain(self, limits: Limits) -> None:
+        """Every fold's policy takes the mandate's limits."""
+        for _, policy in self.folds:
+            policy.constrain(limits)
 
     def decide(self, prices: pd.DataFrame, prev_weights: np.ndarray) -> np.ndarray:
         """The allocation of the latest fold whose first date is on or before today."""

@@ -13,12 +13,14 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from portfolio_rl.agents.registry import Algorithm
+from portfolio_rl.conventions.mandate import Mandate
 from portfolio_rl.conventions.measures import RiskMeasure
 from portfolio_rl.conventions.rewards import REWARD_PARAMS, check_weights
 from portfolio_rl.plumbing.typed import (
     MAX_SEED,
     check_seed,
     check_settings,
+    from_mapping,
     parse_date,
     setting,
 )
@@ -88,6 +90,9 @@ class TrainConfig:
         False,
         "Cash is an asset earning the risk-free rate; the policy gets an exposure head.",
         DATA,
+    )
+    constraints: dict[str, Any] = setting(
+        {}, "A mandate's weight limits, which every action is projected onto.", DATA
     )
     path: Literal["continuation", "historical", "bootstrap"] = setting(
         "continuation",
@@ -318,6 +323,7 @@ class TrainConfig:
             self.train_end, "train_end"
         ):
             raise ValueError("val_after must be on or before train_end")
+        from_mapping(Mandate, self.constraints, where="constraints")  # one line if wrong
         self._check_anchor()
         self._check_steer()
         self._check_robust()

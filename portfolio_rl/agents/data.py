@@ -19,9 +19,11 @@ from portfolio_rl.agents.config import TrainConfig
 from portfolio_rl.agents.steer import EARNED, optimizer_features
 from portfolio_rl.agents.steer_table import SteerContext, Steering, SteerTable
 from portfolio_rl.conventions.features import LOOKBACK, N_FEATURES, asset_features
+from portfolio_rl.conventions.mandate import Limits, Mandate
 from portfolio_rl.conventions.market import CASH, simple_returns, split_cash
 from portfolio_rl.data.market_paths import stationary_bootstrap_indices
 from portfolio_rl.errors import DataError
+from portfolio_rl.plumbing.typed import from_mapping
 
 
 class DayFeatures:
@@ -99,6 +101,9 @@ class MarketData:
         Those tables on the training days (a steered run starts only on days with one).
     steer_features : ndarray of shape (L, 3), optional
         The optimizer features of each table day (`portfolio_rl.agents.steer`).
+    limits : Limits, optional
+        The mandate's limits on ``assets`` (the config's ``constraints``), which the action
+        transform projects every weight onto.
     """
 
     dates: pd.DatetimeIndex
@@ -116,6 +121,7 @@ class MarketData:
     steering: Steering | None = None
     steer: SteerTable | None = None
     steer_features: np.ndarray | None = None
+    limits: Limits | None = None
 
     @classmethod
     def build(
@@ -208,7 +214,19 @@ class MarketData:
             steering=steering,
             steer=table,
             steer_features=features,
+            limits=_limits(config, list(frame.columns)),
         )
+
+
+def _limits(config: TrainConfig, assets: list[str]) -> Limits | None:
+    """The config's mandate resolved on the training assets (None when nothing binds)."""
+    mandate = from_mapping(Mandate, config.constraints, where="constraints")
+    if not mandate.binding:
+        return None
+    try:
+        return mandate.limits(assets)
+    except ValueError as exc:
+        raise DataError(str(exc)) from None
 
 
 def _anchor_tensor(anchor: Anchor, frame: pd.DataFrame, device: torch.device) -> torch.Tensor:

@@ -118,7 +118,8 @@ def train(
         paths = sample_paths(data, config, starts, rng)
         if robust:
             paths = scenario_paths(data, config, starts, paths, rng)
-        batch = rollout(policy, paths, config.group_size, config.rebalance_days, config.cost_bps)
+        h, cost = config.rebalance_days, config.cost_bps
+        batch = rollout(policy, paths, config.group_size, h, cost, limits=data.limits)
 
         # 3. rewards and group-relative advantages (no critic)
         batch, rewards, adv, figures = advantages(batch, config, robust)

@@ -26,6 +26,7 @@ from portfolio_rl.agents.optim import at, chunks, starts_per_chunk
 from portfolio_rl.agents.policy import PolicyOutput, SimplexPolicy
 from portfolio_rl.agents.steer_table import SteerContext
 from portfolio_rl.conventions.features import observation
+from portfolio_rl.conventions.mandate import Limits, project
 from portfolio_rl.conventions.market import PERIODS, drift
 from portfolio_rl.conventions.measures import risk_value, sharpe
 from portfolio_rl.envs.simulator import SimResult, simulate
@@ -55,12 +56,15 @@ def rollout(
     h: int,
     cost_bps: float,
     deterministic: bool = False,
+    limits: Limits | None = None,
 ) -> Rollout:
     """Sample (or take the mean action of) ``policy`` along the shared paths.
 
     The loop runs over the K steps only: an observation needs the weights drifted by the
     previous action; everything else is vectorised over B and G. With cash (the paths have
-    one more return column than feature rows) every trajectory starts in it.
+    one more return column than feature rows) every trajectory starts in it. A mandate's
+    ``limits`` end the action transform: the weights are projected onto them
+    ([`portfolio_rl.conventions.mandate.project`][]), as in the backtest.
     """
     b, k, n, _ = paths.features.shape
     cash = paths.returns.shape[-1] > n
@@ -83,6 +87,7 @@ def rollout(
             action = policy.sample(out)
             weights = policy.to_weights(action, context)
             logp = policy.log_prob(out, action)
+        weights = project(weights, limits)
         segment = paths.returns[:, None, step * h : (step + 1) * h]
         drifted = drift(weights, segment)
         obs_steps.append(obs)
@@ -128,7 +133,14 @@ def batch_rollout(
     """
     starts = sample_starts(data, config.batch_starts, rng)
     paths = sample_paths(data, config, starts, rng)
-    return rollout(policy, paths, config.group_size, config.rebalance_days, config.cost_bps)
+    return rollout(
+        policy,
+        paths,
+        config.group_size,
+        config.rebalance_days,
+        config.cost_bps,
+        limits=data.limits,
+    )
 
 
 def _starting_weights(paths: PathBatch, b: int, g: int, cash: bool) -> torch.Tensor:
@@ -148,7 +160,8 @@ def _validation_paths(data: MarketData, config: TrainConfig) -> PathBatch:
 def validation_returns(policy: SimplexPolicy, data: MarketData, config: TrainConfig) -> np.ndarray:
     """Daily net returns of the deterministic policy over the validation range."""
     paths = _validation_paths(data, config)
-    out = rollout(policy, paths, 1, config.rebalance_days, config.cost_bps, deterministic=True)
+    h, cost = config.rebalance_days, config.cost_bps
+    out = rollout(policy, paths, 1, h, cost, deterministic=True, limits=data.limits)
     return out.sim.daily_returns[0, 0].double().cpu().numpy()
 
 

@@ -167,7 +167,8 @@ def train_seeds(
         parts = [sample_paths(data, first, sample_starts(data, b, rng), rng) for rng in rngs]
         joined = zip(*parts, strict=True)
         paths = PathBatch(*(None if t[0] is None else torch.cat(t) for t in joined))
-        batch = rollout(stacked, paths, first.group_size, first.rebalance_days, first.cost_bps)
+        h, cost = first.rebalance_days, first.cost_bps
+        batch = rollout(stacked, paths, first.group_size, h, cost, limits=data.limits)
         batch, rewards, adv, _ = advantages(batch, first)
         # each seed's loss from its own outputs, as alone (the batch's rows split by seed)
         actions, logp_old, adv = (t.split(b) for t in (batch.actions, batch.logp, adv))

@@ -25,8 +25,15 @@ import numpy as np
 import pandas as pd
 
 from portfolio_rl.agents.anchor import Anchor, start_weights
-from portfolio_rl.backtest.engine import BacktestConfig, decision_window, run_backtest
+from portfolio_rl.backtest.engine import (
+    BacktestConfig,
+    bind_mandate,
+    decide,
+    decision_window,
+    run_backtest,
+)
 from portfolio_rl.backtest.runner import build_baselines
+from portfolio_rl.conventions.mandate import Limits, Mandate, project
 from portfolio_rl.conventions.market import CASH, PERIODS, simple_returns
 from portfolio_rl.conventions.measures import sharpe
 from portfolio_rl.plumbing.files import atomic_write, cache_dir
@@ -41,15 +48,18 @@ def table_key(
     params: dict[str, Any],
     window: int,
     days: pd.DatetimeIndex | None = None,
+    mandate: Mandate | None = None,
 ) -> str:
-    """A key that changes when the prices, the baseline, its parameters, the window or the
-    days computed do."""  # noqa: D205, D209
+    """A key that changes when the prices, the baseline, its parameters, the window, the
+    days computed or the mandate do."""  # noqa: D205, D209
     digest = hashlib.sha256()
     digest.update(np.ascontiguousarray(prices.to_numpy(dtype=np.float64)).tobytes())
     digest.update(np.asarray(prices.index.asi8).tobytes())
     if days is not None:
         digest.update(np.asarray(days.asi8).tobytes())
     spec = [list(map(str, prices.columns)), name, params, window, VERSION]
+    if mandate is not None and mandate.binding:
+        spec.append(mandate.to_dict())
     digest.update(json.dumps(spec, sort_keys=True, default=str).encode())
     return f"{name}-{digest.hexdigest()[:24]}"
 
@@ -62,6 +72,7 @@ def anchor_table(
     cache: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
     days: pd.DatetimeIndex | None = None,
+    mandate: Mandate | None = None,
 ) -> Anchor:
     """The baseline ``name``'s weights decided at each close from the window ending there.
 
@@ -84,6 +95,8 @@ def anchor_table(
         Only these closes (the days a run reads; the others are NaN): a walk-forward run
         reads every ``rebalance_days``-th training day, its validation and its test
         decisions, a twentieth of every day.
+    mandate : Mandate, optional
+        The run's limits: the baseline solves with them, as in its backtest.
 
     Returns
     -------
@@ -93,15 +106,16 @@ def anchor_table(
     """
     params = dict(params or {})
     folder = (cache or cache_dir()) / "anchors"
-    path = folder / f"{table_key(prices, name, params, window, days)}.parquet"
+    path = folder / f"{table_key(prices, name, params, window, days, mandate)}.parquet"
+    recorded = mandate.to_dict() if mandate is not None and mandate.binding else {}
     cached = _read_table(path)
     if cached is not None and valid_table(cached, prices, days):
         cached.columns = prices.columns
-        return Anchor(name, params, window, cached.set_index(prices.index))
-    weights = _compute(prices, name, params, window, progress, days)
+        return Anchor(name, params, window, cached.set_index(prices.index), recorded)
+    weights = _compute(prices, name, params, window, progress, days, mandate)
     folder.mkdir(parents=True, exist_ok=True)
     _write_table(path, weights)
-    return Anchor(name, params, window, weights)
+    return Anchor(name, params, window, weights, recorded)
 
 
 def _checksum(frame: pd.DataFrame) -> str:
@@ -166,17 +180,20 @@ def _compute(
     window: int,
     progress: Callable[[int, int], None] | None,
     days: pd.DatetimeIndex | None = None,
+    mandate: Mandate | None = None,
 ) -> pd.DataFrame:
     """Each day's decision (every day, or ``days``), previous weights kept where a solve
-    fails."""  # noqa: D205, D209
+    fails, with the engine's rules for cash and a mandate."""  # noqa: D205, D209
     cash = prices.columns[-1] == CASH
     config = BacktestConfig(window=window)
     (strategy,) = build_baselines([name], {name: params}, config, cash=cash)
-    model = strategy.model
+    limits, risky_only = bind_mandate([strategy], list(prices.columns), mandate)
+    floor = mandate.min_cash if mandate is not None and cash else 0.0
     n = prices.shape[1]
     n_risky = n - int(cash)
     held = np.zeros(n)
     held[:n_risky] = 1.0 / n_risky
+    held = project(held, limits)
     out = np.tile(held, (len(prices), 1))
     closes = range(window, len(prices))
     if days is not None:  # only the days a run reads; the rest stay unknown (NaN)
@@ -187,16 +204,9 @@ def _compute(
     total = len(closes)
     for done, t in enumerate(closes, 1):
         frame = decision_window(prices, t, config)
-        seen = frame.iloc[:, :-1] if cash and not strategy.uses_cash else frame
-        try:
-            model.fit(simple_returns(seen.to_numpy())[1:], None)
-            w = np.asarray(model.weights_, dtype=float)
-            if cash and not strategy.uses_cash:
-                w = np.append(w, 0.0)
-            if w.shape == (n,) and np.all(np.isfinite(w)) and abs(w.sum() - 1) < 1e-6:
-                held = w
-        except Exception:  # a failed decision keeps the previous day's weights
-            pass
+        w, _ = decide(strategy, frame, np.zeros(n), risky_only[name], limits, floor)
+        if w is not None:  # a failed decision keeps the previous day's weights
+            held = w
         out[t] = held
         if progress is not None and (done % 250 == 0 or done == total):
             progress(done, total)
@@ -235,6 +245,7 @@ def choose_anchors(
     config: BacktestConfig,
     val_start: str,
     val_ends: Sequence[str],
+    mandate: Mandate | None = None,
 ) -> list[tuple[str, dict[str, float]]]:
     """`choose_anchor` for several validation ends from one start, in one walk forward.
 
@@ -256,7 +267,7 @@ def choose_anchors(
         impact_bps=config.impact_bps,
     )
     strategies = build_baselines(list(candidates), params, bt, cash=cash)
-    returns = run_backtest(seen, strategies, bt).returns
+    returns = run_backtest(seen, strategies, bt, mandate=mandate).returns
     rf = pd.Series(0.0, index=returns.index)
     if cash:
         rf = pd.Series(simple_returns(seen[[CASH]].to_numpy())[:, 0], index=seen.index)
@@ -284,7 +295,13 @@ class AnchorStrategy:
         row = self.anchor.weights.loc[prices.index[-1], list(prices.columns)].to_numpy(float)
         if np.isnan(row).any():  # a table of other days: the engine records the failure
             raise ValueError(f"the table has no weights for {prices.index[-1].date()}")
-        return start_weights(row, self.uses_cash)
+        return project(start_weights(row, self.uses_cash), self.limits)
+
+    limits: Limits | None = None
+
+    def constrain(self, limits: Limits) -> None:
+        """A mandate's limits, as the anchored policy's action transform applies them."""
+        self.limits = limits
 
 
 def attach_anchors(
@@ -313,5 +330,8 @@ def attach_anchors(
             if key not in tables:
                 window = int(info["window"])
                 seen = prices[assets].iloc[-(window + 1) :] if last_only else prices[assets]
-                tables[key] = anchor_table(seen, info["name"], info["params"], window, cache)
+                mandate = Mandate(**info["mandate"]) if info.get("mandate") else None
+                tables[key] = anchor_table(
+                    seen, info["name"], info["params"], window, cache, mandate=mandate
+                )
             policy.anchor = tables[key]

@@ -10,7 +10,14 @@ close (its return is minus the cost of buying the first portfolio from cash).
 Cash: when the prices end with a ``cash`` column
 ([`portfolio_rl.conventions.market.add_cash_prices`][]) every portfolio starts in it and
 trades in it are free. A strategy that does not say ``uses_cash = True`` sees the risky
-columns only and stays fully invested (its cash weight is 0).
+columns only and stays fully invested (its cash weight is 0, or the mandate's ``min_cash``).
+
+A mandate ([`portfolio_rl.conventions.mandate.Mandate`][]): every strategy with a
+``constrain(limits)`` method is handed its limits before the first decision (a fully invested
+one those of its sleeve), and every decision is checked against them: weights outside are a
+failed decision (the previous weights are kept, and the first fallback is projected onto the
+limits), so every target the run holds meets the mandate. Between rebalances weights drift
+with prices, as a real mandate's do.
 """
 
 from __future__ import annotations
@@ -23,7 +30,8 @@ import numpy as np
 import pandas as pd
 
 from portfolio_rl.backtest.strategies import Strategy, failures_of, status_of, uses_cash
-from portfolio_rl.conventions.market import hold, rebalance, simple_returns, split_cash
+from portfolio_rl.conventions.mandate import Limits, Mandate, project
+from portfolio_rl.conventions.market import CASH, hold, rebalance, simple_returns, split_cash
 from portfolio_rl.errors import DataError
 
 
@@ -118,27 +126,60 @@ def decision_window(prices: pd.DataFrame, t: int, config: BacktestConfig) -> pd.
 
 
 def decide(
-    strategy: Strategy, window: pd.DataFrame, held: np.ndarray, risky_only: bool
+    strategy: Strategy,
+    window: pd.DataFrame,
+    held: np.ndarray,
+    risky_only: bool,
+    limits: Limits | None = None,
+    cash_floor: float = 0.0,
 ) -> tuple[np.ndarray | None, str]:
     """One decision of one strategy at the last close of ``window``: the engine's rule.
 
-    A strategy that does not use cash (``risky_only``) sees the risky columns and gets a 0
-    cash weight. Returns ``(weights, "optimal")``, or ``(None, reason)`` when the strategy
-    failed, raised or returned invalid weights (the caller keeps the previous ones).
+    A strategy that does not use cash (``risky_only``) sees the risky columns and gets the
+    cash weight ``cash_floor`` (0, or a mandate's ``min_cash``), its weights scaled by ``1 -
+    cash_floor``. Returns ``(weights, "optimal")``, or ``(None, reason)`` when the strategy
+    failed, raised, returned invalid weights or weights outside ``limits`` (the caller keeps
+    the previous ones).
     """
     before = failures_of(strategy)
     try:
         if risky_only:
             w = strategy.decide(window.iloc[:, :-1], held[:-1].copy())
-            w = np.append(np.asarray(w, dtype=float), 0.0)
+            w = np.append((1.0 - cash_floor) * np.asarray(w, dtype=float), cash_floor)
         else:
             w = np.asarray(strategy.decide(window, held.copy()), dtype=float)
     except Exception as exc:  # a strategy's failure is recorded, never fatal
         return None, f"{type(exc).__name__}: {exc}"
     status = status_of(strategy)
-    if _valid(w, window.shape[1]) and failures_of(strategy) == before:
-        return w, "optimal"
-    return None, status if status != "optimal" else "invalid"
+    if not _valid(w, window.shape[1]) or failures_of(strategy) != before:
+        return None, status if status != "optimal" else "invalid"
+    broken = None if limits is None else limits.violation(w)
+    if broken is not None:
+        return None, f"outside the mandate: {broken}"
+    return w, "optimal"
+
+
+def bind_mandate(
+    strategies: Sequence[Strategy], columns: Sequence[str], mandate: Mandate | None
+) -> tuple[Limits | None, dict[str, bool]]:
+    """Resolve ``mandate`` on the run's ``columns`` and hand each strategy its limits.
+
+    Returns the limits of the whole portfolio (None without a binding mandate) and, by
+    strategy name, whether it sees the risky columns only (a fully invested strategy in a
+    run with cash). A strategy with ``constrain(limits)`` gets the limits of what it weighs:
+    the whole portfolio, or its sleeve (`Mandate.limits` with ``sleeve=True``).
+    """
+    cash = len(columns) > 0 and columns[-1] == CASH
+    risky_only = {s.name: cash and not uses_cash(s) for s in strategies}
+    if mandate is None or not mandate.binding:
+        return None, risky_only
+    limits = mandate.limits(list(columns))
+    sleeve = mandate.limits(list(columns[:-1]), sleeve=True) if cash else limits
+    for strategy in strategies:
+        constrain = getattr(strategy, "constrain", None)
+        if callable(constrain):
+            constrain(sleeve if risky_only[strategy.name] else limits)
+    return limits, risky_only
 
 
 def run_backtest(
@@ -147,6 +188,7 @@ def run_backtest(
     config: BacktestConfig,
     benchmark: pd.Series | None = None,
     progress: Callable[[int, int], None] | None = None,
+    mandate: Mandate | None = None,
 ) -> BacktestResult:
     """Walk forward over ``prices`` with every strategy.
 
@@ -163,6 +205,8 @@ def run_backtest(
         Index level on the same dates; adds the ``benchmark`` column (buy-and-hold).
     progress : callable, optional
         ``progress(done, total)`` after each rebalance date.
+    mandate : Mandate, optional
+        Limits every decision must meet (see the module docstring).
 
     Returns
     -------
@@ -208,9 +252,10 @@ def run_backtest(
     if cash:
         start[-1] = 1.0
     held = {s.name: start.copy() for s in strategies}
-    first_fallback = start if cash else np.full(n_assets, 1.0 / n_assets)
+    limits, risky_only = bind_mandate(strategies, list(prices.columns), mandate)
+    floor = mandate.min_cash if mandate is not None and cash else 0.0
+    first_fallback = project(start if cash else np.full(n_assets, 1.0 / n_assets), limits)
     target = {s.name: first_fallback.copy() for s in strategies}
-    risky_only = {s.name: cash and not uses_cash(s) for s in strategies}
     wealth = {s.name: np.empty(n_days) for s in strategies}
     level = dict.fromkeys(names, 1.0)
     weights = {s.name: np.empty((len(decisions), n_assets)) for s in strategies}
@@ -225,7 +270,7 @@ def run_backtest(
         stop = decisions[k + 1] if k + 1 < len(decisions) else last
         for strat in strategies:
             name = strat.name
-            w, status = decide(strat, window, held[name], risky_only[name])
+            w, status = decide(strat, window, held[name], risky_only[name], limits, floor)
             if w is None:
                 failures.append((dates[t], name, status))
                 w = target[name]

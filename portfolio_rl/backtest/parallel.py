@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from portfolio_rl.backtest.engine import BacktestConfig, BacktestResult, run_backtest
+from portfolio_rl.conventions.mandate import Mandate
 
 
 def run_backtest_in_processes(
@@ -24,12 +25,13 @@ def run_backtest_in_processes(
     benchmark: pd.Series | None = None,
     progress: Callable[[int, int], None] | None = None,
     workers: int = 1,
+    mandate: Mandate | None = None,
 ) -> BacktestResult:
     """`run_backtest` of ``[*baselines, *policies]``, the baselines in ``workers`` processes.
 
     Parameters
     ----------
-    prices, config, benchmark
+    prices, config, benchmark, mandate
         As for [`run_backtest`][portfolio_rl.backtest.engine.run_backtest].
     baselines : sequence of BaselineStrategy
         Picklable strategies, dealt round-robin to the worker processes.
@@ -47,7 +49,7 @@ def run_backtest_in_processes(
     """
     groups = [list(baselines[i::workers]) for i in range(min(workers, len(baselines)))]
     if len(groups) <= 1:
-        return run_backtest(prices, [*baselines, *policies], config, benchmark, progress)
+        return run_backtest(prices, [*baselines, *policies], config, benchmark, progress, mandate)
     import queue as queues
 
     from portfolio_rl.plumbing.processes import worker_pool
@@ -72,12 +74,19 @@ def run_backtest_in_processes(
     try:
         pending = [
             pool.apply_async(
-                _group, (prices, group, config, ticks, g, benchmark if g == 0 else None)
+                _group,
+                (prices, group, config, ticks, g, benchmark if g == 0 else None, mandate),
             )
             for g, group in enumerate(groups)
         ]
         mine = [
-            run_backtest(prices, policies, config, progress=lambda k, n: (drain(), tick(-1, k, n)))
+            run_backtest(
+                prices,
+                policies,
+                config,
+                progress=lambda k, n: (drain(), tick(-1, k, n)),
+                mandate=mandate,
+            )
         ] if policies else []  # fmt: skip
         while not all(job.ready() for job in pending):
             try:
@@ -102,6 +111,7 @@ def _group(
     ticks: Any,
     group: int,
     benchmark: pd.Series | None,
+    mandate: Mandate | None = None,
 ) -> BacktestResult:
     """A worker's group of strategies (one BLAS thread); each rebalance reports
     ``(group, done, total)``."""  # noqa: D205, D209
@@ -114,6 +124,7 @@ def _group(
             config,
             benchmark,
             progress=lambda k, total: ticks.put((group, k, total)),
+            mandate=mandate,
         )
 
 

@@ -23,17 +23,24 @@ from portfolio_rl.agents.steer_table import Steering
 from portfolio_rl.backtest.engine import BacktestConfig
 from portfolio_rl.baselines import BASELINES
 from portfolio_rl.baselines.steering import SHRINK_NODES, SteeredModel
+from portfolio_rl.conventions.mandate import Mandate
 from portfolio_rl.conventions.market import CASH, simple_returns
 from portfolio_rl.errors import ConfigError
 from portfolio_rl.plumbing.files import atomic_write, child_path
 
 
 def steered_params(
-    name: str, strategy_params: dict[str, dict[str, Any]], config: BacktestConfig
+    name: str,
+    strategy_params: dict[str, dict[str, Any]],
+    config: BacktestConfig,
+    mandate: Mandate | None = None,
 ) -> dict[str, Any]:
     """The baseline's parameters as the backtest builds it (its cost rate and holding
-    period unless it names its own)."""  # noqa: D205, D209
+    period unless it names its own, and a mandate's weight bounds: its frontier tables
+    and exact solves hold them; the policy's action transform projects onto the rest)."""  # noqa: D205, D209
     params = dict(strategy_params.get(name, {}))
+    if mandate is not None and mandate.binding:
+        params |= {"min_weight": mandate.min_weight, "max_weight": mandate.max_weight}
     if BASELINES[name][0].uses_costs:
         params.setdefault("cost_bps", config.cost_bps)
         params.setdefault("holding_days", config.rebalance_days)
@@ -55,6 +62,7 @@ def steering_for(
     last: str,
     progress: Callable[[int, int], None] | None = None,
     days: pd.DatetimeIndex | None = None,
+    mandate: Mandate | None = None,
 ) -> Steering:
     """The baseline ``name``'s solver and its tables on `table_days` up to ``last``.
 
@@ -75,10 +83,12 @@ def steering_for(
         ``progress(done, total)`` while the tables are computed.
     days : DatetimeIndex, optional
         The days to tabulate instead (a run's training and validation decisions).
+    mandate : Mandate, optional
+        The run's limits (its weight bounds enter the baseline, `steered_params`).
     """
     if config.expanding:
         raise ConfigError("steer needs a rolling window (backtest.expanding: false)")
-    params = steered_params(name, strategy_params, config)
+    params = steered_params(name, strategy_params, config, mandate)
     try:
         model = SteeredModel(name, params)
     except (TypeError, ValueError) as exc:

@@ -6,12 +6,15 @@ and the weights it currently holds (drifted); it cannot see later prices by cons
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
 
 from portfolio_rl.conventions.market import simple_returns
+
+if TYPE_CHECKING:
+    from portfolio_rl.conventions.mandate import Limits
 
 
 @runtime_checkable
@@ -23,7 +26,10 @@ class Strategy(Protocol):
     ``uses_cash`` (bool, default False: it sees the risky columns and holds no cash),
     ``failures`` (int, default 0: a count of failed solves; a rise during a decision means
     it failed and the engine keeps the previous weights) and ``status`` (str, the last
-    solve's status, for the record of failures).
+    solve's status, for the record of failures). A fourth, ``constrain(limits)``, takes a
+    mandate's limits before the first decision
+    ([`portfolio_rl.conventions.mandate.Limits`][]); a strategy without it is still checked
+    against them at every rebalance.
 
     Examples
     --------
@@ -79,6 +85,10 @@ class BaselineStrategy:
     def __init__(self, name: str, model: Any) -> None:
         self.name, self.model = name, model
         self.uses_cash = bool(getattr(model, "uses_cash", False))
+
+    def constrain(self, limits: Limits) -> None:
+        """Solve (or project) with a mandate's limits from now on."""
+        self.model.set_params(limits=limits)
 
     def decide(self, prices: pd.DataFrame, prev_weights: np.ndarray) -> np.ndarray:
         """Fit the estimator on the window's returns and return its weights."""

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 
 from portfolio_rl.baselines.covariance import COVARIANCES
+from portfolio_rl.conventions.mandate import Limits, project
 from portfolio_rl.conventions.market import PERIODS
 
 #: Solvers a convex model may name (cvxpy names; checked before any solve).
@@ -38,6 +39,14 @@ def check_choice(key: str, value: Any, allowed: tuple[str, ...]) -> None:
 @dataclass(eq=False, repr=False)
 class BaseModel:
     """Allocation estimator.
+
+    Parameters
+    ----------
+    limits : Limits, optional
+        A mandate's limits on the columns the model weighs
+        ([`portfolio_rl.conventions.mandate.Mandate.limits`][]; the backtest sets them): a
+        convex model solves with them, any other model's weights are projected onto them
+        ([`portfolio_rl.conventions.mandate.project`][]).
 
     Attributes
     ----------
@@ -58,6 +67,10 @@ class BaseModel:
     #: Whether the model sets a cash weight (it then gets the cash column's returns last);
     #: a model that does not stays fully invested in the risky assets.
     uses_cash: ClassVar[bool] = False
+    #: Whether the model's own problem holds the limits (else its weights are projected).
+    native_limits: ClassVar[bool] = False
+
+    limits: Limits | None = field(default=None, kw_only=True, repr=False)
 
     def __post_init__(self) -> None:
         self._check()
@@ -97,7 +110,7 @@ class BaseModel:
         changed = [
             f"{f.name}={getattr(self, f.name)!r}"
             for f in dataclasses.fields(self)
-            if f.default is dataclasses.MISSING or getattr(self, f.name) != f.default
+            if f.repr and (f.default is dataclasses.MISSING or getattr(self, f.name) != f.default)
         ]
         return f"{type(self).__name__}({', '.join(changed)})"
 
@@ -122,6 +135,8 @@ class BaseModel:
             self.__dict__.pop("feature_names_in_", None)
         x = np.asarray(returns, dtype=float)
         w = self._weights(x, None if prev_weights is None else np.asarray(prev_weights, float))
+        if self.limits is not None and not self.native_limits:
+            w = project(w, self.limits)
         self.weights_ = w
         return self
 
@@ -195,7 +210,7 @@ class ConvexModel(BaseModel):
         self.n_failures_ += 1
         kept = getattr(self, "weights_", None)
         if kept is None or len(kept) != x.shape[1]:
-            kept = np.full(x.shape[1], 1.0 / x.shape[1])
+            kept = project(np.full(x.shape[1], 1.0 / x.shape[1]), self.limits)
         return kept.copy()
 
     def _solve(self, x: np.ndarray, prev: np.ndarray | None) -> np.ndarray | None:
@@ -239,15 +254,18 @@ class ConvexModel(BaseModel):
                 w = weights_of()
                 if w is not None and np.all(np.isfinite(w)):
                     self.last_status_ = "optimal"
-                    return _clean(w, getattr(self, "min_weight", 0.0))
+                    return _clean(w, getattr(self, "min_weight", 0.0), self.limits)
                 status = "optimal but no finite weights"
         self.last_status_ = status
         return None
 
 
-def _clean(w: np.ndarray, min_weight: float) -> np.ndarray:
-    """Remove solver noise: clip at the lower bound (long-only: 0) and renormalise."""
+def _clean(w: np.ndarray, min_weight: float, limits: Limits | None = None) -> np.ndarray:
+    """Remove solver noise: clip at the lower bound (long-only: 0) and renormalise; with a
+    mandate's limits, project onto them (exact bounds; the solver met them to its tolerance)."""  # noqa: D205, D209
     w = np.asarray(w, dtype=float).ravel()
+    if limits is not None:
+        return project(w, limits)
     if min_weight >= 0:
         w = np.clip(w, 0.0, None)
     return w / w.sum()
@@ -281,10 +299,13 @@ class ConstrainedModel(ConvexModel):
     holding_days: int = 21
 
     uses_costs: ClassVar[bool] = True
+    native_limits: ClassVar[bool] = True
 
     def _check(self) -> None:
         super()._check()
         check_choice("covariance", self.covariance, COVARIANCES)
+        if self.limits is not None and (self.min_weight, self.max_weight) != (0.0, 1.0):
+            raise ValueError("give weight bounds as min_weight/max_weight or as limits, not both")
         if not self.min_weight <= self.max_weight:
             raise ValueError("min_weight must not exceed max_weight")
         if self.max_turnover is not None and not self.max_turnover >= 0:
@@ -311,9 +332,17 @@ class ConstrainedModel(ConvexModel):
         import cvxpy as cp
 
         s = 1.0 if scale is None else scale
-        cons = [w >= self.min_weight * s]
-        if self.max_weight < 1 or self.min_weight < 0:
-            cons.append(w <= self.max_weight * s)
+        if self.limits is not None:  # a mandate: its bounds and group caps
+            limits = self.limits
+            if len(limits.names) != n_assets:
+                raise ValueError(f"limits on {len(limits.names)} assets, data on {n_assets}")
+            cons = [w >= limits.lower * s, w <= limits.upper * s]
+            if len(limits.caps):
+                cons.append(limits.members @ w <= limits.caps * s)
+        else:
+            cons = [w >= self.min_weight * s]
+            if self.max_weight < 1 or self.min_weight < 0:
+                cons.append(w <= self.max_weight * s)
         if self.cost_bps == 0 and self.max_turnover is None:
             return cons, 0.0, {}
         prev = cp.Parameter(n_assets, name="prev")

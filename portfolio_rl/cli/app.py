@@ -90,6 +90,14 @@ ForceFlag = Annotated[
         "is refused, never emptied."
     ),
 ]
+SetFlag = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="Any experiment setting by its path, e.g. --set constraints.max_weight=0.1 "
+        "--set rl.fold_iterations=10 (the value is read as YAML); repeatable.",
+    ),
+]
 ThreadsFlag = Annotated[
     int | None,
     typer.Option(
@@ -161,3 +169,26 @@ def whole_numbers(text: str) -> list[int]:
         return [int(x) for x in parse_names(text)]
     except ValueError:
         raise ConfigError(f"--seeds takes whole numbers, comma-separated, got {text!r}") from None
+
+
+def parse_settings(pairs: list[str], experiment: bool = False) -> dict[str, object]:
+    """``--set KEY=VALUE`` flags as a mapping; each value is read as YAML (numbers, lists).
+
+    Training settings by name (``lr``), or ``experiment`` settings by dotted path
+    (``constraints.max_weight``).
+    """
+    import yaml
+
+    out: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f"--set {pair!r}: expected KEY=VALUE, e.g. --set lr=0.01")
+        if key in ("algo", "seed") and not experiment:
+            raise ConfigError(f"--set {key}: use --{key}")
+        try:
+            out[key] = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise ConfigError(f"--set {pair!r}: the value is not valid YAML") from None
+    return out

@@ -12,10 +12,12 @@ from portfolio_rl.cli import console
 from portfolio_rl.cli.app import (
     CashFlag,
     ForceFlag,
+    SetFlag,
     ThreadsFlag,
     app,
     command,
     parse_names,
+    parse_settings,
     policy_folders,
     strategy_names,
     whole_numbers,
@@ -79,6 +81,7 @@ def backtest(
         Path | None, typer.Option(help="Run directory (default backtests/runs/<time>-backtest).")
     ] = None,
     force: ForceFlag = False,
+    settings: SetFlag = None,
 ) -> None:
     """Walk-forward backtest of baselines (and trained policies) with costs; writes a run dir."""
     from portfolio_rl.backtest.engine import BacktestConfig
@@ -87,7 +90,7 @@ def backtest(
     from portfolio_rl.workflows.experiment import load_experiment
     from portfolio_rl.workflows.folds import test_start
 
-    exp = load_experiment(config)
+    exp = load_experiment(config, parse_settings(settings or [], experiment=True))
     start_given = start is not None
     if prices is not None:
         start_of_data = None if config is None else exp.data.start
@@ -245,6 +248,7 @@ def run_all(
         ),
     ] = False,
     threads: ThreadsFlag = None,
+    settings: SetFlag = None,
 ) -> None:
     """Everything: data, GRPO + PPO + REINFORCE over seeds, backtest vs baselines, PDF report."""
     from portfolio_rl.data.sources import DataConfig
@@ -252,7 +256,8 @@ def run_all(
     from portfolio_rl.workflows import pipeline
     from portfolio_rl.workflows.experiment import default_config_path, load_experiment
 
-    exp = load_experiment(config or default_config_path())
+    overrides = parse_settings(settings or [], experiment=True)
+    exp = load_experiment(config or default_config_path(), overrides)
     if tickers:
         data = DataConfig(
             prices="yfinance", tickers=parse_names(tickers), start=start or "2010-01-01", end=end

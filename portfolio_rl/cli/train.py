@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from portfolio_rl.cli import console
-from portfolio_rl.cli.app import CashFlag, ForceFlag, app, command
+from portfolio_rl.cli.app import CashFlag, ForceFlag, app, command, parse_settings
 from portfolio_rl.errors import ConfigError, PortfolioRLError
 
 
@@ -21,25 +21,6 @@ def setting_help(name: str, show_default: bool = False) -> str:
 
     field = next(f for f in dataclasses.fields(TrainConfig) if f.name == name)
     return field.metadata["help"] + (f" (default {field.default})" if show_default else "")
-
-
-def parse_settings(pairs: list[str]) -> dict[str, object]:
-    """``--set KEY=VALUE`` flags as a mapping; each value is read as YAML (numbers, lists)."""
-    import yaml
-
-    out: dict[str, object] = {}
-    for pair in pairs:
-        key, sep, text = pair.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise ConfigError(f"--set {pair!r}: expected KEY=VALUE, e.g. --set lr=0.01")
-        if key in ("algo", "seed"):
-            raise ConfigError(f"--set {key}: use --{key}")
-        try:
-            out[key] = yaml.safe_load(text)
-        except yaml.YAMLError:
-            raise ConfigError(f"--set {pair!r}: the value is not valid YAML") from None
-    return out
 
 
 @app.command()

@@ -25,5 +25,8 @@ __getattr__, __all__ = lazy_exports(
         "sharpe": "portfolio_rl.conventions.measures",
         "max_drawdown": "portfolio_rl.conventions.measures",
         "cvar": "portfolio_rl.conventions.measures",
+        "Mandate": "portfolio_rl.conventions.mandate",
+        "Limits": "portfolio_rl.conventions.mandate",
+        "project": "portfolio_rl.conventions.mandate",
     },
 )

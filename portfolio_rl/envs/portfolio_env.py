@@ -17,6 +17,7 @@ from portfolio_rl.conventions.features import (
     asset_features,
     observation,
 )
+from portfolio_rl.conventions.mandate import Mandate, project
 from portfolio_rl.conventions.market import add_cash_prices, hold, rebalance, simple_returns
 from portfolio_rl.conventions.rewards import REWARDS, check_weights, step_rewards
 from portfolio_rl.data.market_paths import bootstrap_returns
@@ -135,6 +136,9 @@ class PortfolioEnv(gym.Env):
         An anchor's weights by date (``portfolio_rl.backtest.anchors.anchor_table(prices,
         "min_variance").weights``), with the env's assets as columns (cash last with
         ``cash_rate``); reported as ``info["anchor"]`` at each decision.
+    constraints : Mandate, optional
+        A mandate's limits ([`portfolio_rl.conventions.mandate.Mandate`][]) on the env's
+        assets: the action transform ends by projecting the weights onto them.
     steer : object, optional
         A steered policy's action transform
         (`portfolio_rl.backtest.steering.EnvSteering`): the action is then the policy's
@@ -162,6 +166,7 @@ class PortfolioEnv(gym.Env):
         cash_rate: float | pd.Series | None = None,
         anchor: pd.DataFrame | None = None,
         steer: Any = None,
+        constraints: Mandate | None = None,
     ) -> None:
         from portfolio_rl.data.sources import load_prices
 
@@ -203,6 +208,8 @@ class PortfolioEnv(gym.Env):
             self._anchor = table.to_numpy(dtype=np.float64, copy=True)
             self._anchor[np.isnan(self._anchor).any(axis=1)] = equal
         self.action_transform, self.steer = action_transform, steer
+        binding = constraints is not None and constraints.binding
+        self.limits = constraints.limits(self.assets) if binding else None
         n = len(self.assets)
         self.first_start = window
         self.last_start = len(self.dates) - 1 - self.n_steps * self.h
@@ -298,16 +305,18 @@ class PortfolioEnv(gym.Env):
 
     def to_weights(self, action: np.ndarray) -> np.ndarray:
         """The documented action transform: scores to weights on the simplex (a steered
-        policy's: its baseline solved with the action's parameters)."""  # noqa: D205, D209
+        policy's: its baseline solved with the action's parameters), then projected onto
+        the mandate's limits, if any."""  # noqa: D205, D209
         if self.steer is not None:
-            return self.steer.weights(self._window(), action, self._weights)
+            return project(self.steer.weights(self._window(), action, self._weights), self.limits)
         action = np.asarray(action, dtype=np.float64)
         if self.action_transform == "softmax":
             z = np.exp(action - action.max())
-            return z / z.sum()
+            return project(z / z.sum(), self.limits)
         w = np.clip(action, 0.0, None)
         total = w.sum()
-        return w / total if total > 0 else np.full_like(w, 1.0 / len(w))
+        w = w / total if total > 0 else np.full_like(w, 1.0 / len(w))
+        return project(w, self.limits)
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Rebalance to the action's weights at the close, hold ``rebalance_days`` days."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from portfolio_rl.agents.registry import ALGORITHMS, METHOD, ROBUST_METHOD
+from portfolio_rl.conventions.mandate import Mandate
 from portfolio_rl.report.run import Run
 
 
@@ -37,6 +38,13 @@ def protocol_lines(run: Run) -> list[str]:
         if cfg.get("cash")
         else "Always fully invested (no cash asset)."
     )
+    mandate = Mandate(**cfg.get("constraints") or {})
+    if mandate.binding:
+        cash_text += (
+            f" Mandate: {mandate.describe()}; every strategy met it at every rebalance "
+            "(the optimizers solve with it, the other baselines and the RL policies' action "
+            "transform project onto it, and the engine checks each decision)."
+        )
     train = rl.get("train") or {}
     objective = train.get("val_objective", "auto").replace("_", " ")
     guided = train.get("steer", "none") != "none" or train.get("anchor", "none") != "none"

@@ -27,6 +27,17 @@ def _texts(value: Any) -> bool:  # or null
 
 #: The shapes the report reads from a run's ``config.json``: a field of another kind (an
 #: edit) is one error naming it, never a traceback from a page.
+def _mandate(value: Any) -> bool:
+    """A config's ``constraints``: what `Mandate` accepts."""
+    from portfolio_rl.conventions.mandate import Mandate
+
+    try:
+        Mandate(**value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 CONFIG_FIELDS: dict[str, Any] = {
     **dict.fromkeys(("data", "splits", "backtest", "rl", "strategy_params"), _is_dict),
     "policies": lambda v: (
@@ -40,6 +51,7 @@ CONFIG_FIELDS: dict[str, Any] = {
     ),
     "assets": _texts,
     "transfers": _texts,
+    "constraints": _mandate,
     "data_range": lambda v: v is None or (_texts(v) and len(v) == 2),
     "strategies": _texts,
     "n_boot": lambda v: isinstance(v, int) and not isinstance(v, bool),

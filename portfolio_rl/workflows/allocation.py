@@ -71,7 +71,7 @@ def allocate(
     >>> round(float(done.weights.sum()), 6), len(done.weights)
     (1.0, 20)
     """  # noqa: D205
-    from portfolio_rl.backtest.engine import decide, decision_window
+    from portfolio_rl.backtest.engine import bind_mandate, decide, decision_window
     from portfolio_rl.backtest.runner import build_baselines
     from portfolio_rl.conventions.market import rebalance, split_cash
     from portfolio_rl.workflows.market import market_data
@@ -115,7 +115,9 @@ def allocate(
         held[-1] = 1.0
     bt = exp.backtest
     window = decision_window(prices, len(prices) - 1, bt)
-    weights, status = decide(chosen, window, held, cash and not chosen.uses_cash)
+    limits, risky_only = bind_mandate([chosen], assets, exp.constraints)
+    floor = exp.constraints.min_cash if cash else 0.0
+    weights, status = decide(chosen, window, held, risky_only[chosen.name], limits, floor)
     as_of = prices.index[-1]
     if weights is None:
         raise PortfolioRLError(f"{chosen.name} could not decide on {as_of.date()}: {status}")

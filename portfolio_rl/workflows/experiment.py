@@ -18,7 +18,9 @@ import pandas as pd
 from portfolio_rl.agents.config import TrainConfig
 from portfolio_rl.agents.registry import ALGORITHMS, DEFAULT_ALGOS
 from portfolio_rl.backtest.engine import BacktestConfig
+from portfolio_rl.conventions.mandate import Mandate
 from portfolio_rl.data.sources import DataConfig
+from portfolio_rl.errors import ConfigError
 from portfolio_rl.plumbing.typed import check_seed, from_mapping, load_yaml, parse_date
 
 #: The shortest validation range of a steered policy: the measure is a Sharpe ratio, whose
@@ -138,6 +140,10 @@ class ExperimentConfig:
         Parameters per baseline.
     n_boot : int
         Bootstrap resamples of the statistics.
+    constraints : Mandate
+        Weight limits every strategy obeys, RL policies included
+        ([`portfolio_rl.conventions.mandate.Mandate`][]): ``max_weight``, ``min_weight``,
+        ``min_cash``/``max_cash`` (with cash) and ``groups`` with a cap each.
     compare_to : str
         The comparator named before the test: the verdict and the seed-by-seed table test
         every policy against it (and against 1/N). ``auto``: robust_mv_ellipsoid when the
@@ -163,6 +169,7 @@ class ExperimentConfig:
     rl: RLConfig = field(default_factory=RLConfig)
     n_boot: int = 1000
     compare_to: str = "auto"
+    constraints: Mandate = field(default_factory=Mandate)
 
     def __post_init__(self) -> None:
         """Check everything before any data is read or any folder made."""
@@ -185,6 +192,7 @@ class ExperimentConfig:
         if unknown:
             raise ValueError(f"strategy_params: unknown strategy {', '.join(unknown)}")
         build_baselines(names, self.strategy_params, self.backtest, cash=self.cash)
+        self._check_constraints()
         if self.compare_to not in ("auto", "none", *names) or self.compare_to == "benchmark":
             raise ValueError(
                 f"compare_to {self.compare_to!r} is not one of the run's strategies "
@@ -200,6 +208,27 @@ class ExperimentConfig:
                 raise ValueError(
                     "seeds_together does not take an anchor or a steered baseline yet: set it false"
                 )
+
+    def _check_constraints(self) -> None:
+        """A mandate is given in one place and fits the run (its assets are checked when
+        the prices are read, before any work)."""  # noqa: D205, D209
+        if not self.constraints.binding:
+            return
+        if self.constraints.cash_limits and not self.cash:
+            raise ValueError("constraints.min_cash and max_cash need cash (cash: true or --cash)")
+        for name, params in self.strategy_params.items():
+            given = sorted({"min_weight", "max_weight"} & set(params))
+            if given:
+                raise ValueError(
+                    f"strategy_params.{name} sets {', '.join(given)}: with constraints, "
+                    "give weight limits there, for every strategy"
+                )
+        steered = {train_config_for(self, a, self.rl.seeds[0]).steer for a in self.rl.algos}
+        if self.constraints.groups and steered - {"none"}:
+            raise ValueError(
+                "a steered policy takes max_weight and min_weight, not group caps: its "
+                "frontier tables hold weight bounds only"
+            )
 
     def _check_steer(self, name: str, names: list[str]) -> None:
         """A steered baseline is steerable, in the run, and validated on five years or more."""
@@ -274,6 +303,8 @@ def train_config_for(exp: ExperimentConfig, algo: str, seed: int, **overrides: A
         "cash": exp.cash,
         "uncertainty_window": exp.backtest.window,
     }
+    if exp.constraints.binding:
+        base["constraints"] = exp.constraints.to_dict()
     own = exp.rl.algo_train.get(algo, {})
     given = {k: v for k, v in overrides.items() if v is not None}
     chosen = dict(exp.rl.train) | dict(own) | given
@@ -300,10 +331,14 @@ def guided_risk_aversion(exp: ExperimentConfig) -> float:
     return 2.0 * float(params.get("risk_aversion", 5.0))
 
 
-def load_experiment(path: str | Path | None) -> ExperimentConfig:
+def load_experiment(
+    path: str | Path | None, overrides: dict[str, Any] | None = None
+) -> ExperimentConfig:
     """Load an experiment YAML safely (`plumbing.typed.load_yaml`), or the defaults.
 
-    Every value is checked here, before any data is read or any run directory made.
+    ``overrides`` set values by dotted path over the file's (``{"constraints.max_weight":
+    0.1}``, the command line's ``--set``). Every value is checked here, before any data is
+    read or any run directory made.
 
     Examples
     --------
@@ -311,10 +346,22 @@ def load_experiment(path: str | Path | None) -> ExperimentConfig:
     >>> exp = load_experiment("backtests/sp500_steered.yaml")
     >>> exp.rl.algos, exp.rl.train["steer"], exp.splits.val_end
     (('grpo',), 'robust_mv_ellipsoid', '2014-12-31')
+    >>> load_experiment(None, {"constraints.max_weight": 0.1}).constraints.max_weight
+    0.1
     """
-    if path is None:
-        return ExperimentConfig()
-    return from_mapping(ExperimentConfig, load_yaml(path), where=Path(path).name)
+    mapping = {} if path is None else load_yaml(path)
+    where = "experiment" if path is None else Path(path).name
+    if not isinstance(mapping, dict):
+        return from_mapping(ExperimentConfig, mapping, where=where)  # its own error
+    for key, value in (overrides or {}).items():
+        *parents, last = key.split(".")
+        node = mapping
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {key}: {part} is not a section")
+        node[last] = value
+    return from_mapping(ExperimentConfig, mapping, where=where)
 
 
 def default_config_path() -> Path:

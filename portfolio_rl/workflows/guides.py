@@ -45,7 +45,7 @@ def fold_anchors(
         hooks.stage(f"[2/4] choosing each fold's anchor among {len(candidates)} baselines")
         ends = [val_end for _, _, val_end in ranges]
         picks = choose_anchors(
-            prices, candidates, exp.strategy_params, exp.backtest, val_start, ends
+            prices, candidates, exp.strategy_params, exp.backtest, val_start, ends, exp.constraints
         )
     for (start, _, _), (name, scores) in zip(ranges, picks, strict=True):
         if name not in tables:
@@ -59,6 +59,7 @@ def fold_anchors(
                     exp.backtest.window,
                     progress=update,
                     days=days,
+                    mandate=exp.constraints,
                 )
         anchors.append(tables[name])
         choices.append({"start": str(start.date()), "anchor": name, "val_scores": scores})
@@ -102,5 +103,12 @@ def fold_steering(
     hooks.stage(f"[2/4] frontier tables of {name} on the {len(days):,} days training reads")
     with hooks.bar(f"tables {name}", len(days)) as update:
         return steering_for(
-            prices, name, exp.strategy_params, exp.backtest, ranges[-1][1], update, days
+            prices,
+            name,
+            exp.strategy_params,
+            exp.backtest,
+            ranges[-1][1],
+            update,
+            days,
+            exp.constraints,
         )

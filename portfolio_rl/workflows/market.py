@@ -27,7 +27,9 @@ def market_data(
     """Prices (with a last ``cash`` column when ``exp.cash``), benchmark and risk-free rate.
 
     The daily risk-free series is the dataset's own (``industries49``: the French ``RF``)
-    or ``exp.rf``; the same series is what cash earns and what Sharpe is in excess of.
+    or ``exp.rf``; the same series is what cash earns and what Sharpe is in excess of. A
+    mandate (``exp.constraints``) that names other assets or that no portfolio of these
+    can meet is a ConfigError here, before any work.
     """
     from portfolio_rl.conventions.market import add_cash_prices
 
@@ -39,7 +41,25 @@ def market_data(
     rf = risk_free(exp.data, prices.index, exp.rf)
     if exp.cash:
         prices = add_cash_prices(prices, rf)
+    check_mandate(exp, list(prices.columns))
     return prices, bench, rf
+
+
+def check_mandate(exp: ExperimentConfig, columns: list[str]) -> None:
+    """Resolve the experiment's mandate on ``columns`` (and on the fully invested strategies'
+    sleeve, with cash): a ConfigError names what cannot be met."""  # noqa: D205, D209
+    from portfolio_rl.conventions.market import CASH
+    from portfolio_rl.errors import ConfigError
+
+    mandate = exp.constraints
+    if not mandate.binding:
+        return
+    try:
+        mandate.limits(columns)
+        if columns and columns[-1] == CASH:
+            mandate.limits(columns[:-1], sleeve=True)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def risk_free_summary(rf: pd.Series, exp: ExperimentConfig) -> dict[str, Any]:

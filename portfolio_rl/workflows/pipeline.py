@@ -98,6 +98,7 @@ def backtest_and_evaluate(
             benchmark=benchmark if "benchmark" in names else None,
             progress=update,
             workers=workers,
+            mandate=exp.constraints,
         )
     metrics, stats = evaluate(
         result, rf=rf, n_boot=exp.n_boot, anchor_of=anchor_of, comparator=exp.comparator

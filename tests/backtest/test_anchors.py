@@ -263,9 +263,9 @@ def test_auto_chooses_each_fold_on_every_validation_year_before_it(tmp_path, mon
     seen = []
     real = anchors_module.choose_anchors
 
-    def spy(prices, candidates, params, config, val_start, val_ends):
+    def spy(prices, candidates, params, config, val_start, val_ends, mandate=None):
         seen.append((val_start, list(val_ends)))
-        return real(prices, candidates, params, config, val_start, val_ends)
+        return real(prices, candidates, params, config, val_start, val_ends, mandate)
 
     monkeypatch.setattr(anchors_module, "choose_anchors", spy)
     exp = anchored_experiment()
