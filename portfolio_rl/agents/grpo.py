@@ -67,7 +67,7 @@ from portfolio_rl.agents.steer_table import Steering
 from portfolio_rl.conventions.rewards import outcome_terms, step_rewards
 
 
-def train(
+def train_grpo(
     config: TrainConfig,
     prices: pd.DataFrame,
     folder: Path,

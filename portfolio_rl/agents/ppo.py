@@ -58,7 +58,7 @@ def gae(rewards: torch.Tensor, values: torch.Tensor, gamma: float, lam: float) -
     return adv
 
 
-def train(
+def train_ppo(
     config: TrainConfig,
     prices: pd.DataFrame,
     folder: Path,
@@ -67,7 +67,7 @@ def train(
     anchor: Anchor | None = None,
     steering: Steering | None = None,
 ) -> TrainResult:
-    """Train the PPO baseline (same interface as [`portfolio_rl.agents.grpo.train`][])."""
+    """Train the PPO baseline (same interface as [`portfolio_rl.agents.grpo.train_grpo`][])."""
     rng, device, data, policy = set_up(config, prices, anchor, steering)
     value = ValueNetwork(OBS_FEATURES, config.hidden).to(device)
     optimizer = torch.optim.Adam([*policy.parameters(), *value.parameters()], lr=config.lr)

@@ -1,8 +1,10 @@
 """The algorithm registry: ``name -> training module``, imported only when it trains.
 
-Every module named here has ``train(config, prices, folder, resume=False, progress=None,
-anchor=None, steering=None) -> TrainResult``. Adding an algorithm is one module and one
-line here; the configs, the command line, the checkpoints and the report read this registry.
+Every module named here has ``train_<module>(config, prices, folder, resume=False,
+progress=None, anchor=None, steering=None) -> TrainResult`` (``grpo.train_grpo``, ...), an
+internal name: the one public entry is `train`, which picks it by ``config.algo``. Adding an
+algorithm is one module and one line here; the configs, the command line, the checkpoints and
+the report read this registry.
 """
 
 from __future__ import annotations
@@ -88,7 +90,8 @@ def train(
 
 
 def trainer(algo: str) -> Callable[..., Any]:
-    """The ``train`` function of an algorithm."""
+    """The training function of an algorithm (``train_<module>`` of its module)."""
     if algo not in ALGORITHMS:
         raise KeyError(f"unknown algorithm {algo!r}; choose from {', '.join(ALGORITHMS)}")
-    return importlib.import_module(ALGORITHMS[algo]).train
+    module = ALGORITHMS[algo]
+    return getattr(importlib.import_module(module), f"train_{module.rsplit('.', 1)[1]}")

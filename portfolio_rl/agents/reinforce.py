@@ -29,7 +29,7 @@ from portfolio_rl.agents.steer_table import Steering
 from portfolio_rl.conventions.rewards import outcome_rewards
 
 
-def train(
+def train_reinforce(
     config: TrainConfig,
     prices: pd.DataFrame,
     folder: Path,
@@ -38,7 +38,7 @@ def train(
     anchor: Anchor | None = None,
     steering: Steering | None = None,
 ) -> TrainResult:
-    """Train the REINFORCE baseline (same interface as [`portfolio_rl.agents.grpo.train`][])."""
+    """Train the REINFORCE baseline (the interface of [`portfolio_rl.agents.grpo.train_grpo`][])."""
     rng, _, data, policy = set_up(config, prices, anchor, steering)
     optimizer = torch.optim.Adam(policy.parameters(), lr=config.lr)
     state = RunState(folder, config, data)

@@ -130,7 +130,7 @@ def train_seeds(
 ) -> list[TrainResult]:
     """Train GRPO for every config (the same but for ``seed`` and ``init_policy``) at once.
 
-    Each folder gets what [`portfolio_rl.agents.grpo.train`][] writes for that seed.
+    Each folder gets what [`portfolio_rl.agents.grpo.train_grpo`][] writes for that seed.
     """
     first = configs[0]
     if first.dynamic_sampling or first.scale_rewards == "batch":

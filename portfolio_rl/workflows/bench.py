@@ -80,7 +80,7 @@ def bench_training(iterations: int = 8) -> dict[str, Any]:
     import tempfile
 
     from portfolio_rl.agents.config import TrainConfig
-    from portfolio_rl.agents.grpo import train
+    from portfolio_rl.agents.grpo import train_grpo as train
     from portfolio_rl.data.sources import load_prices
 
     prices = load_prices("sp500", start="2000-01-01", end="2014-12-31")
@@ -106,7 +106,7 @@ def bench_steer(iterations: int = 8) -> dict[str, Any]:
     import pandas as pd
 
     from portfolio_rl.agents.config import TrainConfig
-    from portfolio_rl.agents.grpo import train
+    from portfolio_rl.agents.grpo import train_grpo as train
     from portfolio_rl.backtest.engine import BacktestConfig
     from portfolio_rl.backtest.steering import steering_for, table_days
     from portfolio_rl.conventions.market import add_cash_prices
@@ -151,7 +151,7 @@ def bench_robust(iterations: int = 4, scenarios: tuple[int, ...] = (1, 8, 32)) -
     import tempfile
 
     from portfolio_rl.agents.config import TrainConfig
-    from portfolio_rl.agents.grpo import train
+    from portfolio_rl.agents.grpo import train_grpo as train
     from portfolio_rl.data.sources import load_prices
 
     prices = load_prices("sp500", start="2000-01-01", end="2014-12-31")
@@ -182,7 +182,7 @@ def bench_seeds(iterations: int = 8, n_seeds: int = 5) -> dict[str, Any]:
     import tempfile
 
     from portfolio_rl.agents.config import TrainConfig
-    from portfolio_rl.agents.grpo import train
+    from portfolio_rl.agents.grpo import train_grpo as train
     from portfolio_rl.agents.seeds import train_seeds
     from portfolio_rl.agents.setup import resolve_device
     from portfolio_rl.data.sources import load_prices

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from portfolio_rl.agents.config import TrainConfig
-from portfolio_rl.agents.grpo import train
+from portfolio_rl.agents.grpo import train_grpo as train
 from portfolio_rl.agents.seeds import StackedPolicy, train_seeds
 from portfolio_rl.conventions.market import add_cash_prices
 from portfolio_rl.data.market_paths import returns_to_prices, volatility_regime_returns

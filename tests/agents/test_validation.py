@@ -11,7 +11,7 @@ import pytest
 from portfolio_rl.agents.checkpoint import load_policy
 from portfolio_rl.agents.config import TrainConfig
 from portfolio_rl.agents.data import MarketData
-from portfolio_rl.agents.grpo import train
+from portfolio_rl.agents.grpo import train_grpo as train
 from portfolio_rl.agents.rollout import (
     _score,
     equal_weight_score,
