@@ -37,7 +37,8 @@ def test_train_set_anchor_is_applied_not_dropped(small_prices):
 
 
 def test_quick_never_raises_an_explicit_iteration_count():
-    from portfolio_rl.workflows.experiment import ExperimentConfig, RLConfig, quick_experiment
+    from portfolio_rl.workflows.experiment import ExperimentConfig, RLConfig
+    from portfolio_rl.workflows.quick import quick_experiment
 
     exp = ExperimentConfig(rl=RLConfig(train={"iterations": 0}))
     assert quick_experiment(exp).rl.train["iterations"] == 0

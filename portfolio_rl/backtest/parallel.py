@@ -26,6 +26,7 @@ def run_backtest_in_processes(
     progress: Callable[[int, int], None] | None = None,
     workers: int = 1,
     mandate: Mandate | None = None,
+    address: str | None = None,
 ) -> BacktestResult:
     """`run_backtest` of ``[*baselines, *policies]``, the baselines in ``workers`` processes.
 
@@ -41,12 +42,19 @@ def run_backtest_in_processes(
         ``progress(done, total)`` over every group's rebalances.
     workers : int
         Worker processes; with 1 (or one baseline) this is `run_backtest` itself.
+    address : str, optional
+        A Ray cluster: the groups are tasks there, one per CPU of the cluster
+        (`portfolio_rl.plumbing.cluster`), with the same result.
 
     Returns
     -------
     BacktestResult
         Equal to ``run_backtest(prices, [*baselines, *policies], ...)``.
     """
+    if address is not None:
+        from portfolio_rl.plumbing.cluster import attach, ray_pool
+
+        workers = max(attach(address), 2)
     groups = [list(baselines[i::workers]) for i in range(min(workers, len(baselines)))]
     if len(groups) <= 1:
         return run_backtest(prices, [*baselines, *policies], config, benchmark, progress, mandate)
@@ -54,7 +62,7 @@ def run_backtest_in_processes(
 
     from portfolio_rl.plumbing.processes import worker_pool
 
-    manager, pool = worker_pool(len(groups))
+    manager, pool = worker_pool(len(groups)) if address is None else ray_pool(address)
     ticks = manager.Queue()
     done = [0] * (len(groups) + bool(policies))  # the last slot: this process's policies
     totals = done.copy()
@@ -76,6 +84,7 @@ def run_backtest_in_processes(
             pool.apply_async(
                 _group,
                 (prices, group, config, ticks, g, benchmark if g == 0 else None, mandate),
+                **({} if address is None else {"what": f"the backtest of {group[0].name}, ..."}),
             )
             for g, group in enumerate(groups)
         ]

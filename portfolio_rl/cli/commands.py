@@ -249,6 +249,14 @@ def run_all(
     ] = False,
     threads: ThreadsFlag = None,
     settings: SetFlag = None,
+    address: Annotated[
+        str | None,
+        typer.Option(
+            help="Run the trainings and the baselines as tasks on this Ray cluster (HOST:PORT, "
+            "or auto for RAY_ADDRESS), with the same results as here; default: the "
+            "experiment's run.address, else this machine (docs/cluster.md)."
+        ),
+    ] = None,
 ) -> None:
     """Everything: data, GRPO + PPO + REINFORCE over seeds, backtest vs baselines, PDF report."""
     from portfolio_rl.data.sources import DataConfig
@@ -280,7 +288,14 @@ def run_all(
 
     workers = threads or free_cores()
     done = pipeline.run(
-        exp, out=out, pdf=pdf, force=force, quick=quick, hooks=hooks, workers=workers
+        exp,
+        out=out,
+        pdf=pdf,
+        force=force,
+        quick=quick,
+        hooks=hooks,
+        workers=workers,
+        address=address,
     )
     from portfolio_rl.report.text import summarise_seeds
 

@@ -118,6 +118,21 @@ class RLConfig:
 
 
 @dataclass(frozen=True)
+class RunSettings:
+    """Where ``portfolio-rl run`` runs its trainings and baselines.
+
+    Attributes
+    ----------
+    address : str, optional
+        A Ray cluster (``HOST:PORT``, or ``auto`` for ``RAY_ADDRESS`` or the local one):
+        every training and baseline group is a task there (``docs/cluster.md``); None: this
+        machine's worker processes.
+    """
+
+    address: str | None = None
+
+
+@dataclass(frozen=True)
 class ExperimentConfig:
     """One experiment: data, splits, backtest, strategies, RL, report settings.
 
@@ -140,6 +155,8 @@ class ExperimentConfig:
         Parameters per baseline.
     n_boot : int
         Bootstrap resamples of the statistics.
+    run : RunSettings
+        Where `run` trains (``run.address``: a Ray cluster).
     constraints : Mandate
         Weight limits every strategy obeys, RL policies included
         ([`portfolio_rl.conventions.mandate.Mandate`][]): ``max_weight``, ``min_weight``,
@@ -170,6 +187,7 @@ class ExperimentConfig:
     n_boot: int = 1000
     compare_to: str = "auto"
     constraints: Mandate = field(default_factory=Mandate)
+    run: RunSettings = field(default_factory=RunSettings)
 
     def __post_init__(self) -> None:
         """Check everything before any data is read or any folder made."""
@@ -371,24 +389,3 @@ def default_config_path() -> Path:
     if from_checkout():
         return CHECKOUT_DIR / "backtests" / "sp500.yaml"
     return PACKAGE_DIR / "_data" / "sp500.yaml"
-
-
-#: What `--quick` keeps of an experiment.
-QUICK = {"seeds": (0, 1), "iterations": 20, "n_boot": 200}
-
-
-def quick_experiment(exp: ExperimentConfig) -> ExperimentConfig:
-    """A smaller run for a first look: GRPO alone (the method; PPO and REINFORCE are in the
-    full run), 2 seeds, at most 20 iterations in every walk-forward fold (fewer when the
-    experiment asks for fewer, 0 included), 200 bootstrap resamples."""  # noqa: D205, D209
-    algos = ("grpo",) if "grpo" in exp.rl.algos else exp.rl.algos[:1]
-    iterations = min(int(exp.rl.train.get("iterations", QUICK["iterations"])), QUICK["iterations"])
-    rl = dataclasses.replace(
-        exp.rl,
-        algos=algos,
-        algo_train={a: v for a, v in exp.rl.algo_train.items() if a in algos},
-        seeds=QUICK["seeds"],
-        train=dict(exp.rl.train) | {"iterations": iterations},
-        fold_iterations=min(exp.rl.fold_iterations, QUICK["iterations"]),
-    )
-    return dataclasses.replace(exp, n_boot=QUICK["n_boot"], rl=rl)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from portfolio_rl.errors import ConfigError
+from portfolio_rl.plumbing.cluster import attach, detach
 from portfolio_rl.plumbing.typed import parse_date, replace
 from portfolio_rl.workflows.experiment import ExperimentConfig, SplitConfig
 from portfolio_rl.workflows.folds import fold_starts, fold_table, test_start
@@ -73,10 +74,12 @@ def backtest_and_evaluate(
     hooks: Hooks = SILENT,
     anchor_of: dict[str, str] | None = None,
     workers: int = 1,
+    address: str | None = None,
 ) -> tuple[BacktestResult, pd.DataFrame, pd.DataFrame]:
     """Walk forward with the baselines of ``exp`` plus ``policies``; measures and statistics
     (``anchor_of``: anchored policy -> its anchor's strategy, also in ``policies``; the
-    baselines spread over ``workers`` processes, with the same result)."""  # noqa: D205, D209
+    baselines spread over ``workers`` processes or the Ray cluster at ``address``, with the
+    same result)."""  # noqa: D205, D209
     from portfolio_rl.backtest.parallel import run_backtest_in_processes
     from portfolio_rl.backtest.runner import build_baselines, evaluate
     from portfolio_rl.baselines import default_strategies
@@ -99,6 +102,7 @@ def backtest_and_evaluate(
             progress=update,
             workers=workers,
             mandate=exp.constraints,
+            address=address,
         )
     metrics, stats = evaluate(
         result, rf=rf, n_boot=exp.n_boot, anchor_of=anchor_of, comparator=exp.comparator
@@ -246,11 +250,14 @@ def run(
     quick: bool = False,
     hooks: Hooks = SILENT,
     workers: int = 1,
+    address: str | None = None,
 ) -> PipelineRun:
     """``portfolio-rl run``: data -> train (algos x seeds) -> backtest -> stats -> PDF.
 
     ``workers`` processes train the algorithms and seeds in parallel; the results do not
-    depend on how many (every training uses one thread).
+    depend on how many (every training uses one thread). ``address`` (or the experiment's
+    ``run.address``): the trainings and the baselines' walk-forward are tasks on that Ray
+    cluster instead, with the same results bit for bit (``docs/cluster.md``).
 
     Examples
     --------
@@ -274,9 +281,12 @@ def run(
     if pdf is not None and Path(pdf).suffix.lower() != ".pdf":
         raise ConfigError(f"--pdf {pdf}: a report is a PDF; give a name ending in .pdf")
     if quick:
-        from portfolio_rl.workflows.experiment import quick_experiment
+        from portfolio_rl.workflows.quick import quick_experiment
 
         exp = quick_experiment(exp)
+    address = address or exp.run.address
+    if address is not None:
+        attach(address)  # before any data is read or folder made
     source = ", ".join(exp.data.tickers) if exp.data.tickers else exp.data.prices
     hooks.stage(f"[1/4] loading data ({source})")
     prices, bench, rf = market_data(exp, min_rows=600, hooks=hooks)
@@ -286,9 +296,12 @@ def run(
     with files.staged_run_dir(out, "run", force=force) as (staging, run_dir):
         pdf = pdf or files.child_path(files.reports_dir(), run_dir.name, ".pdf", what="report name")
         files.check_file_replaceable(pdf, force, lambda head: AUTHOR_MARK in head)
-        result, metrics, stats, seeds, policies = _train_and_backtest(
-            exp, prices, bench, rf, staging, started, quick, hooks, workers
-        )
+        try:
+            result, metrics, stats, seeds, policies = _train_and_backtest(
+                exp, prices, bench, rf, staging, started, quick, hooks, workers, address
+            )
+        finally:
+            detach()  # a Ray cluster, if attached
 
     hooks.stage(f"[4/4] writing the report to {pdf}")
     make_report(run_dir, pdf, force=force)
@@ -324,6 +337,7 @@ def _train_and_backtest(
     quick: bool,
     hooks: Hooks,
     workers: int = 1,
+    address: str | None = None,
 ) -> tuple[BacktestResult, pd.DataFrame, pd.DataFrame, pd.DataFrame, list[Any]]:
     """Train every algorithm and seed into ``folder_root/policies``, backtest them with the
     baselines, and write the run's tables into ``folder_root``."""  # noqa: D205, D209
@@ -335,7 +349,7 @@ def _train_and_backtest(
     from portfolio_rl.plumbing.files import atomic_write
 
     starts = fold_starts(exp, prices)
-    trained = train_policies(exp, prices, starts, folder_root, hooks, workers)
+    trained = train_policies(exp, prices, starts, folder_root, hooks, workers, address)
     policy_names = trained.names
 
     hooks.stage(f"[3/4] walk-forward backtest from {exp.backtest.start} with every baseline")
@@ -348,6 +362,7 @@ def _train_and_backtest(
         hooks,
         trained.anchor_of,
         workers,
+        address,
     )
     seeds = seed_summary(metrics, policy_names, trained.wall_s)
     resolved: dict[str, Any] = exp.to_dict() | {

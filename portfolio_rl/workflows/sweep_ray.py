@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from portfolio_rl.errors import ConfigError, PortfolioRLError
+from portfolio_rl.plumbing.cluster import AUTH_HINT, check_reachable
 from portfolio_rl.plumbing.typed import replace
 from portfolio_rl.workflows.folds import test_start
 from portfolio_rl.workflows.pipeline import SILENT, BacktestRun, Hooks, backtest
@@ -62,30 +63,6 @@ def trainable(config: dict[str, Any], base: dict[str, Any], sweep: SweepConfig, 
     with one_thread():
         record = run_trial(dict(config), base, sweep, Path(root))
     tune.report({"val_score": record["val_score"], "val_sharpe": record["val_sharpe"]})
-
-
-#: Ray 2.60's ``ray start --head`` turns on token authentication: a client without it is
-#: refused (``InvalidAuthToken``) and retries for minutes.
-AUTH_HINT = (
-    " (is `ray start --head` running there? Since Ray 2.60 it asks for a token: set "
-    "RAY_AUTH_MODE=token and the cluster's token in this shell, as docs/sweeps.md says)"
-)
-
-
-def check_reachable(address: str, timeout: float = 3.0) -> None:
-    """Refuse a ``HOST:PORT`` that does not answer a TCP connection, with the usual fix."""
-    import socket
-
-    host, _, port = address.rpartition(":")
-    if not host or not port.isdigit():
-        raise ConfigError(f"--address {address!r}: expected auto or HOST:PORT (e.g. 10.0.0.5:6379)")
-    try:
-        with socket.create_connection((host.removeprefix("ray://"), int(port)), timeout=timeout):
-            pass
-    except OSError as exc:
-        raise ConfigError(
-            f"no Ray cluster answers at {address} ({exc.strerror or exc})" + AUTH_HINT
-        ) from None
 
 
 def run_sweep(

@@ -212,6 +212,7 @@ def train_policies(
     root: Path,
     hooks: Any,
     workers: int = 1,
+    address: str | None = None,
 ) -> Trained:
     """Train every algorithm and seed through the folds into ``root/policies``.
 
@@ -228,6 +229,9 @@ def train_policies(
     workers : int
         Worker processes (the command line gives the free cores); the policies do not
         depend on it.
+    address : str, optional
+        A Ray cluster: every job is a task there (`portfolio_rl.plumbing.cluster`), with the
+        same policies bit for bit.
 
     Returns
     -------
@@ -269,7 +273,7 @@ def train_policies(
         else:
             jobs += [(algo, (s,)) for s in seeds]
     workers = min(workers, len(jobs))
-    if workers <= 1:
+    if workers <= 1 and address is None:
         results = [
             train_job(
                 exp,
@@ -290,7 +294,7 @@ def train_policies(
             (exp, prices, starts, home, a, g, anchors[specs[a]], steering.get(steers[a]))
             for a, g in jobs
         ]
-        results = list(_in_parallel(args, workers, hooks, len(starts)))
+        results = list(_in_parallel(args, workers, hooks, len(starts), address))
     out.wall_s = dict.fromkeys(names, 0.0)
     for res in results:
         out.diverged += res.diverged
@@ -313,36 +317,49 @@ def train_policies(
 
 
 def _in_parallel(
-    args: list[tuple[Any, ...]], workers: int, hooks: Any, folds: int
+    args: list[tuple[Any, ...]], workers: int, hooks: Any, folds: int, address: str | None = None
 ) -> Iterator[JobResult]:
-    """Run the jobs (``train_job`` arguments) in ``workers`` fresh processes.
+    """Run the jobs (``train_job`` arguments) in ``workers`` fresh processes, or as tasks on
+    the Ray cluster at ``address``.
 
     Each fold's line comes back through a queue as the fold ends, so the bar moves fold by
-    fold (jobs x folds in all) and a long job is never silent.
-    """
+    fold (jobs x folds in all) and a long job is never silent; on a cluster the bar also
+    says how many tasks run and wait, and a task started again after its worker died is
+    reported.
+    """  # noqa: D205
     import queue as queues
 
     from portfolio_rl.plumbing.processes import worker_pool
 
-    hooks.stage(f"[2/4] training {len(args)} jobs in {workers} worker processes")
+    if address is None:
+        hooks.stage(f"[2/4] training {len(args)} jobs in {workers} worker processes")
+        manager, pool = worker_pool(workers)
+    else:
+        from portfolio_rl.plumbing.cluster import attach, ray_pool
+
+        cpus = attach(address)
+        hooks.stage(f"[2/4] training {len(args)} jobs as Ray tasks on {address} ({cpus} CPUs)")
+        manager, pool = ray_pool(address)
     started = time.perf_counter()
-    manager, pool = worker_pool(workers)
     lines = manager.Queue()
     try:
-        pending = [pool.apply_async(_train_job_args, (a, lines)) for a in args]
+        pending = [_submit(pool, a, lines) for a in args]
         total, done = len(args) * folds, 0
         with hooks.bar("training", total) as update:
             while pending:
                 try:
                     line = lines.get(timeout=0.5)
                 except queues.Empty:
+                    if getattr(lines, "lost", False) and not getattr(lines, "said", False):
+                        lines.said = True
+                        hooks.stage("      the cluster lost the progress queue: no more lines")
                     for job in [j for j in pending if j.ready()]:
                         pending.remove(job)
                         yield job.get()  # raises a worker's error here
                     continue
                 if line is None:  # a fold ended
                     done += 1
-                    update(done, total, f"{time.perf_counter() - started:.0f} s")
+                    update(done, total, _figures(pool, started, hooks))
                 else:
                     hooks.stage(line)
         pool.close()
@@ -350,6 +367,28 @@ def _in_parallel(
         pool.terminate()  # an error or Ctrl-C stops every worker at once
         pool.join()
         manager.shutdown()
+
+
+def _submit(pool: Any, args: tuple[Any, ...], lines: Any) -> Any:
+    """One job on the pool; on a Ray cluster its folders come back from other hosts."""
+    if not hasattr(pool, "status"):
+        return pool.apply_async(_train_job_args, (args, lines))
+    home, algo, seeds = args[3], args[4], args[5]
+    ship = [home / f"{algo}-s{s}" for s in seeds]
+    what = f"the training of {algo} seed {' '.join(map(str, seeds))}"
+    return pool.apply_async(_train_job_args, (args, lines), ship=ship, what=what)
+
+
+def _figures(pool: Any, started: float, hooks: Any) -> str:
+    """The bar's figures: seconds so far, and on a cluster its running and waiting tasks
+    (a task started again after its worker died gets a line)."""  # noqa: D205, D209
+    seconds = f"{time.perf_counter() - started:.0f} s"
+    if not hasattr(pool, "status"):
+        return seconds
+    running, waiting, retried = pool.status()
+    for what in retried:
+        hooks.stage(f"      Ray started {what} again: its worker or node was lost")
+    return f"{seconds}, {running} tasks running, {waiting} waiting"
 
 
 def _train_job_args(args: tuple[Any, ...], lines: Any) -> JobResult:

@@ -1,4 +1,5 @@
-from portfolio_rl.workflows.experiment import load_experiment, quick_experiment
+from portfolio_rl.workflows.experiment import load_experiment
+from portfolio_rl.workflows.quick import quick_experiment
 
 
 def test_quick_trains_grpo_alone_with_two_seeds_and_short_folds():

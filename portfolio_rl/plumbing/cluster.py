@@ -1,0 +1,310 @@
+"""A Ray cluster in place of the local worker pool: the same ``(manager, pool)`` interface.
+
+`ray_pool` gives what [`portfolio_rl.plumbing.processes.worker_pool`][] gives, a ``manager``
+whose ``Queue()`` carries progress back and a ``pool`` whose ``apply_async(fn, args)``
+returns a job with ``ready()`` and ``get()``, so the code that spreads trainings and baseline
+groups over processes runs them as Ray tasks unchanged. A task runs the same function with
+the same arguments in a Ray worker (one CPU, one thread), so its results are the local ones
+bit for bit. Price frames go to the object store once, not once per task. Files a task
+writes on another host come back with its result (``ship``) and are written where the
+driver expects them. A task whose worker dies is retried by Ray (``RETRIES``), and the pool
+reports it; a task that still fails is one `PortfolioRLError` naming what was lost.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from portfolio_rl.errors import ConfigError, PortfolioRLError
+
+#: Ray's retries of a task whose worker or node died (system failures, not Python errors).
+RETRIES = 2
+#: Ray 2.60's ``ray start --head`` turns on token authentication: a client without it is
+#: refused (``InvalidAuthToken``) and retries for minutes.
+AUTH_HINT = (
+    " (is `ray start --head` running there? Since Ray 2.60 it asks for a token: set "
+    "RAY_AUTH_MODE=token and the cluster's token in this shell, as docs/cluster.md says)"
+)
+
+
+def check_reachable(address: str, timeout: float = 3.0) -> None:
+    """Refuse a ``HOST:PORT`` that does not answer a TCP connection, with the usual fix."""
+    if address == "auto":
+        return
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"--address {address!r}: expected auto or HOST:PORT (e.g. 10.0.0.5:6379)")
+    try:
+        with socket.create_connection((host.removeprefix("ray://"), int(port)), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise ConfigError(
+            f"no Ray cluster answers at {address} ({exc.strerror or exc})" + AUTH_HINT
+        ) from None
+
+
+def attach(address: str) -> int:
+    """Attach to the Ray cluster at ``address`` (``auto``: ``RAY_ADDRESS`` or the local one)
+    once per process; its CPUs. A cluster that cannot be reached is one ConfigError."""  # noqa: D205, D209
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError(
+            "--address runs on Ray: pip install 'portfolio-rl[cluster]' (on every node too)"
+        ) from None
+    check_reachable(address)
+    if not ray.is_initialized():
+        try:
+            ray.init(
+                address=address,
+                include_dashboard=False,
+                logging_level="ERROR",
+                log_to_driver=False,
+            )
+        except Exception as exc:  # ConnectionError, AuthenticationError, ...
+            text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ConfigError(f"could not attach to Ray at {address}: {text}" + AUTH_HINT) from None
+    return int(ray.cluster_resources().get("CPU", 0))
+
+
+def detach() -> None:
+    """Leave the cluster (at the end of a run; nothing when not attached)."""
+    import sys
+
+    ray = sys.modules.get("ray")
+    if ray is not None and ray.is_initialized():
+        ray.shutdown()
+
+
+def ray_pool(address: str) -> tuple[Any, RayPool]:
+    """``(manager, pool)`` on the Ray cluster at ``address``, as ``worker_pool`` gives."""
+    attach(address)
+    return _Manager(), RayPool()
+
+
+class _Manager:
+    """``Queue()`` on the cluster; ``shutdown`` leaves Ray to `detach`."""
+
+    def Queue(self) -> RayQueue:
+        return RayQueue()
+
+    def shutdown(self) -> None:
+        pass
+
+
+class RayQueue:
+    """A Ray queue (an actor on the head node) for progress, best effort: when a lost node
+    takes it along (``lost``), puts are dropped and gets find it empty, so the tasks and
+    their results go on without their progress lines."""  # noqa: D205, D209
+
+    def __init__(self) -> None:
+        import ray
+        from ray.util.queue import Queue
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        heads = [n["NodeID"] for n in ray.nodes() if "node:__internal_head__" in n["Resources"]]
+        node = heads[0] if heads else ray.get_runtime_context().get_node_id()
+        there = NodeAffinitySchedulingStrategy(node, soft=True)
+        self.queue = Queue(actor_options={"num_cpus": 0, "scheduling_strategy": there})
+        self.lost = False
+
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        import queue
+
+        import ray
+
+        for _ in range(20):  # "temporarily unavailable" while a lost node is handled
+            if self.lost:
+                break
+            try:
+                return getattr(self.queue, method)(*args, **kwargs)
+            except queue.Empty:  # Ray's error for it is a queue.Empty too: the caller's
+                raise
+            except ray.exceptions.ActorUnavailableError:
+                time.sleep(0.5)
+            except ray.exceptions.RayError:
+                break
+        self.lost = True
+        if method == "put":
+            return None
+        if kwargs.get("timeout"):
+            time.sleep(kwargs["timeout"])
+        raise queue.Empty
+
+    def put(self, item: Any) -> None:
+        """Put ``item`` (from a task or the driver)."""
+        self._call("put", item)
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        """The next item; ``queue.Empty`` after ``timeout`` seconds."""
+        return self._call("get", block=block, timeout=timeout)
+
+    def get_nowait(self) -> Any:
+        """The next item, or ``queue.Empty``."""
+        return self._call("get_nowait")
+
+
+def _host() -> str:
+    import ray
+
+    return ray.util.get_node_ip_address()
+
+
+def _run(
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    ship: Sequence[str],
+    host: str,
+    events: Any,
+    key: int,
+) -> tuple[Any, dict[str, bytes]]:
+    """A task: ``fn(*args)`` with the object-store arguments fetched; on another host than
+    the driver's, the files under ``ship`` come back (and leave this host)."""  # noqa: D205, D209
+    import shutil
+
+    events.put(("start", key))
+    args = tuple(_fetch(a) for a in args)
+    result = fn(*args)
+    files: dict[str, bytes] = {}
+    if ship and _host() != host:
+        for root in map(Path, ship):
+            for path in sorted(p for p in root.rglob("*") if p.is_file()):
+                files[str(path)] = path.read_bytes()
+            shutil.rmtree(root, ignore_errors=True)
+    events.put(("done", key))
+    return result, files
+
+
+def _fetch(arg: Any) -> Any:
+    """An argument with its object references (one level into tuples) replaced by values."""
+    import ray
+
+    if isinstance(arg, ray.ObjectRef):
+        return ray.get(arg)
+    if isinstance(arg, tuple):
+        return tuple(ray.get(a) if isinstance(a, ray.ObjectRef) else a for a in arg)
+    return arg
+
+
+class RayJob:
+    """One task: ``ready()`` and ``get()`` as a multiprocessing ``AsyncResult`` has them."""
+
+    def __init__(self, ref: Any, what: str) -> None:
+        self.ref, self.what = ref, what
+
+    def ready(self) -> bool:
+        """Whether the task has ended (done or failed)."""
+        import ray
+
+        return bool(ray.wait([self.ref], timeout=0)[0])
+
+    def get(self) -> Any:
+        """The task's result, its shipped files written first; a lost task is one error."""
+        import ray
+
+        from portfolio_rl.plumbing.files import atomic_write
+
+        try:
+            result, files = ray.get(self.ref)
+        except ray.exceptions.RayTaskError as exc:  # the function raised: its own error
+            raise exc.as_instanceof_cause() from None
+        except ray.exceptions.RayError as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise PortfolioRLError(
+                f"the Ray cluster lost {self.what} after {RETRIES} retries "
+                f"({type(exc).__name__}: {first[:200]})"
+            ) from None
+        for name, data in files.items():
+            Path(name).parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(Path(name), lambda tmp, data=data: tmp.write_bytes(data))
+        return result
+
+
+class RayPool:
+    """Tasks on the cluster, one CPU each, with ``apply_async`` as a multiprocessing pool.
+
+    ``status()`` says how many tasks run and wait and which were started again after a
+    worker died.
+    """
+
+    def __init__(self) -> None:
+        import ray
+
+        self.events = RayQueue()
+        self.host = _host()
+        self.refs: list[Any] = []
+        self.names: list[str] = []
+        self.started: dict[int, int] = {}
+        self.done: set[int] = set()
+        self._shared: dict[int, Any] = {}
+        self._task = ray.remote(num_cpus=1, max_retries=RETRIES)(_run)
+
+    def _put(self, value: Any) -> Any:
+        """Frames go to the object store once, whatever the number of tasks that read them."""
+        import pandas as pd
+        import ray
+
+        if not isinstance(value, pd.DataFrame | pd.Series):
+            return value
+        if id(value) not in self._shared:
+            self._shared[id(value)] = (value, ray.put(value))
+        return self._shared[id(value)][1]
+
+    def apply_async(
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        ship: Sequence[Path] = (),
+        what: str = "",
+    ) -> RayJob:
+        """Run ``fn(*args)`` as a task; ``ship``: the folders it writes (sent back from other
+        hosts); ``what``: its name in messages."""  # noqa: D205, D209
+        shared = tuple(
+            tuple(self._put(a) for a in arg) if isinstance(arg, tuple) else self._put(arg)
+            for arg in args
+        )
+        key = len(self.refs)
+        ref = self._task.remote(fn, shared, [str(p) for p in ship], self.host, self.events, key)
+        self.refs.append(ref)
+        self.names.append(what or f"task {key + 1}")
+        return RayJob(ref, self.names[-1])
+
+    def status(self) -> tuple[int, int, list[str]]:
+        """``(running, waiting, retried)``: tasks started and not done, not yet started, and
+        the names of those started again since the last call."""  # noqa: D205, D209
+        import queue
+
+        retried = []
+        while True:
+            try:
+                kind, key = self.events.get_nowait()
+            except queue.Empty:
+                break
+            if kind == "done":
+                self.done.add(key)
+                continue
+            self.started[key] = self.started.get(key, 0) + 1
+            if self.started[key] > 1:
+                retried.append(self.names[key])
+        running = len([k for k in self.started if k not in self.done])
+        return running, len(self.refs) - len(self.started), retried
+
+    def close(self) -> None:
+        """Nothing to do: the tasks end by themselves."""
+
+    def terminate(self) -> None:
+        """Cancel every task that has not ended (an error or Ctrl-C on the driver)."""
+        import ray
+
+        for ref in self.refs:
+            try:
+                ray.cancel(ref, force=True)
+            except Exception:  # already ended or gone
+                pass
+
+    def join(self) -> None:
+        """Nothing to do: cancelled tasks need no waiting for."""

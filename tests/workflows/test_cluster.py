@@ -1,0 +1,194 @@
+"""`run --address`: the main job on a Ray cluster writes what the local run writes, byte for byte.
+
+The slow tests start a local two-node cluster (``ray start --head`` plus one ``ray start
+--address``, one CPU each, token authentication on as Ray 2.60 sets it); `.ci/run` runs them
+as their own step.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from portfolio_rl.cli import app
+
+TABLES = ("metrics.csv", "stats.csv", "returns.csv", "turnover.csv", "costs.csv", "failures.csv")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _ray(*args: str, env: dict[str, str]) -> str:
+    ray = shutil.which("ray", path=str(Path(sys.executable).parent))
+    done = subprocess.run([ray, *args], env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout + done.stderr
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A head and a worker node on this machine, one CPU each, the worker on 127.0.0.2 (a host
+    of its own to the driver); the address and the environment."""
+    pytest.importorskip("ray")
+    env = dict(os.environ, RAY_AUTH_MODE="token", RAY_USAGE_STATS_ENABLED="0")
+    port = _free_port()
+    _ray(
+        "start",
+        "--head",
+        "--num-cpus",
+        "1",
+        "--port",
+        str(port),
+        "--include-dashboard=false",
+        env=env,
+    )
+    address = f"127.0.0.1:{port}"
+    try:  # the worker node on its own address: its files travel back as on another machine
+        _ray(
+            "start",
+            "--address",
+            address,
+            "--node-ip-address",
+            "127.0.0.2",
+            "--num-cpus",
+            "1",
+            env=env,
+        )
+        yield address, env
+    finally:
+        subprocess.run(
+            [shutil.which("ray", path=str(Path(sys.executable).parent)), "stop", "--force"],
+            env=env,
+            capture_output=True,
+            timeout=120,
+        )
+
+
+def _run(out: Path, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess:
+    args = [sys.executable, "-m", "portfolio_rl", "run", "--quick", "--out", str(out)]
+    args += ["--pdf", str(out.with_suffix(".pdf")), "--strategies", "equal_weight,min_variance"]
+    return subprocess.run([*args, *extra], env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.slow
+def test_a_run_on_a_two_node_cluster_writes_the_local_run_byte_for_byte(tmp_path, cluster):
+    address, env = cluster
+    local = _run(tmp_path / "local", env, "--threads", "2")
+    assert local.returncode == 0, local.stdout + local.stderr
+    remote = _run(tmp_path / "ray", env, "--address", address)
+    assert remote.returncode == 0, remote.stdout + remote.stderr
+    said = remote.stdout + remote.stderr
+    assert "as Ray tasks on" in said and "(2 CPUs)" in said
+    for name in TABLES:
+        assert (tmp_path / "local" / name).read_bytes() == (tmp_path / "ray" / name).read_bytes()
+    weights = sorted(p.name for p in (tmp_path / "local" / "weights").iterdir())
+    assert weights == sorted(p.name for p in (tmp_path / "ray" / "weights").iterdir())
+    for name in weights:
+        a, b = (tmp_path / run / "weights" / name for run in ("local", "ray"))
+        assert a.read_bytes() == b.read_bytes(), name
+    policies = sorted(
+        p.relative_to(tmp_path / "ray") for p in (tmp_path / "ray").rglob("policy.pt")
+    )
+    assert len(policies) == 2 * 4  # 2 seeds x 4 folds, gathered into the run folder
+
+
+def test_an_address_that_does_not_answer_is_one_error_and_writes_nothing(tmp_path):
+    pytest.importorskip("ray")
+    out = tmp_path / "run"
+    result = CliRunner().invoke(
+        app, ["run", "--quick", "--address", f"127.0.0.1:{_free_port()}", "--out", str(out)]
+    )
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert (
+        len(errors) == 1 and "no Ray cluster answers" in errors[0] and "RAY_AUTH_MODE" in errors[0]
+    )
+    assert not out.exists()
+
+
+def test_without_ray_an_address_says_how_to_install_it(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray raises ImportError
+    result = CliRunner().invoke(
+        app, ["run", "--quick", "--address", "auto", "--out", str(tmp_path / "r")]
+    )
+    assert result.exit_code == 2 and "pip install 'portfolio-rl[cluster]'" in result.output
+    assert not (tmp_path / "r").exists()
+
+
+def _kill_worker_node() -> None:
+    """Kill the second node's raylet (its socket is ``raylet.1``) and its worker processes."""
+    import signal
+
+    raylet = _worker_raylet()
+    table = subprocess.run(["ps", "-eo", "pid,ppid"], capture_output=True, text=True).stdout
+    children = [
+        int(p) for p, pp in (x.split() for x in table.splitlines()[1:]) if int(pp) == raylet
+    ]
+    for pid in [*children, raylet]:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def _worker_raylet() -> int:
+    """The pid of the second node's raylet (its socket is ``raylet.1``)."""
+    for line in subprocess.run(
+        ["ps", "-ww", "-eo", "pid,args"], capture_output=True, text=True
+    ).stdout.splitlines():
+        pid, _, args = line.strip().partition(" ")
+        if "/raylet/raylet " in args and "sockets/raylet.1 " in args:
+            return int(pid)
+    raise AssertionError("no worker raylet")
+
+
+@pytest.mark.slow
+def test_a_lost_worker_node_is_a_retried_task_or_one_error_never_half_a_run(tmp_path, cluster):
+    address, env = cluster
+    out = tmp_path / "ray"
+    args = [
+        sys.executable,
+        "-m",
+        "portfolio_rl",
+        "run",
+        "--quick",
+        "--out",
+        str(out),
+        "--address",
+        address,
+    ]
+    args += ["--pdf", str(tmp_path / "ray.pdf"), "--strategies", "equal_weight"]
+    proc = subprocess.Popen(
+        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    said, killed = [], False
+    for line in proc.stdout:  # kill the worker node once both trainings are under way
+        said.append(line)
+        if "(fold 2/4" in line:
+            _kill_worker_node()
+            killed = True
+            break
+    said += proc.stdout.readlines()
+    proc.wait(timeout=600)
+    text = "".join(said)
+    assert killed, text
+    if proc.returncode == 0:  # the lost task ran again on the head node, and the run said so
+        from portfolio_rl.report.run import Run
+
+        said_so = ("again: its worker or node was lost", "lost the progress queue")
+        assert any(words in text for words in said_so), text
+        assert len(Run(out).weights) == 3 and (out / "manifest.json").is_file()
+    else:
+        errors = [line for line in said if line.startswith("error:")]
+        assert proc.returncode == 2 and len(errors) == 1, text
+        assert "the Ray cluster lost" in errors[0]
+        assert "Traceback" not in text
+        assert not out.exists()
