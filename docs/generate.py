@@ -11,6 +11,7 @@
     python docs/generate.py curves sp500     # its wealth and learning curves, from its folder
     python docs/generate.py bench            # the benchmark tables
     python docs/generate.py bench-steer      # the steered GRPO's figures alone
+    python docs/generate.py bench-cluster    # the main job on local Ray clusters of 1, 2 nodes
     python docs/generate.py quick500         # `run --quick` on a 500-asset price file
     python docs/generate.py busy             # train and run beside one busy process
     python docs/generate.py readme           # the README's generated blocks from the results
@@ -325,6 +326,7 @@ BENCH_FILES = {
     "bench": ["--repeats", "3"],
     "bench-scale": ["--only", "scale", "--repeats", "3"],
     "bench-steer": ["--only", "steer"],
+    "bench-cluster": ["--only", "cluster"],
 }
 
 
@@ -458,6 +460,7 @@ def main(argv: list[str]) -> None:
             "transfer": transfer,
             "bench": bench,
             "bench-steer": lambda: bench(("bench-steer",)),
+            "bench-cluster": lambda: bench(("bench-cluster",)),
             "quick500": quick500,
             "busy": busy,
             "readme": readme,

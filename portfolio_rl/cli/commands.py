@@ -323,7 +323,8 @@ def bench(
         typer.Option(
             help="Comma-separated subset: env, simulator, training, robust, seeds, walkforward, "
             "process (default: all of these), or scale (every baseline and GRPO on 20 to 500 "
-            "assets beside skfolio: minutes, so only when named)."
+            "assets beside skfolio) or cluster (the quick industries49 run on local Ray "
+            "clusters of 1 and 2 nodes): minutes each, so only when named."
         ),
     ] = None,
     repeats: Annotated[

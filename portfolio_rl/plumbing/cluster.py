@@ -308,3 +308,54 @@ class RayPool:
 
     def join(self) -> None:
         """Nothing to do: cancelled tasks need no waiting for."""
+
+
+def start_local_cluster(nodes: int, port: int) -> tuple[str, dict[str, str]]:
+    """A Ray cluster of ``nodes`` one-CPU nodes on this machine, token authentication on
+    (as Ray 2.60 sets it); each worker node on a loopback address of its own
+    (``127.0.0.2``, ...), so that its files travel back as from another machine. Returns
+    the address and the environment a client needs (``RAY_AUTH_MODE=token``); the tests
+    and ``bench --only cluster`` use it, `stop_local_cluster` ends it."""  # noqa: D205, D209
+    import os
+
+    env = dict(os.environ, RAY_AUTH_MODE="token", RAY_USAGE_STATS_ENABLED="0")
+    address = f"127.0.0.1:{port}"
+    _ray_cli(
+        "start",
+        "--head",
+        "--num-cpus",
+        "1",
+        "--port",
+        str(port),
+        "--include-dashboard=false",
+        env=env,
+    )
+    for k in range(2, nodes + 1):
+        _ray_cli(
+            "start",
+            "--address",
+            address,
+            "--node-ip-address",
+            f"127.0.0.{k}",
+            "--num-cpus",
+            "1",
+            env=env,
+        )
+    return address, env
+
+
+def stop_local_cluster(env: dict[str, str]) -> None:
+    """Stop every Ray process of this machine (``ray stop --force``)."""
+    _ray_cli("stop", "--force", env=env, check=False)
+
+
+def _ray_cli(*args: str, env: dict[str, str], check: bool = True) -> None:
+    """``ray ARGS`` from this Python's environment; a failure is a PortfolioRLError."""
+    import shutil
+    import subprocess
+    import sys
+
+    ray = shutil.which("ray", path=str(Path(sys.executable).parent)) or "ray"
+    done = subprocess.run([ray, *args], env=env, capture_output=True, text=True, timeout=300)
+    if check and done.returncode != 0:
+        raise PortfolioRLError(f"ray {args[0]} failed: {(done.stderr or done.stdout)[-300:]}")

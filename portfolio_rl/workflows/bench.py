@@ -324,6 +324,13 @@ def bench_process(repeats: int = 3) -> dict[str, Any]:
     }
 
 
+def bench_cluster() -> dict[str, Any]:
+    """The quick industries49 run on a local Ray cluster (`workflows.bench_cluster`)."""
+    from portfolio_rl.workflows.bench_cluster import bench_cluster as cluster
+
+    return cluster()
+
+
 def bench_scale(repeats: int = 1) -> dict[str, Any]:
     """Baselines and GRPO on 20 to 500 assets (`portfolio_rl.workflows.bench_scale`)."""
     from portfolio_rl.workflows import bench_scale as scale
@@ -341,10 +348,11 @@ BENCHES: dict[str, Callable[[], dict[str, Any]]] = {
     "walkforward": bench_walkforward,
     "process": bench_process,
     "scale": bench_scale,
+    "cluster": bench_cluster,
 }
-#: What ``bench`` runs without ``--only``: the scale benchmark takes minutes, so it is asked
-#: for by name.
-DEFAULT_BENCHES = tuple(n for n in BENCHES if n != "scale")
+#: What ``bench`` runs without ``--only``: the scale and cluster benchmarks take minutes, so
+#: they are asked for by name.
+DEFAULT_BENCHES = tuple(n for n in BENCHES if n not in ("scale", "cluster"))
 
 
 def run_benchmarks(names: list[str] | None = None, repeats: int = 1) -> dict[str, Any]:

@@ -6,7 +6,6 @@ as their own step.
 """
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -26,50 +25,18 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _ray(*args: str, env: dict[str, str]) -> str:
-    ray = shutil.which("ray", path=str(Path(sys.executable).parent))
-    done = subprocess.run([ray, *args], env=env, capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout + done.stderr
-
-
 @pytest.fixture(scope="module")
 def cluster():
     """A head and a worker node on this machine, one CPU each, the worker on 127.0.0.2 (a host
     of its own to the driver); the address and the environment."""
     pytest.importorskip("ray")
-    env = dict(os.environ, RAY_AUTH_MODE="token", RAY_USAGE_STATS_ENABLED="0")
-    port = _free_port()
-    _ray(
-        "start",
-        "--head",
-        "--num-cpus",
-        "1",
-        "--port",
-        str(port),
-        "--include-dashboard=false",
-        env=env,
-    )
-    address = f"127.0.0.1:{port}"
-    try:  # the worker node on its own address: its files travel back as on another machine
-        _ray(
-            "start",
-            "--address",
-            address,
-            "--node-ip-address",
-            "127.0.0.2",
-            "--num-cpus",
-            "1",
-            env=env,
-        )
+    from portfolio_rl.plumbing.cluster import start_local_cluster, stop_local_cluster
+
+    address, env = start_local_cluster(2, _free_port())
+    try:
         yield address, env
     finally:
-        subprocess.run(
-            [shutil.which("ray", path=str(Path(sys.executable).parent)), "stop", "--force"],
-            env=env,
-            capture_output=True,
-            timeout=120,
-        )
+        stop_local_cluster(env)
 
 
 def _run(out: Path, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess:
