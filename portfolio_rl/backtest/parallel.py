@@ -43,20 +43,23 @@ def run_backtest_in_processes(
     workers : int
         Worker processes; with 1 (or one baseline) this is `run_backtest` itself.
     address : str, optional
-        A Ray cluster: the groups are tasks there, one per CPU of the cluster
-        (`portfolio_rl.plumbing.cluster`), with the same result.
+        A Ray cluster: the baselines in a group per CPU of the cluster and each policy are
+        tasks there (`portfolio_rl.plumbing.cluster`), with the same result.
 
     Returns
     -------
     BacktestResult
         Equal to ``run_backtest(prices, [*baselines, *policies], ...)``.
     """
-    if address is not None:
+    order = [s.name for s in [*baselines, *policies]]
+    groups = [list(baselines[i::workers]) for i in range(min(workers, len(baselines)))]
+    if address is not None:  # on a cluster: a group per CPU, and each policy, as tasks
         from portfolio_rl.plumbing.cluster import attach, ray_pool
 
-        workers = max(attach(address), 2)
-    groups = [list(baselines[i::workers]) for i in range(min(workers, len(baselines)))]
-    if len(groups) <= 1:
+        cpus = max(attach(address), 1)
+        groups = [g for g in (list(baselines[i::cpus]) for i in range(cpus)) if g]
+        groups, policies = groups + [[p] for p in policies], []
+    if len(groups) <= 1 and address is None:
         return run_backtest(prices, [*baselines, *policies], config, benchmark, progress, mandate)
     import queue as queues
 
@@ -109,7 +112,6 @@ def run_backtest_in_processes(
         pool.terminate()
         pool.join()
         manager.shutdown()
-    order = [s.name for s in [*baselines, *policies]]
     return join([*parts, *mine], order)
 
 

@@ -136,8 +136,10 @@ class RayQueue:
         raise queue.Empty
 
     def put(self, item: Any) -> None:
-        """Put ``item`` (from a task or the driver)."""
-        self._call("put", item)
+        """Put ``item`` without waiting: a task that waited on the queue would hand its CPU
+        back to Ray, which then starts another task on it (the node oversubscribed)."""  # noqa: D205, D209
+        if not self.lost:
+            self.queue.actor.put_nowait.remote(item)
 
     def get(self, block: bool = True, timeout: float | None = None) -> Any:
         """The next item; ``queue.Empty`` after ``timeout`` seconds."""
@@ -156,18 +158,31 @@ def _host() -> str:
 
 def _run(
     fn: Callable[..., Any],
-    args: tuple[Any, ...],
+    shape: tuple[int | None, ...],
     ship: Sequence[str],
     host: str,
     events: Any,
     key: int,
+    *leaves: Any,
 ) -> tuple[Any, dict[str, bytes]]:
-    """A task: ``fn(*args)`` with the object-store arguments fetched; on another host than
-    the driver's, the files under ``ship`` come back (and leave this host)."""  # noqa: D205, D209
+    """A task: ``fn(*args)``; on another host than the driver's, ``ship``'s files come back.
+
+    ``args`` are rebuilt from ``leaves`` by ``shape`` (each argument's length when it was a
+    tuple, else None), and the files under ``ship`` leave the task's host. The arguments come
+    as top-level ``leaves`` so that Ray fetches the object-store ones before the task starts:
+    a task blocked in ``ray.get`` hands its CPU back to Ray, which would start another task
+    on it.
+    """
     import shutil
 
     events.put(("start", key))
-    args = tuple(_fetch(a) for a in args)
+    args, rest = [], list(leaves)
+    for size in shape:
+        if size is None:
+            args.append(rest.pop(0))
+        else:
+            args.append(tuple(rest[:size]))
+            del rest[:size]
     result = fn(*args)
     files: dict[str, bytes] = {}
     if ship and _host() != host:
@@ -177,17 +192,6 @@ def _run(
             shutil.rmtree(root, ignore_errors=True)
     events.put(("done", key))
     return result, files
-
-
-def _fetch(arg: Any) -> Any:
-    """An argument with its object references (one level into tuples) replaced by values."""
-    import ray
-
-    if isinstance(arg, ray.ObjectRef):
-        return ray.get(arg)
-    if isinstance(arg, tuple):
-        return tuple(ray.get(a) if isinstance(a, ray.ObjectRef) else a for a in arg)
-    return arg
 
 
 class RayJob:
@@ -263,12 +267,11 @@ class RayPool:
     ) -> RayJob:
         """Run ``fn(*args)`` as a task; ``ship``: the folders it writes (sent back from other
         hosts); ``what``: its name in messages."""  # noqa: D205, D209
-        shared = tuple(
-            tuple(self._put(a) for a in arg) if isinstance(arg, tuple) else self._put(arg)
-            for arg in args
-        )
+        shape = tuple(len(a) if isinstance(a, tuple) else None for a in args)
+        leaves = [self._put(x) for a in args for x in (a if isinstance(a, tuple) else (a,))]
         key = len(self.refs)
-        ref = self._task.remote(fn, shared, [str(p) for p in ship], self.host, self.events, key)
+        where = [str(p) for p in ship]
+        ref = self._task.remote(fn, shape, where, self.host, self.events, key, *leaves)
         self.refs.append(ref)
         self.names.append(what or f"task {key + 1}")
         return RayJob(ref, self.names[-1])
