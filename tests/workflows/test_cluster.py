@@ -159,3 +159,17 @@ def test_a_lost_worker_node_is_a_retried_task_or_one_error_never_half_a_run(tmp_
         assert "the Ray cluster lost" in errors[0]
         assert "Traceback" not in text
         assert not out.exists()
+
+
+@pytest.mark.slow
+def test_a_client_without_the_token_setting_is_one_error_naming_the_fix(tmp_path, cluster):
+    address, env = cluster
+    plain = {k: v for k, v in env.items() if k != "RAY_AUTH_MODE"}
+    done = _run(tmp_path / "run", plain, "--address", address)
+    errors = [
+        line
+        for line in done.stdout.splitlines() + done.stderr.splitlines()
+        if line.startswith("error:")
+    ]
+    assert done.returncode == 2 and len(errors) == 1, done.stdout + done.stderr
+    assert "RAY_AUTH_MODE=token" in errors[0] and not (tmp_path / "run").exists()
