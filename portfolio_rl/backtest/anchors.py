@@ -187,8 +187,7 @@ def _compute(
     cash = prices.columns[-1] == CASH
     config = BacktestConfig(window=window)
     (strategy,) = build_baselines([name], {name: params}, config, cash=cash)
-    limits, risky_only = bind_mandate([strategy], list(prices.columns), mandate)
-    floor = mandate.min_cash if mandate is not None and cash else 0.0
+    limits, risky_only, floor = bind_mandate([strategy], list(prices.columns), mandate)
     n = prices.shape[1]
     n_risky = n - int(cash)
     held = np.zeros(n)
@@ -289,6 +288,7 @@ class AnchorStrategy:
         self.name, self.anchor = name, anchor
         self.uses_cash = anchor.weights.columns[-1] == CASH
         self.meta = {"baseline": anchor.describe()}
+        self.limits: Limits | None = None
 
     def decide(self, prices: pd.DataFrame, prev_weights: np.ndarray) -> np.ndarray:
         """The untrained policy's weights of the last date of ``prices``, in its columns."""
@@ -296,8 +296,6 @@ class AnchorStrategy:
         if np.isnan(row).any():  # a table of other days: the engine records the failure
             raise ValueError(f"the table has no weights for {prices.index[-1].date()}")
         return project(start_weights(row, self.uses_cash), self.limits)
-
-    limits: Limits | None = None
 
     def constrain(self, limits: Limits) -> None:
         """A mandate's limits, as the anchored policy's action transform applies them."""

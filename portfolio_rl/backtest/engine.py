@@ -161,25 +161,25 @@ def decide(
 
 def bind_mandate(
     strategies: Sequence[Strategy], columns: Sequence[str], mandate: Mandate | None
-) -> tuple[Limits | None, dict[str, bool]]:
+) -> tuple[Limits | None, dict[str, bool], float]:
     """Resolve ``mandate`` on the run's ``columns`` and hand each strategy its limits.
 
-    Returns the limits of the whole portfolio (None without a binding mandate) and, by
+    Returns the limits of the whole portfolio (None without a binding mandate); by
     strategy name, whether it sees the risky columns only (a fully invested strategy in a
-    run with cash). A strategy with ``constrain(limits)`` gets the limits of what it weighs:
-    the whole portfolio, or its sleeve (`Mandate.limits` with ``sleeve=True``).
+    run with cash); and the cash such a strategy holds (`decide`'s ``cash_floor``). A
+    strategy with ``constrain(limits)`` gets the limits of what it weighs: the whole
+    portfolio, or its sleeve (`Mandate.resolve`).
     """
     cash = len(columns) > 0 and columns[-1] == CASH
     risky_only = {s.name: cash and not uses_cash(s) for s in strategies}
     if mandate is None or not mandate.binding:
-        return None, risky_only
-    limits = mandate.limits(list(columns))
-    sleeve = mandate.limits(list(columns[:-1]), sleeve=True) if cash else limits
+        return None, risky_only, 0.0
+    limits, sleeve, floor = mandate.resolve(list(columns))
     for strategy in strategies:
         constrain = getattr(strategy, "constrain", None)
         if callable(constrain):
             constrain(sleeve if risky_only[strategy.name] else limits)
-    return limits, risky_only
+    return limits, risky_only, floor
 
 
 def run_backtest(
@@ -252,8 +252,7 @@ def run_backtest(
     if cash:
         start[-1] = 1.0
     held = {s.name: start.copy() for s in strategies}
-    limits, risky_only = bind_mandate(strategies, list(prices.columns), mandate)
-    floor = mandate.min_cash if mandate is not None and cash else 0.0
+    limits, risky_only, floor = bind_mandate(strategies, list(prices.columns), mandate)
     first_fallback = project(start if cash else np.full(n_assets, 1.0 / n_assets), limits)
     target = {s.name: first_fallback.copy() for s in strategies}
     wealth = {s.name: np.empty(n_days) for s in strategies}

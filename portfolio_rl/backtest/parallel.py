@@ -52,13 +52,13 @@ def run_backtest_in_processes(
         Equal to ``run_backtest(prices, [*baselines, *policies], ...)``.
     """
     order = [s.name for s in [*baselines, *policies]]
-    groups = _deal(baselines, workers)
-    if address is not None:  # on a cluster: a group per CPU, and each policy, as tasks
+    if address is None:
+        groups = _deal(baselines, workers)
+    else:  # on a cluster: a group per CPU, and each policy, as tasks
         from portfolio_rl.plumbing.cluster import attach, ray_pool
 
-        cpus = max(attach(address), 1)
-        groups = _deal(baselines, cpus)
-        groups, policies = groups + [[p] for p in policies], []
+        groups = _deal(baselines, max(attach(address), 1)) + [[p] for p in policies]
+        policies = []
     if len(groups) <= 1 and address is None:
         return run_backtest(prices, [*baselines, *policies], config, benchmark, progress, mandate)
     import queue as queues

@@ -161,6 +161,16 @@ class Mandate:
         limits.check_feasible(self.describe(), sleeve)
         return limits
 
+    def resolve(self, columns: list[str]) -> tuple[Limits, Limits, float]:
+        """The limits on a run's ``columns``: those of the whole portfolio, those of a fully
+        invested strategy (its sleeve with cash, else the same) and the cash that strategy
+        holds (``min_cash`` with cash, else 0). ValueError as `limits` raises it."""  # noqa: D205, D209
+        columns = [str(c) for c in columns]
+        limits = self.limits(columns)
+        if columns and columns[-1] == CASH:
+            return limits, self.limits(columns[:-1], sleeve=True), self.min_cash
+        return limits, limits, 0.0
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able form."""
         return dataclasses.asdict(self)

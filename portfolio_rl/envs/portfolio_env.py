@@ -307,16 +307,19 @@ class PortfolioEnv(gym.Env):
         """The documented action transform: scores to weights on the simplex (a steered
         policy's: its baseline solved with the action's parameters), then projected onto
         the mandate's limits, if any."""  # noqa: D205, D209
+        return project(self._weights_of(action), self.limits)
+
+    def _weights_of(self, action: np.ndarray) -> np.ndarray:
+        """The action transform before the mandate's projection."""
         if self.steer is not None:
-            return project(self.steer.weights(self._window(), action, self._weights), self.limits)
+            return self.steer.weights(self._window(), action, self._weights)
         action = np.asarray(action, dtype=np.float64)
         if self.action_transform == "softmax":
             z = np.exp(action - action.max())
-            return project(z / z.sum(), self.limits)
+            return z / z.sum()
         w = np.clip(action, 0.0, None)
         total = w.sum()
-        w = w / total if total > 0 else np.full_like(w, 1.0 / len(w))
-        return project(w, self.limits)
+        return w / total if total > 0 else np.full_like(w, 1.0 / len(w))
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Rebalance to the action's weights at the close, hold ``rebalance_days`` days."""

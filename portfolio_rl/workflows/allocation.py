@@ -115,8 +115,7 @@ def allocate(
         held[-1] = 1.0
     bt = exp.backtest
     window = decision_window(prices, len(prices) - 1, bt)
-    limits, risky_only = bind_mandate([chosen], assets, exp.constraints)
-    floor = exp.constraints.min_cash if cash else 0.0
+    limits, risky_only, floor = bind_mandate([chosen], assets, exp.constraints)
     weights, status = decide(chosen, window, held, risky_only[chosen.name], limits, floor)
     as_of = prices.index[-1]
     if weights is None:

@@ -46,18 +46,15 @@ def market_data(
 
 
 def check_mandate(exp: ExperimentConfig, columns: list[str]) -> None:
-    """Resolve the experiment's mandate on ``columns`` (and on the fully invested strategies'
-    sleeve, with cash): a ConfigError names what cannot be met."""  # noqa: D205, D209
-    from portfolio_rl.conventions.market import CASH
+    """Resolve the experiment's mandate on ``columns`` as the backtest will (`Mandate.resolve`:
+    the fully invested strategies' sleeve too, with cash): a ConfigError names what cannot
+    be met."""  # noqa: D205, D209
     from portfolio_rl.errors import ConfigError
 
-    mandate = exp.constraints
-    if not mandate.binding:
+    if not exp.constraints.binding:
         return
     try:
-        mandate.limits(columns)
-        if columns and columns[-1] == CASH:
-            mandate.limits(columns[:-1], sleeve=True)
+        exp.constraints.resolve(columns)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
 
