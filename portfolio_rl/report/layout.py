@@ -9,6 +9,9 @@ from portfolio_rl.report import charts
 from portfolio_rl.report.run import Run
 
 PAGE = (11.69, 8.27)  # A4 landscape, inches
+#: The longest title at full size that ends before the page number on the right (bold
+#: 17 pt is about 0.15 in a character); a longer one is set smaller.
+TITLE_CHARS = 62
 
 
 def page(title: str, run: Run):
@@ -17,7 +20,8 @@ def page(title: str, run: Run):
     import matplotlib.pyplot as plt
 
     fig = plt.figure(figsize=PAGE)
-    fig.text(0.04, 0.955, title, fontsize=17, weight="bold", color="#1f2d3d")
+    size = min(17.0, 17.0 * TITLE_CHARS / max(len(title), 1))  # clear of the page number
+    fig.text(0.04, 0.955, title, fontsize=size, weight="bold", color="#1f2d3d")
     fig.add_artist(plt.Line2D([0.04, 0.96], [0.94, 0.94], color="#1f2d3d", lw=0.8))
     return fig
 

@@ -19,6 +19,7 @@ from portfolio_rl.agents.registry import ALGORITHMS, METHOD
 from portfolio_rl.backtest.stats import STATS_FIELDS
 from portfolio_rl.baselines import best_robust
 from portfolio_rl.report import charts
+from portfolio_rl.report.layout import PAGE
 from portfolio_rl.report.layout import page as _page
 from portfolio_rl.report.layout import table as _table
 from portfolio_rl.report.protocol import glossary, protocol_lines
@@ -251,12 +252,12 @@ def page_glossary(run: Run, colour_of: dict[str, str]):
 def page_limitations(run: Run, colour_of: dict[str, str]):
     """Page 7: limitations generated from the run."""
     fig = _page("Limitations", run)
-    y = 0.90
+    y, line = 0.90, 10 * 1.5 / 72 / PAGE[1]  # a 10 pt line at 1.5 spacing, in page heights
     for item in limitations(run):
         text = textwrap.fill(item, 150)
         fig.text(0.05, y, "•", fontsize=11, va="top")
         fig.text(0.07, y, text, fontsize=10, va="top", linespacing=1.5)
-        y -= 0.035 * (text.count("\n") + 1) + 0.03
+        y -= line * (text.count("\n") + 1) + 0.025
     fig.text(
         0.05,
         0.04,
