@@ -30,7 +30,6 @@ from portfolio_rl.backtest.engine import (
     bind_mandate,
     decide,
     decision_window,
-    run_backtest,
 )
 from portfolio_rl.backtest.runner import build_baselines
 from portfolio_rl.conventions.mandate import Limits, Mandate, project
@@ -39,7 +38,7 @@ from portfolio_rl.conventions.measures import sharpe
 from portfolio_rl.plumbing.files import atomic_write, cache_dir
 
 #: Bumped when the way tables are computed changes, so old cache files are not read.
-VERSION = 1
+VERSION = 2
 
 
 def table_key(
@@ -73,6 +72,8 @@ def anchor_table(
     progress: Callable[[int, int], None] | None = None,
     days: pd.DatetimeIndex | None = None,
     mandate: Mandate | None = None,
+    workers: int = 1,
+    address: str | None = None,
 ) -> Anchor:
     """The baseline ``name``'s weights decided at each close from the window ending there.
 
@@ -97,6 +98,9 @@ def anchor_table(
         decisions, a twentieth of every day.
     mandate : Mandate, optional
         The run's limits: the baseline solves with them, as in its backtest.
+    workers, address
+        Blocks of days computed in ``workers`` processes or as tasks on the Ray cluster at
+        ``address``; the table is the same.
 
     Returns
     -------
@@ -112,7 +116,7 @@ def anchor_table(
     if cached is not None and valid_table(cached, prices, days):
         cached.columns = prices.columns
         return Anchor(name, params, window, cached.set_index(prices.index), recorded)
-    weights = _compute(prices, name, params, window, progress, days, mandate)
+    weights = _compute(prices, name, params, window, progress, days, mandate, workers, address)
     folder.mkdir(parents=True, exist_ok=True)
     _write_table(path, weights)
     return Anchor(name, params, window, weights, recorded)
@@ -181,35 +185,85 @@ def _compute(
     progress: Callable[[int, int], None] | None,
     days: pd.DatetimeIndex | None = None,
     mandate: Mandate | None = None,
+    workers: int = 1,
+    address: str | None = None,
 ) -> pd.DataFrame:
     """Each day's decision (every day, or ``days``), previous weights kept where a solve
-    fails, with the engine's rules for cash and a mandate."""  # noqa: D205, D209
+    fails, with the engine's rules for cash and a mandate; the days in blocks of `BLOCK`,
+    spread over ``workers`` processes or the Ray cluster at ``address``."""  # noqa: D205, D209
+    from portfolio_rl.plumbing.processes import map_tasks
+
     cash = prices.columns[-1] == CASH
-    config = BacktestConfig(window=window)
-    (strategy,) = build_baselines([name], {name: params}, config, cash=cash)
-    limits, risky_only, floor = bind_mandate([strategy], list(prices.columns), mandate)
     n = prices.shape[1]
     n_risky = n - int(cash)
     held = np.zeros(n)
     held[:n_risky] = 1.0 / n_risky
-    held = project(held, limits)
+    held = project(held, _bound(prices, name, params, window, mandate)[1])
     out = np.tile(held, (len(prices), 1))
-    closes = range(window, len(prices))
+    closes = list(range(window, len(prices)))
     if days is not None:  # only the days a run reads; the rest stay unknown (NaN)
         out[:] = np.nan
         wanted = prices.index.get_indexer(days)
         closes = sorted({int(t) for t in wanted if t >= window})
         out[[int(t) for t in wanted if 0 <= t < window]] = held
-    total = len(closes)
-    for done, t in enumerate(closes, 1):
-        frame = decision_window(prices, t, config)
-        w, _ = decide(strategy, frame, np.zeros(n), risky_only[name], limits, floor)
+    blocks = [closes[k : k + BLOCK] for k in range(0, len(closes), BLOCK)]
+    tasks = [(prices, name, params, window, block, mandate) for block in blocks]
+    decided = map_tasks(
+        _decisions,
+        tasks,
+        workers,
+        address,
+        None
+        if progress is None
+        else lambda k, _: progress(min(k * BLOCK, len(closes)), len(closes)),
+        what=f"the anchor table of {name}",
+    )
+    for t, w in zip(closes, [w for part in decided for w in part], strict=True):
         if w is not None:  # a failed decision keeps the previous day's weights
             held = w
         out[t] = held
-        if progress is not None and (done % 250 == 0 or done == total):
-            progress(done, total)
     return pd.DataFrame(out, index=prices.index, columns=prices.columns)
+
+
+#: Decision days per block of a table. Each block decides with a strategy of its own (a
+#: warm-started method such as risk parity starts afresh), so a table is the same wherever
+#: and in how many processes its blocks are computed.
+BLOCK = 250
+
+
+def _bound(
+    prices: pd.DataFrame,
+    name: str,
+    params: dict[str, Any],
+    window: int,
+    mandate: Mandate | None,
+) -> tuple[Any, Limits | None, bool, float]:
+    """The baseline ``name`` built for a table and bound to the mandate:
+    ``(strategy, limits, risky_only, cash_floor)``."""  # noqa: D205, D209
+    (strategy,) = build_baselines(
+        [name], {name: params}, BacktestConfig(window=window), cash=prices.columns[-1] == CASH
+    )
+    limits, risky_only, floor = bind_mandate([strategy], list(prices.columns), mandate)
+    return strategy, limits, risky_only[name], floor
+
+
+def _decisions(
+    prices: pd.DataFrame,
+    name: str,
+    params: dict[str, Any],
+    window: int,
+    closes: list[int],
+    mandate: Mandate | None,
+) -> list[np.ndarray | None]:
+    """One block of a table: the decision at each of ``closes`` (None where it failed)."""
+    strategy, limits, risky_only, floor = _bound(prices, name, params, window, mandate)
+    config = BacktestConfig(window=window)
+    zeros = np.zeros(prices.shape[1])
+    out = []
+    for t in closes:
+        frame = decision_window(prices, t, config)
+        out.append(decide(strategy, frame, zeros, risky_only, limits, floor)[0])
+    return out
 
 
 def choose_anchor(
@@ -245,14 +299,20 @@ def choose_anchors(
     val_start: str,
     val_ends: Sequence[str],
     mandate: Mandate | None = None,
+    workers: int = 1,
+    address: str | None = None,
 ) -> list[tuple[str, dict[str, float]]]:
     """`choose_anchor` for several validation ends from one start, in one walk forward.
 
     The candidates walk forward once, to the last end; each end's scores are those of the
     returns up to it, which are the returns of a walk forward that stopped there (a decision
     reads no later price; the one difference: where a rebalance falls on an end itself, its
-    cost is in that day's return), so a fold sees nothing after its own ``val_end``.
+    cost is in that day's return), so a fold sees nothing after its own ``val_end``. The
+    candidates walk in ``workers`` processes or on the Ray cluster at ``address``, each
+    alone, so the scores do not change.
     """
+    from portfolio_rl.backtest.parallel import run_backtest_in_processes
+
     last = max(pd.Timestamp(v) for v in val_ends)
     seen = prices.loc[:last]
     cash = prices.columns[-1] == CASH
@@ -266,7 +326,9 @@ def choose_anchors(
         impact_bps=config.impact_bps,
     )
     strategies = build_baselines(list(candidates), params, bt, cash=cash)
-    returns = run_backtest(seen, strategies, bt, mandate=mandate).returns
+    returns = run_backtest_in_processes(
+        seen, strategies, [], bt, workers=workers, mandate=mandate, address=address
+    ).returns
     rf = pd.Series(0.0, index=returns.index)
     if cash:
         rf = pd.Series(simple_returns(seen[[CASH]].to_numpy())[:, 0], index=seen.index)

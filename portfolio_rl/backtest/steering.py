@@ -20,6 +20,7 @@ import pandas as pd
 
 from portfolio_rl.agents.steer import decision_features, steered_decision
 from portfolio_rl.agents.steer_table import Steering
+from portfolio_rl.backtest.anchors import BLOCK
 from portfolio_rl.backtest.engine import BacktestConfig
 from portfolio_rl.baselines import BASELINES
 from portfolio_rl.baselines.steering import SHRINK_NODES, SteeredModel
@@ -27,6 +28,7 @@ from portfolio_rl.conventions.mandate import Mandate
 from portfolio_rl.conventions.market import CASH, simple_returns
 from portfolio_rl.errors import ConfigError
 from portfolio_rl.plumbing.files import atomic_write, child_path
+from portfolio_rl.plumbing.processes import map_tasks
 
 
 def steered_params(
@@ -63,6 +65,8 @@ def steering_for(
     progress: Callable[[int, int], None] | None = None,
     days: pd.DatetimeIndex | None = None,
     mandate: Mandate | None = None,
+    workers: int = 1,
+    address: str | None = None,
 ) -> Steering:
     """The baseline ``name``'s solver and its tables on `table_days` up to ``last``.
 
@@ -85,6 +89,10 @@ def steering_for(
         The days to tabulate instead (a run's training and validation decisions).
     mandate : Mandate, optional
         The run's limits (its weight bounds enter the baseline, `steered_params`).
+    workers, address
+        Blocks of days (``anchors.BLOCK``, each with a model of its own) computed in
+        ``workers`` processes or as tasks on the Ray cluster at ``address``; the tables are
+        the same.
     """
     if config.expanding:
         raise ConfigError("steer needs a rolling window (backtest.expanding: false)")
@@ -94,21 +102,38 @@ def steering_for(
     except (TypeError, ValueError) as exc:
         raise ConfigError(str(exc)) from None
     risky = prices.drop(columns=[CASH]) if prices.columns[-1] == CASH else prices
-    values = risky.to_numpy(dtype=float)
     days = table_days(risky, config, last) if days is None else days
-    positions = risky.index.get_indexer(days)
+    ready = [
+        d for d, t in zip(days, risky.index.get_indexer(days), strict=True) if t >= config.window
+    ]
+    blocks = [ready[k : k + BLOCK] for k in range(0, len(ready), BLOCK)]
+    parts = map_tasks(
+        _frontiers,
+        [(risky, name, params, config.window, block) for block in blocks],
+        workers,
+        address,
+        None if progress is None else lambda k, _: progress(min(k * BLOCK, len(ready)), len(ready)),
+        what=f"the frontier tables of {name}",
+    )
+    tables = {day: table for part in parts for day, table in part.items()}
+    return Steering(name, params, config.window, model, tables, SHRINK_NODES)
+
+
+def _frontiers(
+    risky: pd.DataFrame, name: str, params: dict[str, Any], window: int, days: list[pd.Timestamp]
+) -> dict[pd.Timestamp, Any]:
+    """One block of frontier tables: each day's, from the window of returns ending there (a
+    day whose covariance cannot be factored has none: training does not start on it)."""  # noqa: D205, D209
+    model = SteeredModel(name, params)
+    values = risky.to_numpy(dtype=float)
     tables = {}
-    for k, (day, t) in enumerate(zip(days, positions, strict=True), 1):
-        if t < config.window:
-            continue  # no full window yet
-        x = simple_returns(values[t - config.window : t + 1])[1:]
+    for day, t in zip(days, risky.index.get_indexer(days), strict=True):
+        x = simple_returns(values[t - window : t + 1])[1:]
         try:
             tables[day] = model.frontier(x)
         except np.linalg.LinAlgError:
-            continue  # no table that day: training does not start on it
-        if progress is not None and (k % 50 == 0 or k == len(days)):
-            progress(k, len(days))
-    return Steering(name, params, config.window, model, tables, SHRINK_NODES)
+            continue
+    return tables
 
 
 def _folds(strategy: Any) -> list[Any]:

@@ -303,7 +303,10 @@ class RayPool:
         """Cancel every task that has not ended (an error or Ctrl-C on the driver)."""
         import ray
 
-        for ref in self.refs:
+        if not self.refs:
+            return
+        _, running = ray.wait(self.refs, num_returns=len(self.refs), timeout=0)
+        for ref in running:  # cancelling an ended task trips an assertion in Ray's core worker
             try:
                 ray.cancel(ref, force=True)
             except Exception:  # already ended or gone

@@ -1,8 +1,10 @@
-"""Worker processes that end with their parent, however the parent ends."""
+"""Worker processes that end with their parent, however the parent ends, and tasks spread
+over them (or over a Ray cluster) in order."""  # noqa: D205, D209
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Sequence
 from typing import Any
 
 
@@ -36,3 +38,63 @@ def worker_pool(workers: int) -> tuple[Any, Any]:
     manager = SyncManager(ctx=context)
     manager.start(end_with_parent)
     return manager, context.Pool(workers, initializer=end_with_parent)
+
+
+def map_tasks(
+    fn: Callable[..., Any],
+    argsets: Sequence[tuple[Any, ...]],
+    workers: int = 1,
+    address: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    what: str = "a task",
+) -> list[Any]:
+    """``[fn(*args) for args in argsets]`` in ``workers`` processes or on a Ray cluster.
+
+    One task per argument set, in a local pool of ``workers`` processes or on the Ray
+    cluster at ``address`` (`portfolio_rl.plumbing.cluster`); with one worker (or one
+    argument set) and no address, here. Every call has one BLAS thread wherever it runs (the
+    sums of a multi-threaded BLAS depend on its thread count), so ``fn``, a module-level
+    function, gives the same result bit for bit; ``progress(done, total)`` as tasks end,
+    in order.
+    """
+    total = len(argsets)
+    if address is None and (workers <= 1 or total <= 1):
+        out = []
+        for done, args in enumerate(argsets, 1):
+            out.append(_one_thread_call(fn, args))
+            if progress is not None:
+                progress(done, total)
+        return out
+    if address is None:
+        manager, pool = worker_pool(min(workers, total))
+    else:
+        from portfolio_rl.plumbing.cluster import ray_pool
+
+        manager, pool = ray_pool(address)
+    try:
+        jobs = [
+            pool.apply_async(
+                _one_thread_call,
+                (fn, args),
+                **({} if address is None else {"what": f"{what} ({k}/{total})"}),
+            )
+            for k, args in enumerate(argsets, 1)
+        ]
+        out = []
+        for done, job in enumerate(jobs, 1):
+            out.append(job.get())  # raises a task's error here
+            if progress is not None:
+                progress(done, total)
+        pool.close()
+    finally:
+        pool.terminate()  # an error or Ctrl-C stops every task
+        pool.join()
+        manager.shutdown()
+    return out
+
+
+def _one_thread_call(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        return fn(*args)

@@ -21,14 +21,22 @@ if TYPE_CHECKING:
 
 
 def fold_anchors(
-    exp: ExperimentConfig, prices: pd.DataFrame, starts: list[pd.Timestamp], spec: str, hooks: Any
+    exp: ExperimentConfig,
+    prices: pd.DataFrame,
+    starts: list[pd.Timestamp],
+    spec: str,
+    hooks: Any,
+    workers: int = 1,
+    address: str | None = None,
 ) -> tuple[list[Anchor | None], list[dict[str, Any]]]:
     """Each fold's anchor for the anchor setting ``spec`` (``none``, a baseline or ``auto``).
 
     ``auto`` walks every baseline of the experiment but the index forward over the expanding
     validation window (from the splits' first validation day to the day before the fold
     trades, nothing later) and keeps the one with the best Sharpe ratio there, the test's
-    measure; each chosen baseline's table is computed once, on the `used_days` only.
+    measure; each chosen baseline's table is computed once, on the `used_days` only. The
+    walks and the tables' blocks of days run in ``workers`` processes or as tasks on the
+    Ray cluster at ``address``, with the same result.
     """
     from portfolio_rl.backtest.anchors import anchor_table, choose_anchors
     from portfolio_rl.baselines import default_strategies
@@ -45,7 +53,15 @@ def fold_anchors(
         hooks.stage(f"[2/4] choosing each fold's anchor among {len(candidates)} baselines")
         ends = [val_end for _, _, val_end in ranges]
         picks = choose_anchors(
-            prices, candidates, exp.strategy_params, exp.backtest, val_start, ends, exp.constraints
+            prices,
+            candidates,
+            exp.strategy_params,
+            exp.backtest,
+            val_start,
+            ends,
+            exp.constraints,
+            workers,
+            address,
         )
     for (start, _, _), (name, scores) in zip(ranges, picks, strict=True):
         if name not in tables:
@@ -60,6 +76,8 @@ def fold_anchors(
                     progress=update,
                     days=days,
                     mandate=exp.constraints,
+                    workers=workers,
+                    address=address,
                 )
         anchors.append(tables[name])
         choices.append({"start": str(start.date()), "anchor": name, "val_scores": scores})
@@ -92,10 +110,17 @@ def used_days(
 
 
 def fold_steering(
-    exp: ExperimentConfig, prices: pd.DataFrame, starts: list[pd.Timestamp], name: str, hooks: Any
+    exp: ExperimentConfig,
+    prices: pd.DataFrame,
+    starts: list[pd.Timestamp],
+    name: str,
+    hooks: Any,
+    workers: int = 1,
+    address: str | None = None,
 ) -> Steering:
     """The steered baseline ``name``'s solver and its tables on the days training and
-    validation decide (`used_days` without the test: the backtest solves exactly)."""  # noqa: D205, D209
+    validation decide (`used_days` without the test: the backtest solves exactly), in
+    ``workers`` processes or on the Ray cluster at ``address``."""  # noqa: D205, D209
     from portfolio_rl.backtest.steering import steering_for
 
     ranges = fold_ranges(exp, starts)
@@ -111,4 +136,6 @@ def fold_steering(
             update,
             days,
             exp.constraints,
+            workers,
+            address,
         )

@@ -250,13 +250,13 @@ def train_policies(
     specs = {a: train_config_for(exp, a, seeds[0]).anchor for a in exp.rl.algos}
     steers = {a: train_config_for(exp, a, seeds[0]).steer for a in exp.rl.algos}
     steering = {
-        spec: fold_steering(exp, prices, starts, spec, hooks)
+        spec: fold_steering(exp, prices, starts, spec, hooks, workers, address)
         for spec in dict.fromkeys(steers.values())
         if spec != "none"
     }
     anchors: dict[str, list[Anchor | None]] = {}
     for spec in dict.fromkeys(specs.values()):
-        anchors[spec], choices = fold_anchors(exp, prices, starts, spec, hooks)
+        anchors[spec], choices = fold_anchors(exp, prices, starts, spec, hooks, workers, address)
         if spec != "none":
             out.anchor_choices[spec] = choices
             folds = [

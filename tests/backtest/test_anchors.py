@@ -263,9 +263,9 @@ def test_auto_chooses_each_fold_on_every_validation_year_before_it(tmp_path, mon
     seen = []
     real = anchors_module.choose_anchors
 
-    def spy(prices, candidates, params, config, val_start, val_ends, mandate=None):
+    def spy(prices, candidates, params, config, val_start, val_ends, *rest):
         seen.append((val_start, list(val_ends)))
-        return real(prices, candidates, params, config, val_start, val_ends, mandate)
+        return real(prices, candidates, params, config, val_start, val_ends, *rest)
 
     monkeypatch.setattr(anchors_module, "choose_anchors", spy)
     exp = anchored_experiment()
@@ -279,3 +279,24 @@ def test_auto_chooses_each_fold_on_every_validation_year_before_it(tmp_path, mon
         for end in ("2013-12-31", "2014-12-31")
     ]
     assert together == alone  # one walk forward scores each fold as if it ended there
+
+
+def test_a_table_is_the_same_in_blocks_over_worker_processes(tmp_path, monkeypatch):
+    monkeypatch.setattr(anchors_module, "BLOCK", 60)  # 3 blocks; risk parity warm-starts
+    prices = load_prices("sp500", start="2012-01-01", end="2014-12-31")
+    days = prices.index[252::3]
+    alone, spread = (
+        anchor_table(prices, "risk_parity", {}, 252, tmp_path / str(n), days=days, workers=n)
+        for n in (1, 2)
+    )
+    assert len(days) > 2 * anchors_module.BLOCK
+    pd.testing.assert_frame_equal(alone.weights, spread.weights, check_exact=True)
+
+
+def test_auto_scores_are_the_same_over_worker_processes():
+    prices = load_prices("sp500", start="2010-01-01", end="2014-12-31")
+    names = ["equal_weight", "min_variance", "inverse_vol", "risk_parity"]
+    ends = ["2013-12-31", "2014-12-31"]
+    args = (prices, names, {}, BacktestConfig(rebalance_days=21), "2013-01-01", ends)
+    alone = anchors_module.choose_anchors(*args)
+    assert anchors_module.choose_anchors(*args, None, 2) == alone

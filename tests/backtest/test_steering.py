@@ -1,5 +1,6 @@
 """Steered policies: the untrained policy is its baseline, everywhere; nothing sees the future."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from portfolio_rl.agents.config import TrainConfig
+from portfolio_rl.backtest import steering as steering_module
 from portfolio_rl.backtest.engine import BacktestConfig, run_backtest
 from portfolio_rl.backtest.steering import steering_for
 from portfolio_rl.cli import app
@@ -188,3 +190,19 @@ def test_the_untrained_policy_acts_as_its_baseline_in_the_env(prices_file):
         expected = baseline.fit(window[1:] / window[:-1] - 1, info["weights"]).weights_
         np.testing.assert_allclose(env.to_weights(latent.detach().numpy()), expected, atol=1e-8)
         obs, _, _, _, info = env.step(latent.detach().numpy())
+
+
+def test_tables_are_the_same_in_blocks_over_worker_processes(monkeypatch):
+    monkeypatch.setattr(steering_module, "BLOCK", 5)
+    prices = load_prices("sp500", start="2013-01-01", end="2015-12-31")
+    alone, spread = (
+        steering_for(
+            prices, "robust_mv_ellipsoid", {}, BacktestConfig(), "2015-06-30", workers=n
+        ).tables
+        for n in (1, 2)
+    )
+    assert list(alone) == list(spread) and len(alone) > 2 * steering_module.BLOCK
+    for day, table in alone.items():
+        for field in dataclasses.fields(table):
+            mine, theirs = (getattr(t, field.name) for t in (table, spread[day]))
+            np.testing.assert_array_equal(mine, theirs)

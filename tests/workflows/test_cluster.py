@@ -67,6 +67,54 @@ def test_a_run_on_a_two_node_cluster_writes_the_local_run_byte_for_byte(tmp_path
     assert len(policies) == 2 * 4  # 2 seeds x 4 folds, gathered into the run folder
 
 
+#: Anchor tables, ``auto``'s validation scores and frontier tables, here (``None``) and as
+#: Ray tasks, in blocks of a few days so that both nodes take some.
+TABLES_SCRIPT = """
+import dataclasses, sys
+from pathlib import Path
+
+import numpy as np
+from portfolio_rl.backtest import anchors, steering
+from portfolio_rl.backtest.engine import BacktestConfig
+from portfolio_rl.data.sources import load_prices
+
+anchors.BLOCK = steering.BLOCK = 20
+prices = load_prices("sp500", start="2012-01-01", end="2014-12-31")
+names, ends = ["equal_weight", "min_variance", "risk_parity"], ["2013-12-31", "2014-12-31"]
+out = {}
+for where in (None, sys.argv[1]):
+    table = anchors.anchor_table(
+        prices, "risk_parity", {}, 252, Path(sys.argv[2], str(where)), days=prices.index[252::5],
+        address=where,
+    )
+    bt = BacktestConfig(rebalance_days=21)
+    scores = anchors.choose_anchors(prices, names, {}, bt, "2013-01-01", ends, address=where)
+    frontiers = steering.steering_for(
+        prices, "robust_mv_ellipsoid", {}, bt, "2014-12-31", address=where
+    ).tables
+    out[where] = (table.weights, scores, frontiers)
+(here, scores, frontiers), (there, *rest) = out.values()
+assert here.equals(there) and scores == rest[0] and list(frontiers) == list(rest[1])
+for day, table in frontiers.items():
+    for field in dataclasses.fields(table):
+        mine, theirs = (getattr(t, field.name) for t in (table, rest[1][day]))
+        assert np.array_equal(mine, theirs), (day, field.name)
+"""
+
+
+@pytest.mark.slow
+def test_anchor_and_frontier_tables_as_ray_tasks_are_the_local_ones(tmp_path, cluster):
+    address, env = cluster
+    done = subprocess.run(
+        [sys.executable, "-c", TABLES_SCRIPT, address, str(tmp_path / "cache")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def test_an_address_that_does_not_answer_is_one_error_and_writes_nothing(tmp_path):
     pytest.importorskip("ray")
     out = tmp_path / "run"
