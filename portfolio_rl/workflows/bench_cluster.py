@@ -3,8 +3,8 @@
 The quick industries49 experiment (``run --quick --config backtests/industries49.yaml``: GRPO,
 2 seeds, 9 walk-forward folds, every baseline over 1980-2021) as whole processes: on a
 cluster of one node, of two nodes (`portfolio_rl.plumbing.cluster.start_local_cluster`), and
-on this machine's own pool of one and of two worker processes, the reference: two processes
-on its two cores are the most a two-node cluster here can give. The speed-up is the
+on this machine's own pool of one and of two worker processes, the reference: what two
+processes gain over one on these two cores without Ray. The speed-up is the
 one-node time over the two-node time.
 """
 
@@ -34,7 +34,7 @@ def _timed(args: list[str], env: dict[str, str] | None = None) -> float:
 def bench_cluster(repeats: int = 2) -> dict[str, Any]:
     """Wall time of the quick industries49 run on 1 and 2 Ray nodes (the median of
     ``repeats``, taken in turn, on a shared machine) and on the local pool of 1 and 2
-    processes (what this machine's two cores give two processes, the ceiling here)."""  # noqa: D205, D209
+    processes (what two processes gain over one here without Ray)."""  # noqa: D205, D209
     import statistics
 
     from portfolio_rl.plumbing.cluster import start_local_cluster, stop_local_cluster

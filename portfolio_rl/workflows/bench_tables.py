@@ -38,7 +38,7 @@ LABELS = {
     "train_steered_grpo_s_per_iteration": ("steered GRPO training: one iteration", "s"),
     "cluster_local_1_s": ("quick industries49 run in one process of this machine", "s"),
     "cluster_local_2_s": ("the same in this machine's pool of 2 processes", "s"),
-    "cluster_local_speedup": ("2 local processes against 1 (the ceiling of 2 cores)", "x"),
+    "cluster_local_speedup": ("2 local processes against 1 (this machine without Ray)", "x"),
     "cluster_1_node_s": ("the same on a Ray cluster of 1 one-CPU node (median of 2)", "s"),
     "cluster_2_node_s": ("the same on a Ray cluster of 2 one-CPU nodes (median of 2)", "s"),
     "cluster_speedup_2_over_1": ("2 nodes against 1 (the issue asks at least 1.7x)", "x"),
