@@ -108,18 +108,45 @@ def anchor_table(
         Its ``weights`` have the prices' index and columns; rows before the first full
         window are equal weights in the risky assets.
     """
-    params = dict(params or {})
+    wanted = {name: dict(params or {})}
+    return anchor_tables(prices, wanted, window, cache, progress, days, mandate, workers, address)[
+        name
+    ]
+
+
+def anchor_tables(
+    prices: pd.DataFrame,
+    baselines: dict[str, dict[str, Any]],
+    window: int = PERIODS,
+    cache: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    days: pd.DatetimeIndex | None = None,
+    mandate: Mandate | None = None,
+    workers: int = 1,
+    address: str | None = None,
+) -> dict[str, Anchor]:
+    """`anchor_table` of several baselines (name -> parameters): the blocks of every table
+    not cached yet are computed together, so that the processes stay busy to the end."""  # noqa: D205, D209
     folder = (cache or cache_dir()) / "anchors"
-    path = folder / f"{table_key(prices, name, params, window, days, mandate)}.parquet"
     recorded = mandate.to_dict() if mandate is not None and mandate.binding else {}
-    cached = _read_table(path)
-    if cached is not None and valid_table(cached, prices, days):
-        cached.columns = prices.columns
-        return Anchor(name, params, window, cached.set_index(prices.index), recorded)
-    weights = _compute(prices, name, params, window, progress, days, mandate, workers, address)
-    folder.mkdir(parents=True, exist_ok=True)
-    _write_table(path, weights)
-    return Anchor(name, params, window, weights, recorded)
+    out, paths = {}, {}
+    for name, params in baselines.items():
+        paths[name] = folder / f"{table_key(prices, name, params, window, days, mandate)}.parquet"
+        cached = _read_table(paths[name])
+        if cached is not None and valid_table(cached, prices, days):
+            cached.columns = prices.columns
+            out[name] = Anchor(name, params, window, cached.set_index(prices.index), recorded)
+    missing = {n: p for n, p in baselines.items() if n not in out}
+    computed = (
+        _compute(prices, missing, window, progress, days, mandate, workers, address)
+        if missing
+        else {}
+    )
+    for name, weights in computed.items():
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_table(paths[name], weights)
+        out[name] = Anchor(name, missing[name], window, weights, recorded)
+    return {name: out[name] for name in baselines}
 
 
 def _checksum(frame: pd.DataFrame) -> str:
@@ -179,50 +206,53 @@ def valid_table(
 
 def _compute(
     prices: pd.DataFrame,
-    name: str,
-    params: dict[str, Any],
+    baselines: dict[str, dict[str, Any]],
     window: int,
     progress: Callable[[int, int], None] | None,
     days: pd.DatetimeIndex | None = None,
     mandate: Mandate | None = None,
     workers: int = 1,
     address: str | None = None,
-) -> pd.DataFrame:
-    """Each day's decision (every day, or ``days``), previous weights kept where a solve
-    fails, with the engine's rules for cash and a mandate; the days in blocks of `BLOCK`,
-    spread over ``workers`` processes or the Ray cluster at ``address``."""  # noqa: D205, D209
+) -> dict[str, pd.DataFrame]:
+    """Each baseline's decision on each day (every day, or ``days``), previous weights kept
+    where a solve fails, with the engine's rules for cash and a mandate; the days in blocks
+    of `BLOCK`, spread over ``workers`` processes or the Ray cluster at ``address``."""  # noqa: D205, D209
     from portfolio_rl.plumbing.processes import map_tasks
 
-    cash = prices.columns[-1] == CASH
-    n = prices.shape[1]
-    n_risky = n - int(cash)
-    held = np.zeros(n)
-    held[:n_risky] = 1.0 / n_risky
-    held = project(held, _bound(prices, name, params, window, mandate)[1])
-    out = np.tile(held, (len(prices), 1))
     closes = list(range(window, len(prices)))
     if days is not None:  # only the days a run reads; the rest stay unknown (NaN)
-        out[:] = np.nan
         wanted = prices.index.get_indexer(days)
         closes = sorted({int(t) for t in wanted if t >= window})
-        out[[int(t) for t in wanted if 0 <= t < window]] = held
     blocks = [closes[k : k + BLOCK] for k in range(0, len(closes), BLOCK)]
-    tasks = [(prices, name, params, window, block, mandate) for block in blocks]
-    decided = map_tasks(
-        _decisions,
-        tasks,
-        workers,
-        address,
-        None
-        if progress is None
-        else lambda k, _: progress(min(k * BLOCK, len(closes)), len(closes)),
-        what=f"the anchor table of {name}",
+    tasks = [(prices, n, p, window, b, mandate) for n, p in baselines.items() for b in blocks]
+    sizes = [len(b) for _ in baselines for b in blocks]  # days decided as tasks end
+    decided = iter(
+        map_tasks(
+            _decisions,
+            tasks,
+            workers,
+            address,
+            None if progress is None else lambda k, _: progress(sum(sizes[:k]), sum(sizes)),
+            what=f"the anchor tables of {', '.join(baselines)}",
+        )
     )
-    for t, w in zip(closes, [w for part in decided for w in part], strict=True):
-        if w is not None:  # a failed decision keeps the previous day's weights
-            held = w
-        out[t] = held
-    return pd.DataFrame(out, index=prices.index, columns=prices.columns)
+    n_risky = prices.shape[1] - int(prices.columns[-1] == CASH)
+    out = {}
+    for name, params in baselines.items():
+        held = np.zeros(prices.shape[1])
+        held[:n_risky] = 1.0 / n_risky
+        held = project(held, _bound(prices, name, params, window, mandate)[1])
+        weights = np.tile(held, (len(prices), 1))
+        if days is not None:
+            weights[:] = np.nan
+            weights[[int(t) for t in prices.index.get_indexer(days) if 0 <= t < window]] = held
+        mine = [w for _ in blocks for w in next(decided)]
+        for t, w in zip(closes, mine, strict=True):
+            if w is not None:  # a failed decision keeps the previous day's weights
+                held = w
+            weights[t] = held
+        out[name] = pd.DataFrame(weights, index=prices.index, columns=prices.columns)
+    return out
 
 
 #: Decision days per block of a table. Each block decides with a strategy of its own (a

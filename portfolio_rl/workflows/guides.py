@@ -34,17 +34,16 @@ def fold_anchors(
     ``auto`` walks every baseline of the experiment but the index forward over the expanding
     validation window (from the splits' first validation day to the day before the fold
     trades, nothing later) and keeps the one with the best Sharpe ratio there, the test's
-    measure; each chosen baseline's table is computed once, on the `used_days` only. The
-    walks and the tables' blocks of days run in ``workers`` processes or as tasks on the
-    Ray cluster at ``address``, with the same result.
+    measure; the chosen baselines' tables are computed once, together, on the `used_days`
+    only. The walks and the tables' blocks of days run in ``workers`` processes or as tasks
+    on the Ray cluster at ``address``, with the same result.
     """
-    from portfolio_rl.backtest.anchors import anchor_table, choose_anchors
+    from portfolio_rl.backtest.anchors import anchor_tables, choose_anchors
     from portfolio_rl.baselines import default_strategies
 
     if spec == "none":
         return [None] * len(starts), []
     candidates = [n for n in exp.strategies or default_strategies(exp.cash) if n != "benchmark"]
-    tables: dict[str, Anchor] = {}
     anchors, choices = [], []
     ranges = fold_ranges(exp, starts)
     picks = [(spec, {})] * len(ranges)
@@ -63,22 +62,21 @@ def fold_anchors(
             workers,
             address,
         )
+    names = list(dict.fromkeys(name for name, _ in picks))
+    days = used_days(exp, prices, ranges)
+    hooks.stage(f"[2/4] anchor weights of {', '.join(names)} on the {len(days):,} days a run reads")
+    with hooks.bar("anchor tables", len(days) * len(names)) as update:
+        tables = anchor_tables(
+            prices,
+            {name: exp.strategy_params.get(name, {}) for name in names},
+            exp.backtest.window,
+            progress=update,
+            days=days,
+            mandate=exp.constraints,
+            workers=workers,
+            address=address,
+        )
     for (start, _, _), (name, scores) in zip(ranges, picks, strict=True):
-        if name not in tables:
-            days = used_days(exp, prices, ranges)
-            hooks.stage(f"[2/4] anchor weights of {name} on the {len(days):,} days a run reads")
-            with hooks.bar(f"anchor {name}", len(days)) as update:
-                tables[name] = anchor_table(
-                    prices,
-                    name,
-                    exp.strategy_params.get(name, {}),
-                    exp.backtest.window,
-                    progress=update,
-                    days=days,
-                    mandate=exp.constraints,
-                    workers=workers,
-                    address=address,
-                )
         anchors.append(tables[name])
         choices.append({"start": str(start.date()), "anchor": name, "val_scores": scores})
     return anchors, choices

@@ -291,6 +291,16 @@ def test_a_table_is_the_same_in_blocks_over_worker_processes(tmp_path, monkeypat
     )
     assert len(days) > 2 * anchors_module.BLOCK
     pd.testing.assert_frame_equal(alone.weights, spread.weights, check_exact=True)
+    both = anchors_module.anchor_tables(  # two tables' blocks in one pool
+        prices,
+        {"min_variance": {}, "risk_parity": {}},
+        252,
+        tmp_path / "both",
+        days=days,
+        workers=2,
+    )
+    pd.testing.assert_frame_equal(both["risk_parity"].weights, alone.weights, check_exact=True)
+    assert not both["min_variance"].weights.equals(alone.weights)
 
 
 def test_auto_scores_are_the_same_over_worker_processes():
