@@ -40,6 +40,11 @@ from portfolio_rl.plumbing.files import atomic_write, cache_dir
 #: Bumped when the way tables are computed changes, so old cache files are not read.
 VERSION = 2
 
+#: Decision days per block of a table. Each block decides with a strategy of its own (a
+#: warm-started method such as risk parity starts afresh), so a table is the same wherever
+#: and in how many processes its blocks are computed.
+BLOCK = 250
+
 
 def table_key(
     prices: pd.DataFrame,
@@ -253,12 +258,6 @@ def _compute(
             weights[t] = held
         out[name] = pd.DataFrame(weights, index=prices.index, columns=prices.columns)
     return out
-
-
-#: Decision days per block of a table. Each block decides with a strategy of its own (a
-#: warm-started method such as risk parity starts afresh), so a table is the same wherever
-#: and in how many processes its blocks are computed.
-BLOCK = 250
 
 
 def _bound(
