@@ -20,8 +20,8 @@ import pandas as pd
 
 from portfolio_rl.agents.steer import decision_features, steered_decision
 from portfolio_rl.agents.steer_table import Steering
-from portfolio_rl.backtest.anchors import BLOCK
 from portfolio_rl.backtest.engine import BacktestConfig
+from portfolio_rl.backtest.tables import BLOCK
 from portfolio_rl.baselines import BASELINES
 from portfolio_rl.baselines.steering import SHRINK_NODES, SteeredModel
 from portfolio_rl.conventions.mandate import Mandate
@@ -90,7 +90,7 @@ def steering_for(
     mandate : Mandate, optional
         The run's limits (its weight bounds enter the baseline, `steered_params`).
     workers, address
-        Blocks of days (``anchors.BLOCK``, each with a model of its own) computed in
+        Blocks of days (``tables.BLOCK``, each with a model of its own) computed in
         ``workers`` processes or as tasks on the Ray cluster at ``address``; the tables are
         the same.
     """

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from portfolio_rl.agents.anchor import start_weights
 from portfolio_rl.agents.config import TrainConfig
 from portfolio_rl.backtest import anchors as anchors_module
+from portfolio_rl.backtest import tables as tables_module
 from portfolio_rl.backtest.anchors import anchor_table, choose_anchor
 from portfolio_rl.backtest.engine import BacktestConfig, run_backtest
 from portfolio_rl.backtest.runner import build_baselines
@@ -125,7 +126,7 @@ def test_tables_are_cached_under_a_key_of_prices_baseline_parameters_and_window(
     def no_compute(*args):
         raise AssertionError("computed again")
 
-    monkeypatch.setattr(anchors_module, "_compute", no_compute)
+    monkeypatch.setattr(anchors_module, "baseline_tables", no_compute)
     again = anchor_table(prices, "inverse_vol", {}, 60, cache=tmp_path)
     pd.testing.assert_frame_equal(first.weights, again.weights)
     key = anchors_module.table_key
@@ -282,14 +283,14 @@ def test_auto_chooses_each_fold_on_every_validation_year_before_it(tmp_path, mon
 
 
 def test_a_table_is_the_same_in_blocks_over_worker_processes(tmp_path, monkeypatch):
-    monkeypatch.setattr(anchors_module, "BLOCK", 60)  # 3 blocks; risk parity warm-starts
+    monkeypatch.setattr(tables_module, "BLOCK", 60)  # 3 blocks; risk parity warm-starts
     prices = load_prices("sp500", start="2012-01-01", end="2014-12-31")
     days = prices.index[252::3]
     alone, spread = (
         anchor_table(prices, "risk_parity", {}, 252, tmp_path / str(n), days=days, workers=n)
         for n in (1, 2)
     )
-    assert len(days) > 2 * anchors_module.BLOCK
+    assert len(days) > 2 * tables_module.BLOCK
     pd.testing.assert_frame_equal(alone.weights, spread.weights, check_exact=True)
     both = anchors_module.anchor_tables(  # two tables' blocks in one pool
         prices,

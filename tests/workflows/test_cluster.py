@@ -74,11 +74,11 @@ import dataclasses, sys
 from pathlib import Path
 
 import numpy as np
-from portfolio_rl.backtest import anchors, steering
+from portfolio_rl.backtest import anchors, steering, tables
 from portfolio_rl.backtest.engine import BacktestConfig
 from portfolio_rl.data.sources import load_prices
 
-anchors.BLOCK = steering.BLOCK = 20
+tables.BLOCK = steering.BLOCK = 20
 prices = load_prices("sp500", start="2012-01-01", end="2014-12-31")
 names, ends = ["equal_weight", "min_variance", "risk_parity"], ["2013-12-31", "2014-12-31"]
 out = {}
