@@ -58,18 +58,14 @@ def run_backtest_in_processes(
     if address is None:
         groups = _deal(baselines, workers)
     else:  # on a cluster: each policy and each baseline a task, the longest first
-        from portfolio_rl.plumbing.cluster import ray_pool
-
         groups = [[p] for p in policies] + _deal(baselines, len(baselines))
         policies = []
     if len(groups) <= 1 and address is None:
         return run_backtest(prices, [*baselines, *policies], config, benchmark, progress, mandate)
     import queue as queues
 
-    from portfolio_rl.plumbing.processes import worker_pool
+    from portfolio_rl.plumbing.processes import open_pool
 
-    manager, pool = worker_pool(len(groups)) if address is None else ray_pool(address)
-    ticks = manager.Queue()
     done = [0] * (len(groups) + bool(policies))  # the last slot: this process's policies
     totals = done.copy()
 
@@ -78,14 +74,16 @@ def run_backtest_in_processes(
         if progress is not None and all(totals):
             progress(sum(done), sum(totals))
 
-    def drain() -> None:
-        while True:
-            try:
-                tick(*ticks.get_nowait())
-            except queues.Empty:
-                return
+    with open_pool(len(groups), address) as (manager, pool):
+        ticks = manager.Queue()
 
-    try:
+        def drain() -> None:
+            while True:
+                try:
+                    tick(*ticks.get_nowait())
+                except queues.Empty:
+                    return
+
         pending = [
             pool.apply_async(
                 _group,
@@ -110,11 +108,6 @@ def run_backtest_in_processes(
                 continue
         drain()
         parts = [job.get() for job in pending]  # raises a worker's error here
-        pool.close()
-    finally:
-        pool.terminate()
-        pool.join()
-        manager.shutdown()
     return join([*parts, *mine], order)
 
 

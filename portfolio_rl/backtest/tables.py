@@ -58,11 +58,12 @@ def baseline_tables(
         )
     )
     n_risky = prices.shape[1] - int(prices.columns[-1] == CASH)
+    start = np.zeros(prices.shape[1])
+    start[:n_risky] = 1.0 / n_risky  # equal weights in the risky assets, within the limits
+    start = project(start, bind_mandate([], list(prices.columns), mandate)[0])
     out = {}
-    for name, params in baselines.items():
-        held = np.zeros(prices.shape[1])
-        held[:n_risky] = 1.0 / n_risky
-        held = project(held, _bound(prices, name, params, window, mandate)[1])
+    for name in baselines:
+        held = start
         weights = np.tile(held, (len(prices), 1))
         if days is not None:
             weights[:] = np.nan

@@ -4,7 +4,8 @@ over them (or over a Ray cluster) in order."""  # noqa: D205, D209
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -40,6 +41,25 @@ def worker_pool(workers: int) -> tuple[Any, Any]:
     return manager, context.Pool(workers, initializer=end_with_parent)
 
 
+@contextmanager
+def open_pool(workers: int, address: str | None = None) -> Iterator[tuple[Any, Any]]:
+    """``(manager, pool)`` of ``workers`` local processes (`worker_pool`), or of tasks on the
+    Ray cluster at ``address`` (`portfolio_rl.plumbing.cluster.ray_pool`); leaving stops
+    every worker or task that has not ended (an error, Ctrl-C) and the manager."""  # noqa: D205, D209
+    if address is None:
+        manager, pool = worker_pool(workers)
+    else:
+        from portfolio_rl.plumbing.cluster import ray_pool
+
+        manager, pool = ray_pool(address)
+    try:
+        yield manager, pool
+    finally:
+        pool.terminate()
+        pool.join()
+        manager.shutdown()
+
+
 def map_tasks(
     fn: Callable[..., Any],
     argsets: Sequence[tuple[Any, ...]],
@@ -65,13 +85,7 @@ def map_tasks(
             if progress is not None:
                 progress(done, total)
         return out
-    if address is None:
-        manager, pool = worker_pool(min(workers, total))
-    else:
-        from portfolio_rl.plumbing.cluster import ray_pool
-
-        manager, pool = ray_pool(address)
-    try:
+    with open_pool(min(workers, total), address) as (_, pool):
         jobs = [
             pool.apply_async(
                 _one_thread_call,
@@ -85,11 +99,6 @@ def map_tasks(
             out.append(job.get())  # raises a task's error here
             if progress is not None:
                 progress(done, total)
-        pool.close()
-    finally:
-        pool.terminate()  # an error or Ctrl-C stops every task
-        pool.join()
-        manager.shutdown()
     return out
 
 

@@ -329,20 +329,18 @@ def _in_parallel(
     """  # noqa: D205
     import queue as queues
 
-    from portfolio_rl.plumbing.processes import worker_pool
+    from portfolio_rl.plumbing.processes import open_pool
 
     if address is None:
         hooks.stage(f"[2/4] training {len(args)} jobs in {workers} worker processes")
-        manager, pool = worker_pool(workers)
     else:
-        from portfolio_rl.plumbing.cluster import attach, ray_pool
+        from portfolio_rl.plumbing.cluster import attach
 
         cpus = attach(address)
         hooks.stage(f"[2/4] training {len(args)} jobs as Ray tasks on {address} ({cpus} CPUs)")
-        manager, pool = ray_pool(address)
-    started = time.perf_counter()
-    lines = manager.Queue()
-    try:
+    started, said_lost = time.perf_counter(), False
+    with open_pool(workers, address) as (manager, pool):
+        lines = manager.Queue()
         pending = [_submit(pool, a, lines) for a in args]
         total, done = len(args) * folds, 0
         with hooks.bar("training", total) as update:
@@ -350,8 +348,8 @@ def _in_parallel(
                 try:
                     line = lines.get(timeout=0.5)
                 except queues.Empty:
-                    if getattr(lines, "lost", False) and not getattr(lines, "said", False):
-                        lines.said = True
+                    if getattr(lines, "lost", False) and not said_lost:
+                        said_lost = True
                         hooks.stage("      the cluster lost the progress queue: no more lines")
                     for job in [j for j in pending if j.ready()]:
                         pending.remove(job)
@@ -362,11 +360,6 @@ def _in_parallel(
                     update(done, total, _figures(pool, started, hooks))
                 else:
                     hooks.stage(line)
-        pool.close()
-    finally:
-        pool.terminate()  # an error or Ctrl-C stops every worker at once
-        pool.join()
-        manager.shutdown()
 
 
 def _submit(pool: Any, args: tuple[Any, ...], lines: Any) -> Any:
