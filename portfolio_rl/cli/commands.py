@@ -252,9 +252,10 @@ def run_all(
     address: Annotated[
         str | None,
         typer.Option(
-            help="Run the trainings and the baselines as tasks on this Ray cluster (HOST:PORT, "
-            "or auto for RAY_ADDRESS), with the same results as here; default: the "
-            "experiment's run.address, else this machine (docs/cluster.md)."
+            help="Run the trainings, the anchor and frontier tables and the backtest as tasks "
+            "on this Ray cluster (HOST:PORT, or auto for RAY_ADDRESS), with the same results "
+            "as here; default: the experiment's run.address, else this machine "
+            "(docs/cluster.md)."
         ),
     ] = None,
 ) -> None:

@@ -125,8 +125,8 @@ class RunSettings:
     ----------
     address : str, optional
         A Ray cluster (``HOST:PORT``, or ``auto`` for ``RAY_ADDRESS`` or the local one):
-        every training and baseline group is a task there (``docs/cluster.md``); None: this
-        machine's worker processes.
+        every training, table block and walk-forward is a task there (``docs/cluster.md``);
+        None: this machine's worker processes.
     """
 
     address: str | None = None

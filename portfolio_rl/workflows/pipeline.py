@@ -256,7 +256,7 @@ def run(
 
     ``workers`` processes train the algorithms and seeds in parallel; the results do not
     depend on how many (every training uses one thread). ``address`` (or the experiment's
-    ``run.address``): the trainings and the baselines' walk-forward are tasks on that Ray
+    ``run.address``): the trainings, the tables and the walk-forward are tasks on that Ray
     cluster instead, with the same results bit for bit (``docs/cluster.md``).
 
     Examples
