@@ -47,6 +47,7 @@ With cash, the features are those of the risky assets only.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -86,6 +87,8 @@ _ANN_VOL = 0.25
 _CHUNK = 2**14
 #: Numbers in one daily series of a group of paths (8 MB).
 _SERIES = 2**20
+#: Numbers in one stack of a window's rows (2 MB; see `_rows_of`).
+_STACK = 2**18
 
 
 Rows = slice | np.ndarray
@@ -97,6 +100,45 @@ def _at(x: np.ndarray, rows: Rows, offset: int = 0) -> np.ndarray:
     if isinstance(rows, slice):
         return x[..., rows.start + offset : rows.stop + offset : rows.step, :]
     return x[..., rows + offset, :]
+
+
+def _rows_of(
+    x: np.ndarray, ends: Rows, offsets: range, like: np.ndarray | None = None
+) -> Iterator[np.ndarray]:
+    """``_at(x, ends, j)`` for each ``j`` of ``offsets`` in order, stacked in blocks.
+
+    Each block has shape (J, ..., len(ends), n) and at most about ``_STACK`` numbers
+    (counted on ``like`` when given, so that two arrays come in the same blocks), so that a
+    window's loop is a few whole-array operations, not one small one per row. With a slice
+    of days a block is a read-only view, else a gather.
+    """
+    per = max(1, _STACK // max(_at(x if like is None else like, ends).size, 1))
+    for lo in range(0, len(offsets), per):
+        part = offsets[lo : lo + per]
+        if isinstance(ends, slice):
+            first = _at(x, ends, part[0])
+            shape, strides = (len(part), *first.shape), (x.strides[-2] * part.step, *first.strides)
+            yield np.lib.stride_tricks.as_strided(first, shape, strides, writeable=False)
+        else:
+            yield np.moveaxis(x[..., ends[None, :] + np.array(part)[:, None], :], -3, 0)
+
+
+def _running_sums(total: np.ndarray, terms: np.ndarray) -> np.ndarray:
+    """``total + terms[0]``, ``(total + terms[0]) + terms[1]``, ...: the partial sums of
+    adding the terms one after another (a loop over whole rows: ``np.add.accumulate`` over
+    the first axis adds in the same order, 20 times slower)."""  # noqa: D205, D209
+    out = np.empty_like(terms)
+    np.add(total, terms[0], out=out[0])
+    for k in range(1, len(terms)):
+        np.add(out[k - 1], terms[k], out=out[k])
+    return out
+
+
+def _add_in_order(total: np.ndarray, terms: np.ndarray) -> np.ndarray:
+    """``((total + terms[0]) + terms[1]) + ...``, added into ``total``."""
+    for term in terms:
+        total += term
+    return total
 
 
 def _window_sum(x: np.ndarray, width: int, ends: Rows) -> np.ndarray:
@@ -111,8 +153,8 @@ def _window_sum(x: np.ndarray, width: int, ends: Rows) -> np.ndarray:
     ndarray of shape (..., len(ends), n)
     """
     total = np.zeros_like(_at(x, ends))
-    for j in range(width):
-        total += _at(x, ends, j + 1 - width)
+    for rows in _rows_of(x, ends, range(1 - width, 1)):
+        total = _add_in_order(total, rows)
     return total
 
 
@@ -120,9 +162,9 @@ def _window_std(x: np.ndarray, width: int, ends: Rows) -> np.ndarray:
     """Sample std (ddof=1) of the ``width`` rows ending at each of ``ends``, summed in order."""
     mean = _window_sum(x, width, ends) / width
     sq = np.zeros_like(mean)
-    for j in range(width):
-        dev = _at(x, ends, j + 1 - width) - mean
-        sq += dev * dev
+    for rows in _rows_of(x, ends, range(1 - width, 1)):
+        dev = rows - mean
+        sq = _add_in_order(sq, dev * dev)
     return np.sqrt(sq / (width - 1))
 
 
@@ -200,8 +242,8 @@ def _features_at(series: tuple[np.ndarray, ...], days: Rows) -> np.ndarray:
         vol = _window_std(logr, w, ends) * np.sqrt(252)
         f.append(np.log(np.maximum(vol, 1e-4) / _ANN_VOL))
     high = now.copy()
-    for j in range(1, HIGH_WINDOW):
-        np.maximum(high, _at(logp, days, -j), out=high)
+    for rows in _rows_of(logp, days, range(-1, -HIGH_WINDOW, -1)):
+        np.maximum(high, rows.max(axis=0), out=high)  # log prices: no NaN, no -0.0
     f.append((now - high) / _ANN_VOL)
     f.extend(np.moveaxis(_covariance_features(logr, index_logr, ends), -1, 0))
     market = _market_features(index_logr, spread, ends)  # (..., days, 1, M)
@@ -215,13 +257,18 @@ def _across_assets(x: np.ndarray) -> np.ndarray:
     """Sum over the last axis, asset by asset in a fixed order.
 
     numpy's own reduction over a short last axis groups its partial sums differently
-    depending on the rest of the array, so a row's sum could change with later rows. A
-    running sum adds in order by definition: its last entry is ``((0 + x_0) + x_1) + ...``
-    (``+ 0.0`` turns the ``-0.0`` of an all-``-0.0`` row into the ``0.0`` that sum starts at).
+    depending on the rest of the array, so a row's sum could change with later rows. Here
+    each row is ``((0 + x_0) + x_1) + ...`` by construction, one asset at a time over every
+    row at once (``np.add.accumulate`` over the last axis adds in the same order but element
+    by element, 16 times slower); ``+ 0.0`` turns the ``-0.0`` of an all-``-0.0`` row into
+    the ``0.0`` that sum starts at.
     """
     if x.shape[-1] == 0:
         return np.zeros(x.shape[:-1])
-    return np.add.accumulate(x, axis=-1)[..., -1] + 0.0
+    total = x[..., 0].copy()
+    for i in range(1, x.shape[-1]):
+        total += x[..., i]
+    return total + 0.0
 
 
 def _covariance_features(logr: np.ndarray, m: np.ndarray, ends: Rows) -> np.ndarray:
@@ -249,16 +296,17 @@ def _covariance_features(logr: np.ndarray, m: np.ndarray, ends: Rows) -> np.ndar
     offsets = range(1 - w, 1)  # oldest first
     mean, mean_m = _window_sum(logr, w, ends) / w, _window_sum(m, w, ends) / w
     var, var_m, cov = np.zeros_like(mean), np.zeros_like(mean_m), np.zeros_like(mean)
-    for j in offsets:
-        dev, dev_m = _at(logr, ends, j) - mean, _at(m, ends, j) - mean_m
-        var += dev * dev
-        var_m += dev_m * dev_m
-        cov += dev * dev_m
+    blocks = zip(_rows_of(logr, ends, offsets), _rows_of(m, ends, offsets, logr), strict=True)
+    for rows, rows_m in blocks:
+        dev, dev_m = rows - mean, rows_m - mean_m
+        var = _add_in_order(var, dev * dev)
+        var_m = _add_in_order(var_m, dev_m * dev_m)
+        cov = _add_in_order(cov, dev * dev_m)
     std = np.sqrt(np.maximum(var / (w - 1), 1e-16))
     sum_corr = np.zeros_like(mean)
-    for j in offsets:
-        dev = _at(logr, ends, j) - mean
-        sum_corr += dev * _across_assets(dev / std)[..., None]
+    for rows in _rows_of(logr, ends, offsets):
+        dev = rows - mean
+        sum_corr = _add_in_order(sum_corr, dev * _across_assets(dev / std)[..., None])
     sum_corr = sum_corr / (w - 1) / std  # with corr(r_i, r_i) = 1
     beta = cov / np.maximum(var_m, 1e-16)
     idio = np.maximum(var - beta * beta * var_m, 1e-16) / (w - 1)
@@ -282,9 +330,10 @@ def _market_features(m: np.ndarray, spread: np.ndarray, ends: Rows) -> np.ndarra
     # drawdown from the 252-day high: the worst sum of the latest j returns, newest first
     partial = np.zeros_like(_at(m, ends))
     worst = partial.copy()
-    for j in range(1, HIGH_WINDOW):
-        partial = partial + _at(m, ends, 1 - j)
-        worst = np.minimum(worst, partial)
+    for rows in _rows_of(m, ends, range(0, 1 - HIGH_WINDOW, -1)):
+        partials = _running_sums(partial, rows)
+        worst = np.minimum(worst, partials.min(axis=0))
+        partial = partials[-1]
     f.append(worst / _ANN_VOL)
     dispersion = _window_sum(spread, 21, ends) / 21 * np.sqrt(252)
     f.append(np.log(np.maximum(dispersion, 1e-4) / _ANN_VOL))

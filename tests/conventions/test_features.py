@@ -96,6 +96,32 @@ def test_chunks_of_days_rows_and_windows_agree_bit_for_bit():
         assert np.array_equal(asset_features(p[t - LOOKBACK : t + 1])[-1], full[t])
 
 
+@pytest.mark.parametrize("stack", [1, 700, 2**18])
+def test_windows_in_blocks_of_rows_are_the_loop_over_rows(monkeypatch, stack):
+    # a window's rows come in stacked blocks (_STACK numbers); any block size, for a slice of
+    # days (views) or a list of days (gathers), gives the features of the plain loop
+    from portfolio_rl.conventions import features
+
+    rng = np.random.default_rng(5)
+    p = np.exp(np.cumsum(rng.normal(0, 0.01, (2, 300, 6)), axis=-2))
+    slices, rows = slice(252, 300, 5), np.array([299, 252, 260])
+    before = asset_features(p, rows=slices), asset_features(p, rows=rows)
+    monkeypatch.setattr(features, "_STACK", stack)
+    assert asset_features(p, rows=slices).tobytes() == before[0].tobytes()
+    assert asset_features(p, rows=rows).tobytes() == before[1].tobytes()
+
+    def loop_sum(x, width, ends):  # the definition: one row after another, oldest first
+        total = np.zeros_like(features._at(x, ends))
+        for j in range(width):
+            total += features._at(x, ends, j + 1 - width)
+        return total
+
+    logr = np.diff(np.log(p), axis=-2)
+    for ends in (slice(251, 299, 5), rows - 1):
+        expected = loop_sum(logr, 252, ends)
+        assert features._window_sum(logr, 252, ends).tobytes() == expected.tobytes()
+
+
 def test_paths_in_groups_equal_each_path_alone(monkeypatch):
     # a (2, 3) batch of 300-asset paths in groups of two paths: groups end inside a row
     from portfolio_rl.conventions import features
