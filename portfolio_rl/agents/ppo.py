@@ -81,13 +81,19 @@ def train_ppo(
         batch = batch_rollout(policy, data, config, rng)
         rewards = step_rewards(batch.sim, config.rewards, params=config.reward_params)  # (B, G, K)
         parts = chunks(len(batch.obs), starts_per_chunk(batch.obs))  # one chunk when small
+        # one chunk: its value pass serves GAE and the first gradient step (the same numbers
+        # as a pass without the graph), one pass fewer per iteration
+        first = value(batch.obs) if len(parts) == 1 else None
         with torch.no_grad():
-            values = torch.cat([value(batch.obs[part]) for part, _ in parts])
+            if first is None:
+                values = torch.cat([value(batch.obs[part]) for part, _ in parts])
+            else:
+                values = first.detach()
             adv = gae(rewards, values, config.gamma, config.gae_lambda)
             returns = adv + values
             adv = (adv - adv.mean()) / (adv.std() + 1e-8)
         stats = dict.fromkeys(LOGGED_STATS, 0.0)
-        for _ in range(config.mu):
+        for step in range(config.mu):
             optimizer.zero_grad()
             figures = [0.0] * 6  # approx KL, clip low, clip high, entropy, value loss, loss
             for part, share in parts:
@@ -97,7 +103,8 @@ def train_ppo(
                 surrogate, low, high = clipped_surrogate(
                     logp, batch.logp[part], adv[part], config.epsilon_low, config.epsilon_high
                 )
-                value_loss = (value(batch.obs[part]) - returns[part]).pow(2).mean()
+                v = first if step == 0 and first is not None else value(batch.obs[part])
+                value_loss = (v - returns[part]).pow(2).mean()
                 loss = (-surrogate.mean() + config.vf_coef * value_loss) * share
                 approx_kl = (batch.logp[part] - logp).mean().item()
                 check_finite(iteration, loss, abs(approx_kl), config.max_kl)

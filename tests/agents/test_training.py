@@ -75,6 +75,21 @@ def test_logged_entropy_is_the_policy_that_was_updated(tmp_path, sp500, algo):
     assert log["entropy"].dropna().iloc[0] == pytest.approx(start, abs=1e-4)
 
 
+def test_ppo_passes_the_value_network_once_per_gradient_step(tmp_path, sp500, monkeypatch):
+    # one chunk: the first step's value pass also gives GAE its values (no extra pass)
+    from portfolio_rl.agents.policy import ValueNetwork
+
+    calls = []
+    forward = ValueNetwork.forward
+    monkeypatch.setattr(
+        ValueNetwork, "forward", lambda self, obs: calls.append(1) or forward(self, obs)
+    )
+    cfg = TrainConfig(algo="ppo", iterations=3, mu=2, batch_starts=4, group_size=4)
+    log = trainer("ppo")(cfg, sp500, tmp_path).log
+    assert len(calls) == 3 * 2
+    assert np.isfinite(log["value_loss"].dropna()).all()
+
+
 @pytest.mark.parametrize("algo", ["grpo", "ppo"])
 def test_resumed_run_equals_uninterrupted(tmp_path, sp500, monkeypatch, algo):
     cfg = TrainConfig(
