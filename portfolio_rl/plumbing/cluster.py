@@ -71,37 +71,10 @@ def attach(address: str) -> int:
     return int(ray.cluster_resources().get("CPU", 0))
 
 
-def warm_up(modules: Sequence[str]) -> None:
-    """Have every CPU of the cluster import ``modules`` now, while the driver reads the data.
-
-    One task per CPU imports them and ends; Ray hands its worker process to the job's next
-    task, which then starts computing at once instead of importing torch and the solvers
-    first (about 2 s a worker, otherwise spent after the driver is ready). Nothing waits
-    for these tasks, and a failure in one changes nothing but the time.
-    """
-    import ray
-
-    task = ray.remote(num_cpus=1, max_retries=0)(_import_modules)
-    cpus = int(ray.cluster_resources().get("CPU", 0))
-    _WARMING.extend(task.remote(tuple(modules)) for _ in range(cpus))
-
-
-#: The warm-up tasks of this driver (kept until `detach`, so that none is dropped early).
-_WARMING: list[Any] = []
-
-
-def _import_modules(modules: tuple[str, ...]) -> None:
-    import importlib
-
-    for name in modules:
-        importlib.import_module(name)
-
-
 def detach() -> None:
     """Leave the cluster (at the end of a run; nothing when not attached)."""
     import sys
 
-    _WARMING.clear()
     ray = sys.modules.get("ray")
     if ray is not None and ray.is_initialized():
         ray.shutdown()

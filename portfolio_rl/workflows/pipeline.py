@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from portfolio_rl.errors import ConfigError
-from portfolio_rl.plumbing.cluster import attach, detach, warm_up
+from portfolio_rl.plumbing.cluster import attach, detach
 from portfolio_rl.plumbing.typed import parse_date, replace
 from portfolio_rl.workflows.experiment import ExperimentConfig, SplitConfig
 from portfolio_rl.workflows.folds import fold_starts, fold_table, test_start
@@ -287,7 +287,6 @@ def run(
     address = address or exp.run.address
     if address is not None:
         attach(address)  # before any data is read or folder made
-        warm_up(("portfolio_rl.workflows.training", "portfolio_rl.agents.grpo", "cvxpy"))
     source = ", ".join(exp.data.tickers) if exp.data.tickers else exp.data.prices
     hooks.stage(f"[1/4] loading data ({source})")
     prices, bench, rf = market_data(exp, min_rows=600, hooks=hooks)
