@@ -338,7 +338,7 @@ def _in_parallel(
 
         cpus = attach(address)
         hooks.stage(f"[2/4] training {len(args)} jobs as Ray tasks on {address} ({cpus} CPUs)")
-    started, said_lost = time.perf_counter(), False
+    started, said_lost, said_events = time.perf_counter(), False, False
     with open_pool(workers, address) as (manager, pool):
         lines = manager.Queue()
         pending = [_submit(pool, a, lines) for a in args]
@@ -351,6 +351,12 @@ def _in_parallel(
                     if getattr(lines, "lost", False) and not said_lost:
                         said_lost = True
                         hooks.stage("      the cluster lost the progress queue: no more lines")
+                    if getattr(getattr(pool, "events", None), "lost", False) and not said_events:
+                        said_events = True  # retried tasks can no longer be told apart
+                        hooks.stage(
+                            "      the cluster lost the progress queue of task starts: "
+                            "a retried training goes unreported"
+                        )
                     for job in [j for j in pending if j.ready()]:
                         pending.remove(job)
                         yield job.get()  # raises a worker's error here
