@@ -296,6 +296,11 @@ class RayPool:
         running = len([k for k in self.started if k not in self.done])
         return running, len(self.refs) - len(self.started), retried
 
+    @property
+    def lost(self) -> bool:
+        """Whether the queue of task starts was lost: `status` then tells no retries."""
+        return self.events.lost
+
     def close(self) -> None:
         """Nothing to do: the tasks end by themselves."""
 

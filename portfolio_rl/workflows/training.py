@@ -351,8 +351,8 @@ def _in_parallel(
                     if getattr(lines, "lost", False) and not said_lost:
                         said_lost = True
                         hooks.stage("      the cluster lost the progress queue: no more lines")
-                    if getattr(getattr(pool, "events", None), "lost", False) and not said_events:
-                        said_events = True  # retried tasks can no longer be told apart
+                    if getattr(pool, "lost", False) and not said_events:  # Ray pools only
+                        said_events = True
                         hooks.stage(
                             "      the cluster lost the progress queue of task starts: "
                             "a retried training goes unreported"
