@@ -125,7 +125,7 @@ def _deal(baselines: Sequence[Any], n: int) -> list[list[Any]]:
 
 
 #: A worker reports every TICK-th rebalance: each report is a message to the main process
-#: (on a cluster, to a queue actor), and one per rebalance of each task cost the CPUs more
+#: (on a cluster, to the mailbox actor), and one per rebalance of each task cost the CPUs more
 #: than the bar is worth.
 TICK = 25
 

@@ -14,12 +14,12 @@ reports it; a task that still fails is one `PortfolioRLError` naming what was lo
 from __future__ import annotations
 
 import socket
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from portfolio_rl.errors import ConfigError, PortfolioRLError
+from portfolio_rl.plumbing.mailbox import RayQueue, forget_mailbox, mailbox
 
 #: Ray's retries of a task whose worker or node died (system failures, not Python errors).
 RETRIES = 2
@@ -68,6 +68,7 @@ def attach(address: str) -> int:
         except Exception as exc:  # ConnectionError, AuthenticationError, ...
             text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise ConfigError(f"could not attach to Ray at {address}: {text}" + AUTH_HINT) from None
+        mailbox()  # its process starts while the driver reads the data
     return int(ray.cluster_resources().get("CPU", 0))
 
 
@@ -77,6 +78,7 @@ def detach() -> None:
 
     ray = sys.modules.get("ray")
     if ray is not None and ray.is_initialized():
+        forget_mailbox()
         ray.shutdown()
 
 
@@ -94,60 +96,6 @@ class _Manager:
 
     def shutdown(self) -> None:
         pass
-
-
-class RayQueue:
-    """A Ray queue (an actor on the head node) for progress, best effort: when a lost node
-    takes it along (``lost``), puts are dropped and gets find it empty, so the tasks and
-    their results go on without their progress lines."""  # noqa: D205, D209
-
-    def __init__(self) -> None:
-        import ray
-        from ray.util.queue import Queue
-        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-
-        heads = [n["NodeID"] for n in ray.nodes() if "node:__internal_head__" in n["Resources"]]
-        node = heads[0] if heads else ray.get_runtime_context().get_node_id()
-        there = NodeAffinitySchedulingStrategy(node, soft=True)
-        self.queue = Queue(actor_options={"num_cpus": 0, "scheduling_strategy": there})
-        self.lost = False
-
-    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        import queue
-
-        import ray
-
-        for _ in range(20):  # "temporarily unavailable" while a lost node is handled
-            if self.lost:
-                break
-            try:
-                return getattr(self.queue, method)(*args, **kwargs)
-            except queue.Empty:  # Ray's error for it is a queue.Empty too: the caller's
-                raise
-            except ray.exceptions.ActorUnavailableError:
-                time.sleep(0.5)
-            except ray.exceptions.RayError:
-                break
-        self.lost = True
-        if method == "put":
-            return None
-        if kwargs.get("timeout"):
-            time.sleep(kwargs["timeout"])
-        raise queue.Empty
-
-    def put(self, item: Any) -> None:
-        """Put ``item`` without waiting: a task that waited on the queue would hand its CPU
-        back to Ray, which then starts another task on it (the node oversubscribed)."""  # noqa: D205, D209
-        if not self.lost:
-            self.queue.actor.put_nowait.remote(item)
-
-    def get(self, block: bool = True, timeout: float | None = None) -> Any:
-        """The next item; ``queue.Empty`` after ``timeout`` seconds."""
-        return self._call("get", block=block, timeout=timeout)
-
-    def get_nowait(self) -> Any:
-        """The next item, or ``queue.Empty``."""
-        return self._call("get_nowait")
 
 
 def _host() -> str:

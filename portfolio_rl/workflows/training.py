@@ -346,7 +346,7 @@ def _in_parallel(
         with hooks.bar("training", total) as update:
             while pending:
                 try:
-                    line = lines.get(timeout=0.5)
+                    line = lines.get(timeout=0.5 if done < total else 0.05)
                 except queues.Empty:
                     if getattr(lines, "lost", False) and not said_lost:
                         said_lost = True
@@ -366,6 +366,8 @@ def _in_parallel(
                     update(done, total, _figures(pool, started, hooks))
                 else:
                     hooks.stage(line)
+        if hasattr(pool, "status"):  # a retry whose report came after the last fold's line
+            _figures(pool, started, hooks)
 
 
 def _submit(pool: Any, args: tuple[Any, ...], lines: Any) -> Any:
