@@ -287,7 +287,8 @@ def run_all(
     hooks = pipeline.Hooks(console.say, console.progress_bar)
     from portfolio_rl.workflows.training import free_cores
 
-    workers = threads or free_cores()
+    on_ray = address or exp.run.address  # then Ray's CPUs do the work, not this machine's
+    workers = threads or (1 if on_ray else free_cores())
     done = pipeline.run(
         exp,
         out=out,
