@@ -14,6 +14,7 @@ reports it; a task that still fails is one `PortfolioRLError` naming what was lo
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -145,14 +146,16 @@ def _run(
 class RayJob:
     """One task: ``ready()`` and ``get()`` as a multiprocessing ``AsyncResult`` has them."""
 
-    def __init__(self, ref: Any, what: str) -> None:
-        self.ref, self.what = ref, what
+    def __init__(self, pool: RayPool, key: int) -> None:
+        self.pool, self.key, self.what = pool, key, pool.names[key]
 
     def ready(self) -> bool:
         """Whether the task has ended (done or failed)."""
         import ray
 
-        return bool(ray.wait([self.ref], timeout=0)[0])
+        self.pool.send()
+        ref = self.pool.refs[self.key]
+        return ref is not None and bool(ray.wait([ref], timeout=0)[0])
 
     def get(self) -> Any:
         """The task's result, its shipped files written first; a lost task is one error."""
@@ -160,8 +163,10 @@ class RayJob:
 
         from portfolio_rl.plumbing.files import atomic_write
 
+        while not self.ready():  # meanwhile the pool sends held tasks as CPUs free
+            self.pool.wait(1.0)
         try:
-            result, files = ray.get(self.ref)
+            result, files = ray.get(self.pool.refs[self.key])
         except ray.exceptions.RayTaskError as exc:  # the function raised: its own error
             raise exc.as_instanceof_cause() from None
         except ray.exceptions.RayError as exc:
@@ -179,6 +184,10 @@ class RayJob:
 class RayPool:
     """Tasks on the cluster, one CPU each, with ``apply_async`` as a multiprocessing pool.
 
+    The pool sends a task when a CPU of the cluster is free, in the order given, and holds
+    the rest: Ray would queue them at a node, where one can wait behind a long task while
+    another node idles (seen: three short baselines 1.2 s behind a solver, the other node
+    idle). An autoscaler is asked for a CPU per task not yet ended (``request_resources``).
     ``status()`` says how many tasks run and wait and which were started again after a
     worker died.
     """
@@ -188,7 +197,9 @@ class RayPool:
 
         self.events = RayQueue()
         self.host = _host()
-        self.refs: list[Any] = []
+        self.refs: list[Any] = []  # None while held
+        self.held: dict[int, tuple[Any, ...]] = {}  # the remote call of each held task
+        self._cpus, self._asked = (1, -1e9), 0
         self.names: list[str] = []
         self.started: dict[int, int] = {}
         self.done: set[int] = set()
@@ -218,11 +229,55 @@ class RayPool:
         shape = tuple(len(a) if isinstance(a, tuple) else None for a in args)
         leaves = [self._put(x) for a in args for x in (a if isinstance(a, tuple) else (a,))]
         key = len(self.refs)
-        where = [str(p) for p in ship]
-        ref = self._task.remote(fn, shape, where, self.host, self.events, key, *leaves)
-        self.refs.append(ref)
+        self.held[key] = (fn, shape, [str(p) for p in ship], self.host, self.events, key, *leaves)
+        self.refs.append(None)
         self.names.append(what or f"task {key + 1}")
-        return RayJob(ref, self.names[-1])
+        self.send()
+        return RayJob(self, key)
+
+    def _running(self) -> list[Any]:
+        """The refs of the tasks sent and not ended."""
+        import ray
+
+        sent = [r for r in self.refs if r is not None]
+        return ray.wait(sent, num_returns=len(sent), timeout=0)[1] if sent else []
+
+    def send(self) -> None:
+        """Send held tasks, first given first, while fewer run than the cluster has CPUs
+        (counted anew each time: nodes that join are used)."""  # noqa: D205, D209
+        if not self.held:
+            return
+        import ray
+
+        running = len(self._running())
+        if time.monotonic() > self._cpus[1] + 2.0:  # counted at most every 2 s
+            self._cpus = (max(int(ray.cluster_resources().get("CPU", 0)), 1), time.monotonic())
+        self._ask(running + len(self.held))
+        for key in list(self.held)[: max(self._cpus[0] - running, 0)]:
+            self.refs[key] = self._task.remote(*self.held.pop(key))
+
+    def _ask(self, cpus: int) -> None:
+        """Ask an autoscaler for ``cpus`` CPUs (a hint, kept until the next; once per change)."""
+        if cpus == self._asked:
+            return
+        from ray.autoscaler.sdk import request_resources
+
+        try:
+            request_resources(num_cpus=cpus)
+        except Exception:  # a cluster that lost its head: the tasks' errors say so
+            pass
+        self._asked = cpus
+
+    def wait(self, timeout: float) -> None:
+        """Return when a task ends (and send the next) or after ``timeout`` seconds."""
+        import ray
+
+        running = self._running()
+        if running:
+            ray.wait(running, num_returns=1, timeout=timeout)
+        else:
+            time.sleep(timeout)
+        self.send()
 
     def status(self) -> tuple[int, int, list[str]]:
         """``(running, waiting, retried)``: tasks started and not done, not yet started, and
@@ -256,10 +311,9 @@ class RayPool:
         """Cancel every task that has not ended (an error or Ctrl-C on the driver)."""
         import ray
 
-        if not self.refs:
-            return
-        _, running = ray.wait(self.refs, num_returns=len(self.refs), timeout=0)
-        for ref in running:  # cancelling an ended task trips an assertion in Ray's core worker
+        self.held.clear()
+        self._ask(0)  # nothing more to ask of an autoscaler
+        for ref in self._running():  # cancelling an ended task trips an assertion in Ray
             try:
                 ray.cancel(ref, force=True)
             except Exception:  # already ended or gone

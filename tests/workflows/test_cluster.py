@@ -115,6 +115,42 @@ def test_anchor_and_frontier_tables_as_ray_tasks_are_the_local_ones(tmp_path, cl
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+HOLD_SCRIPT = """
+import sys, time
+from portfolio_rl.plumbing.cluster import ray_pool
+
+def nap(seconds):
+    started = time.time()
+    time.sleep(seconds)
+    return started, time.time()
+
+_, pool = ray_pool(sys.argv[1])
+jobs = [pool.apply_async(nap, (s,)) for s in (3.0, 0.2, 0.2, 0.2, 0.2)]
+held = len(pool.held)
+spans = [job.get() for job in jobs]
+pool.terminate()
+most = max(sum(a <= t < b for a, b in spans) for t, _ in spans)
+starts = [a for a, _ in spans]
+print(held, most, starts == sorted(starts), spans[-1][1] < spans[0][1])
+"""
+
+
+@pytest.mark.slow
+def test_the_pool_sends_a_task_when_a_cpu_frees_first_given_first(cluster):
+    address, env = cluster
+    done = subprocess.run(
+        [sys.executable, "-c", HOLD_SCRIPT, address],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    # 3 held of 5 on 2 CPUs, never more than 2 at once, started in order, and the short
+    # ones all ran on the other CPU while the long one ran (none waited behind it)
+    assert done.stdout.split() == ["3", "2", "True", "True"], done.stdout + done.stderr
+
+
 def test_an_address_that_does_not_answer_is_one_error_and_writes_nothing(tmp_path):
     pytest.importorskip("ray")
     out = tmp_path / "run"
