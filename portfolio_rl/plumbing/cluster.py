@@ -153,8 +153,10 @@ class RayJob:
         """Whether the task has ended (done or failed)."""
         import ray
 
-        self.pool.send()
         ref = self.pool.refs[self.key]
+        if ref is None:  # held: perhaps a CPU is free now
+            self.pool.send()
+            ref = self.pool.refs[self.key]
         return ref is not None and bool(ray.wait([ref], timeout=0)[0])
 
     def get(self) -> Any:
@@ -199,7 +201,7 @@ class RayPool:
         self.host = _host()
         self.refs: list[Any] = []  # None while held
         self.held: dict[int, tuple[Any, ...]] = {}  # the remote call of each held task
-        self._cpus, self._asked = (1, -1e9), 0
+        self._cpus, self._asked, self._looked = (1, -1e9), 0, -1e9
         self.names: list[str] = []
         self.started: dict[int, int] = {}
         self.done: set[int] = set()
@@ -232,7 +234,7 @@ class RayPool:
         self.held[key] = (fn, shape, [str(p) for p in ship], self.host, self.events, key, *leaves)
         self.refs.append(None)
         self.names.append(what or f"task {key + 1}")
-        self.send()
+        self.send(now=True)
         return RayJob(self, key)
 
     def _running(self) -> list[Any]:
@@ -242,13 +244,15 @@ class RayPool:
         sent = [r for r in self.refs if r is not None]
         return ray.wait(sent, num_returns=len(sent), timeout=0)[1] if sent else []
 
-    def send(self) -> None:
+    def send(self, now: bool = False) -> None:
         """Send held tasks, first given first, while fewer run than the cluster has CPUs
-        (counted anew each time: nodes that join are used)."""  # noqa: D205, D209
-        if not self.held:
+        (counted anew every 2 s: nodes that join are used); without ``now``, at most every
+        50 ms (the loops ask once per job)."""  # noqa: D205, D209
+        if not self.held or (not now and time.monotonic() < self._looked + 0.05):
             return
         import ray
 
+        self._looked = time.monotonic()
         running = len(self._running())
         if time.monotonic() > self._cpus[1] + 2.0:  # counted at most every 2 s
             self._cpus = (max(int(ray.cluster_resources().get("CPU", 0)), 1), time.monotonic())
@@ -277,7 +281,7 @@ class RayPool:
             ray.wait(running, num_returns=1, timeout=timeout)
         else:
             time.sleep(timeout)
-        self.send()
+        self.send(now=True)
 
     def status(self) -> tuple[int, int, list[str]]:
         """``(running, waiting, retried)``: tasks started and not done, not yet started, and
