@@ -2,7 +2,8 @@
 
 The quick industries49 experiment (``run --quick --config backtests/industries49.yaml``: GRPO,
 2 seeds, 9 walk-forward folds, every baseline over 1980-2021) as whole processes: on a
-cluster of one node, of two nodes (`portfolio_rl.plumbing.cluster.start_local_cluster`), and
+cluster of one node, of two nodes (`portfolio_rl.plumbing.cluster.start_local_cluster`, each
+node on a core of its own, the driver on the head's, as on machines of their own), and
 on this machine's own pool of one and of two worker processes, the reference: what two
 processes gain over one on these two cores without Ray. The speed-up is the
 one-node time over the two-node time.
@@ -22,11 +23,17 @@ from portfolio_rl.plumbing.files import CHECKOUT_DIR
 QUICK = ["run", "--quick", "--config", str(CHECKOUT_DIR / "backtests" / "industries49.yaml")]
 
 
-def _timed(args: list[str], env: dict[str, str] | None = None) -> float:
-    """Wall seconds of ``portfolio-rl ARGS`` as a fresh process."""
+def _timed(args: list[str], env: dict[str, str] | None = None, core: int | None = None) -> float:
+    """Wall seconds of ``portfolio-rl ARGS`` as a fresh process (on ``core`` if given)."""
+    from portfolio_rl.plumbing.cluster import on_core
+
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "portfolio_rl", *args], env=env, check=True, capture_output=True
+        [sys.executable, "-m", "portfolio_rl", *args],
+        env=env,
+        check=True,
+        capture_output=True,
+        preexec_fn=on_core(core),
     )
     return time.perf_counter() - started
 
@@ -37,7 +44,7 @@ def bench_cluster(repeats: int = 2) -> dict[str, Any]:
     processes (what two processes gain over one here without Ray)."""  # noqa: D205, D209
     import statistics
 
-    from portfolio_rl.plumbing.cluster import start_local_cluster, stop_local_cluster
+    from portfolio_rl.plumbing.cluster import local_cores, start_local_cluster, stop_local_cluster
 
     out: dict[str, Any] = {}
     times: dict[int, list[float]] = {1: [], 2: []}
@@ -55,7 +62,8 @@ def bench_cluster(repeats: int = 2) -> dict[str, Any]:
                 address, env = start_local_cluster(nodes, port)
                 try:
                     run = [*QUICK, "--out", f"{tmp}/n{nodes}", "--address", address, *files]
-                    times[nodes].append(_timed(run, env))
+                    head = local_cores()[:1] if nodes <= len(local_cores()) else []
+                    times[nodes].append(_timed(run, env, *head))  # the driver on the head's core
                 finally:
                     stop_local_cluster(env)
     for nodes, seconds in times.items():
