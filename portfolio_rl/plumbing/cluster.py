@@ -338,14 +338,19 @@ def start_local_cluster(nodes: int, port: int) -> tuple[str, dict[str, str]]:
 
     env = dict(os.environ, RAY_AUTH_MODE="token", RAY_USAGE_STATS_ENABLED="0")
     address = f"127.0.0.1:{port}"
-    cores = local_cores()
     for k in range(1, nodes + 1):
         where = ["--address", address, "--node-ip-address", f"127.0.0.{k}"]
         if k == 1:
             where = ["--head", "--port", str(port), "--include-dashboard=false"]
-        core = cores[k - 1] if nodes <= len(cores) else None
-        _ray_cli("start", *where, "--num-cpus", "1", env=env, core=core)
+        _ray_cli("start", *where, "--num-cpus", "1", env=env, core=node_core(k, nodes))
     return address, env
+
+
+def node_core(k: int, nodes: int) -> int | None:
+    """The core of node ``k`` (1 is the head) of a local cluster of ``nodes``: the k-th of
+    `local_cores`, or None (anywhere) when the machine has fewer cores than nodes."""  # noqa: D205, D209
+    cores = local_cores()
+    return cores[k - 1] if nodes <= len(cores) else None
 
 
 def local_cores() -> list[int]:

@@ -44,7 +44,7 @@ def bench_cluster(repeats: int = 2) -> dict[str, Any]:
     processes (what two processes gain over one here without Ray)."""  # noqa: D205, D209
     import statistics
 
-    from portfolio_rl.plumbing.cluster import local_cores, start_local_cluster, stop_local_cluster
+    from portfolio_rl.plumbing.cluster import node_core, start_local_cluster, stop_local_cluster
 
     out: dict[str, Any] = {}
     times: dict[int, list[float]] = {1: [], 2: []}
@@ -62,8 +62,8 @@ def bench_cluster(repeats: int = 2) -> dict[str, Any]:
                 address, env = start_local_cluster(nodes, port)
                 try:
                     run = [*QUICK, "--out", f"{tmp}/n{nodes}", "--address", address, *files]
-                    head = local_cores()[:1] if nodes <= len(local_cores()) else []
-                    times[nodes].append(_timed(run, env, *head))  # the driver on the head's core
+                    # the driver on the head's core, as on a head machine
+                    times[nodes].append(_timed(run, env, node_core(1, nodes)))
                 finally:
                     stop_local_cluster(env)
     for nodes, seconds in times.items():
