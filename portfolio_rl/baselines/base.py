@@ -16,6 +16,7 @@ the failure in ``n_failures_`` and never returns NaN.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -171,13 +172,8 @@ class ConvexModel(BaseModel):
     #: Settings passed to Clarabel (not to the fallback solver).
     clarabel_options: ClassVar[dict[str, Any]] = {}
     #: Settings passed to OSQP: tolerances tight enough that bounds and turnover caps hold to
-    #: 1e-7 (its defaults let a cap be passed by 4e-5), and the polishing step.
-    osqp_options: ClassVar[dict[str, Any]] = {
-        "eps_abs": 1e-8,
-        "eps_rel": 1e-8,
-        "polish": True,
-        "max_iter": 50_000,
-    }
+    #: 1e-7 (its defaults let a cap be passed by 4e-5), and the polishing step (`_osqp_polish`).
+    osqp_options: ClassVar[dict[str, Any]] = {"eps_abs": 1e-8, "eps_rel": 1e-8, "max_iter": 50_000}
 
     def _check(self) -> None:
         check_choice("solver", self.solver, (*SOLVERS, "auto"))
@@ -241,7 +237,8 @@ class ConvexModel(BaseModel):
         status = "not solved"
         for solver in (self._primary_solver(), self.fallback_solver):
             try:
-                options = {"CLARABEL": self.clarabel_options, "OSQP": self.osqp_options}
+                osqp = {**self.osqp_options, _osqp_polish(): True}
+                options = {"CLARABEL": self.clarabel_options, "OSQP": osqp}
                 options = options.get(solver, {})
                 with warnings.catch_warnings():  # an inaccurate status is ours to report
                     warnings.filterwarnings("ignore", message="Solution may be inaccurate")
@@ -258,6 +255,18 @@ class ConvexModel(BaseModel):
                 status = "optimal but no finite weights"
         self.last_status_ = status
         return None
+
+
+@functools.cache
+def _osqp_polish() -> str:
+    """OSQP's name for its polishing setting.
+
+    ``polishing`` from OSQP 1.0, ``polish`` before (1.x still takes ``polish``, with a
+    DeprecationWarning at every solve).
+    """
+    from importlib.metadata import version
+
+    return "polishing" if int(version("osqp").split(".")[0]) >= 1 else "polish"
 
 
 def _clean(w: np.ndarray, min_weight: float, limits: Limits | None = None) -> np.ndarray:

@@ -132,6 +132,17 @@ def test_failed_solve_keeps_previous_weights_and_is_counted(sp500_returns, monke
     assert model.n_failures_ == 1 and "SolverError" in model.last_status_
 
 
+def test_osqp_solves_with_its_own_settings_not_the_fallback(sp500_returns):
+    import warnings
+
+    model = make_baseline("mean_variance")  # OSQP first
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a setting OSQP refuses or deprecates would fall back
+        model.fit(sp500_returns.iloc[:252])
+    ((problem, _, _),) = model._problems.values()
+    assert problem.solver_stats.solver_name == "OSQP" and model.last_status_ == "optimal"
+
+
 def test_infeasible_max_sharpe_is_a_counted_failure():
     x = -np.abs(np.random.default_rng(0).normal(0.001, 0.01, size=(100, 3)))
     model = make_baseline("max_sharpe")
