@@ -45,16 +45,19 @@ def seed_label(algo: str, k: int) -> str:
 
 
 def summarise_seeds(metrics: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
-    """Metrics with each algorithm's seeds replaced by one ``<algo> (k seeds)`` row of means,
-    and the sample std over seeds of each such row."""  # noqa: D205, D209
+    """Metrics with each algorithm's seeds replaced by one ``<algo> (k seeds)`` row of means
+    (of flags such as ``failed``: whether any seed has it), and the sample std over seeds of
+    each such row."""  # noqa: D205, D209
     groups = seed_rows(metrics)
     seeded = {n for rows in groups.values() for n in rows}
-    out = metrics.drop(index=list(seeded))
-    spread = {}
-    for algo, rows in groups.items():
-        label = seed_label(algo, len(rows))
-        out.loc[label] = metrics.loc[rows].mean()
-        spread[label] = metrics.loc[rows].std(ddof=1) if len(rows) > 1 else None
+    flags = metrics.select_dtypes(bool).columns
+    rows, spread = {}, {}
+    for algo, names in groups.items():
+        label, seeds = seed_label(algo, len(names)), metrics.loc[names]
+        rows[label] = pd.concat([seeds.drop(columns=flags).mean(), seeds[flags].any()])
+        spread[label] = seeds.std(ddof=1) if len(names) > 1 else None
+    means = pd.DataFrame.from_dict(rows, orient="index", columns=metrics.columns)
+    out = pd.concat([metrics.drop(index=list(seeded)), means.astype(dict.fromkeys(flags, bool))])
     return out, spread
 
 

@@ -187,3 +187,22 @@ def test_policies_named_after_their_folders_are_not_seeds_and_get_their_own_verd
     said = verdict(metrics, stats)
     assert "GRPO_SP500 had a higher Sharpe ratio than equal_weight" in said
     assert "over 2 seed(s) vs 0.500" in said  # the seeds of grpo, without the named runs
+
+
+def test_a_seed_summary_averages_the_numbers_and_flags_a_failure_of_any_seed():
+    from portfolio_rl.report.text import summarise_seeds
+
+    metrics = pd.DataFrame(
+        {
+            "sharpe": [0.8, 1.0, 0.9],
+            "max_dd_duration": [10, 15, 12],
+            "failed": [False, True, False],
+        },
+        index=["grpo_s0", "grpo_s1", "equal_weight"],
+    )
+    summary, spread = summarise_seeds(metrics)
+    assert list(summary.index) == ["equal_weight", "grpo (2 seeds)"]
+    assert summary["failed"].dtype == bool and summary["failed"].tolist() == [False, True]
+    assert summary.loc["grpo (2 seeds)", "sharpe"] == pytest.approx(0.9)
+    assert summary.loc["grpo (2 seeds)", "max_dd_duration"] == 12.5
+    assert spread["grpo (2 seeds)"]["sharpe"] == pytest.approx(0.1414, abs=1e-4)
