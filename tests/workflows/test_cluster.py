@@ -201,6 +201,49 @@ def _worker_raylet() -> int:
     raise AssertionError("no worker raylet")
 
 
+def _free_cpus(address: str, env: dict[str, str]) -> float:
+    """The cluster's CPUs that no task holds, as another client sees them."""
+    probe = f"import ray; ray.init(address={address!r}, logging_level='ERROR'); "
+    probe += "print(ray.available_resources().get('CPU', 0.0))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120
+    )
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_ctrl_c_on_the_driver_cancels_its_tasks_and_leaves_no_run_folder(tmp_path, cluster):
+    import signal
+    import time
+
+    address, env = cluster
+    out = tmp_path / "ray"
+    args = [sys.executable, "-m", "portfolio_rl", "run", "--quick", "--out", str(out)]
+    args += ["--address", address, "--pdf", str(tmp_path / "ray.pdf")]
+    proc = subprocess.Popen(
+        [*args, "--strategies", "equal_weight"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    said = []
+    for line in proc.stdout:  # Ctrl-C once the trainings run on both nodes
+        said.append(line)
+        if "training grpo" in line:
+            break
+    proc.send_signal(signal.SIGINT)
+    said += proc.stdout.readlines()
+    proc.wait(timeout=120)
+    text = "".join(said)
+    assert proc.returncode == 130 and said[-1].strip() == "interrupted", text
+    assert "Traceback" not in text and not out.exists()
+    deadline = time.time() + 60  # the cancelled tasks give their CPUs back
+    while (free := _free_cpus(address, env)) < 2 and time.time() < deadline:
+        time.sleep(1)
+    assert free == 2
+
+
 @pytest.mark.slow
 def test_a_lost_worker_node_is_a_retried_task_or_one_error_never_half_a_run(tmp_path, cluster):
     address, env = cluster
