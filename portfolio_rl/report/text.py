@@ -56,6 +56,8 @@ def summarise_seeds(metrics: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.S
         label, seeds = seed_label(algo, len(names)), metrics.loc[names]
         rows[label] = pd.concat([seeds.drop(columns=flags).mean(), seeds[flags].any()])
         spread[label] = seeds.std(ddof=1) if len(names) > 1 else None
+    if not rows:
+        return metrics.copy(), spread
     means = pd.DataFrame.from_dict(rows, orient="index", columns=metrics.columns)
     out = pd.concat([metrics.drop(index=list(seeded)), means.astype(dict.fromkeys(flags, bool))])
     return out, spread

@@ -206,3 +206,6 @@ def test_a_seed_summary_averages_the_numbers_and_flags_a_failure_of_any_seed():
     assert summary.loc["grpo (2 seeds)", "sharpe"] == pytest.approx(0.9)
     assert summary.loc["grpo (2 seeds)", "max_dd_duration"] == 12.5
     assert spread["grpo (2 seeds)"]["sharpe"] == pytest.approx(0.1414, abs=1e-4)
+    baselines = metrics.drop(index=["grpo_s0", "grpo_s1"])
+    alone, _ = summarise_seeds(baselines)  # no seeds: the table as it was, dtypes too
+    pd.testing.assert_frame_equal(alone, baselines)
