@@ -235,14 +235,13 @@ class ConvexModel(BaseModel):
             self.last_status_ = f"estimation failed: {exc}"
             return None
         status = "not solved"
+        osqp = {**self.osqp_options, _osqp_polish(): True}
+        options = {"CLARABEL": self.clarabel_options, "OSQP": osqp}
         for solver in (self._primary_solver(), self.fallback_solver):
             try:
-                osqp = {**self.osqp_options, _osqp_polish(): True}
-                options = {"CLARABEL": self.clarabel_options, "OSQP": osqp}
-                options = options.get(solver, {})
                 with warnings.catch_warnings():  # an inaccurate status is ours to report
                     warnings.filterwarnings("ignore", message="Solution may be inaccurate")
-                    problem.solve(solver=solver, **options)
+                    problem.solve(solver=solver, **options.get(solver, {}))
                 status = problem.status
             except Exception as exc:  # cvxpy.SolverError and solver-specific errors
                 status = f"{solver}: {type(exc).__name__}"

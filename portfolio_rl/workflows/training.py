@@ -338,7 +338,7 @@ def _in_parallel(
 
         cpus = attach(address)
         hooks.stage(f"[2/4] training {len(args)} jobs as Ray tasks on {address} ({cpus} CPUs)")
-    started, said_lost, said_events = time.perf_counter(), False, False
+    started, said_lost = time.perf_counter(), False
     with open_pool(workers, address) as (manager, pool):
         lines = manager.Queue()
         pending = [_submit(pool, a, lines) for a in args]
@@ -348,14 +348,13 @@ def _in_parallel(
                 try:
                     line = lines.get(timeout=0.5 if done < total else 0.05)
                 except queues.Empty:
-                    if getattr(lines, "lost", False) and not said_lost:
+                    # on Ray both queues are channels of one mailbox actor: lost together
+                    lost = getattr(lines, "lost", False) or getattr(pool, "lost", False)
+                    if lost and not said_lost:
                         said_lost = True
-                        hooks.stage("      the cluster lost the progress queue: no more lines")
-                    if getattr(pool, "lost", False) and not said_events:  # Ray pools only
-                        said_events = True
                         hooks.stage(
-                            "      the cluster lost the progress queue of task starts: "
-                            "a retried training goes unreported"
+                            "      the cluster lost the progress queue: no more lines, "
+                            "and a retried training goes unreported"
                         )
                     for job in [j for j in pending if j.ready()]:
                         pending.remove(job)
